@@ -1,0 +1,14 @@
+/** Exit codes and messages: 2 for invalid input, 1 for a failure during compute; a one-line message first. */
+import { InputError } from '../schema/input-error.js';
+
+export function reportError(e: unknown): number {
+  if (e instanceof InputError) {
+    process.stderr.write(`error: ${e.message}\n${e.details()}\n`);
+    return 2;
+  }
+  const err = e as Error;
+  process.stderr.write(`error: ${err.message}\n`);
+  if (process.env.COSMODAG_DEBUG && err.stack) process.stderr.write(err.stack + '\n');
+  else if (err.cause instanceof Error) process.stderr.write(`  cause: ${(err.cause as Error).message}\n`);
+  return 1;
+}

@@ -1,0 +1,27 @@
+/** The pipeline file as written by a user (after schema validation and defaults). */
+export interface ParameterEntry {
+  value: number;
+  vary?: boolean;
+  prior_sigma?: number;
+  step?: number;
+  latex?: string;
+}
+
+export type MethodRef = string | { use: string; with?: Record<string, unknown> };
+
+export interface StageEntry {
+  use: string;
+  with?: Record<string, unknown>;
+  inputs?: Record<string, string>;
+  methods?: Record<string, MethodRef>;
+}
+
+export interface Pipeline {
+  name: string;
+  description?: string;
+  plugins?: string[];
+  parameters?: Record<string, ParameterEntry>;
+  methods?: Record<string, MethodRef>;
+  stages: Record<string, StageEntry>;
+  outputs?: Record<string, string | string[]>;
+}

@@ -1,0 +1,241 @@
+/**
+ * From a pipeline (parsed JSON) and a registry to an executable plan: every stage bound to its plugin,
+ * its config validated with defaults, its inputs resolved to providing stages, its methods bound, the
+ * parameters collected and range-checked, and a topological order. Every problem is collected and
+ * reported at once (InputError), before anything is computed.
+ */
+import { validateWith } from '../schema/ajv.js';
+import { pipelineSchema } from '../schema/pipeline-schema.js';
+import { InputError, issue, show, type Issue } from '../schema/input-error.js';
+import type { PluginRegistry } from '../plugin/registry.js';
+import type { MethodPlugin, ParameterSpec, StagePlugin } from '../plugin/types.js';
+import type { MethodRef, Pipeline } from './pipeline.js';
+
+/** Defaults for method kinds when a pipeline names none. */
+export const DEFAULT_METHODS: Record<string, string> = {
+  integrator: 'gauss-legendre',
+  'ode-solver': 'bdf',
+  differentiator: 'forward-ad',
+};
+
+export interface BoundMethod {
+  kind: string;
+  plugin: MethodPlugin;
+  config: Record<string, unknown>;
+}
+
+export interface PlannedStage {
+  name: string;
+  plugin: StagePlugin;
+  config: Record<string, unknown>;
+  /** input name -> providing stage name */
+  inputs: Record<string, string>;
+  methods: Record<string, BoundMethod>;
+  /** parameter name -> spec, as this plugin declares it for this config */
+  reads: Record<string, ParameterSpec>;
+}
+
+export interface PlannedParameter {
+  name: string;
+  value: number;
+  vary: boolean;
+  prior_sigma?: number;
+  step?: number;
+  latex?: string;
+  spec: ParameterSpec;
+  /** Stages reading it. */
+  readBy: string[];
+}
+
+export interface Plan {
+  pipeline: Pipeline;
+  stages: Map<string, PlannedStage>;
+  order: string[];
+  parameters: Map<string, PlannedParameter>;
+  /** Pipeline-level method bindings (e.g. the differentiator, which the runtime, not a stage, uses). */
+  methods: Record<string, BoundMethod>;
+}
+
+const clone = <T>(x: T): T => JSON.parse(JSON.stringify(x ?? {}));
+
+function bindMethod(registry: PluginRegistry, kind: string, ref: MethodRef | undefined, path: string, problems: Issue[]): BoundMethod | undefined {
+  const r = ref ?? DEFAULT_METHODS[kind];
+  if (r === undefined) {
+    problems.push(issue(path, `no method of kind "${kind}" is chosen and there is no default`));
+    return undefined;
+  }
+  const name = typeof r === 'string' ? r : r.use;
+  const plugin = registry.method(kind, name);
+  if (!plugin) {
+    const allowed = registry.methodsOfKind(kind).map((m) => m.id.slice(kind.length + 1));
+    problems.push(issue(path, `unknown ${kind} method ${show(name)}; available: ${allowed.join(', ') || '(none registered)'}`));
+    return undefined;
+  }
+  const config = clone(typeof r === 'string' ? {} : (r.with ?? {}));
+  const errs = validateWith(plugin.configSchema, config, typeof r === 'string' ? path : `${path}.with`);
+  problems.push(...errs);
+  return { kind, plugin, config };
+}
+
+function checkRange(name: string, v: number, s: ParameterSpec): string | null {
+  if (!Number.isFinite(v)) return `${show(v)} is not a finite number`;
+  const what = `${name} (${s.description}${s.unit ? `, ${s.unit}` : ''})`;
+  if (s.min !== undefined && v < s.min) return `${v} is not allowed: ${what} must be >= ${s.min}`;
+  if (s.max !== undefined && v > s.max) return `${v} is not allowed: ${what} must be <= ${s.max}`;
+  if (s.exclusiveMin !== undefined && v <= s.exclusiveMin) return `${v} is not allowed: ${what} must be > ${s.exclusiveMin}`;
+  if (s.exclusiveMax !== undefined && v >= s.exclusiveMax) return `${v} is not allowed: ${what} must be < ${s.exclusiveMax}`;
+  return null;
+}
+
+export function planPipeline(raw: unknown, registry: PluginRegistry): Plan {
+  const problems: Issue[] = [];
+  const pipeline = clone(raw) as Pipeline;
+  problems.push(...validateWith(pipelineSchema, pipeline, ''));
+  if (problems.length) throw new InputError(problems);
+
+  // 1. plugins and configs
+  const stages = new Map<string, PlannedStage>();
+  for (const [name, entry] of Object.entries(pipeline.stages)) {
+    const plugin = registry.stage(entry.use);
+    if (!plugin) {
+      const port = entry.use.split('/')[0];
+      const same = registry.stagesOfPort(port).map((p) => p.id);
+      problems.push(issue(`stages.${name}.use`, `unknown plugin ${show(entry.use)}; ${same.length ? `plugins for port "${port}": ${same.join(', ')}` : `no plugin provides port "${port}" (is its module listed in "plugins"?)`}`));
+      continue;
+    }
+    const config = clone(entry.with ?? {});
+    problems.push(...validateWith(plugin.configSchema, config, `stages.${name}.with`));
+    stages.set(name, { name, plugin, config, inputs: {}, methods: {}, reads: {} });
+  }
+
+  // 2. inputs: explicit names first, else the unique stage providing the port
+  for (const [name, st] of stages) {
+    const explicit = pipeline.stages[name].inputs ?? {};
+    for (const key of Object.keys(explicit))
+      if (!(key in st.plugin.inputs))
+        problems.push(issue(`stages.${name}.inputs.${key}`, `${st.plugin.id} has no input "${key}"; its inputs: ${Object.keys(st.plugin.inputs).join(', ') || '(none)'}`));
+    for (const [input, decl] of Object.entries(st.plugin.inputs)) {
+      const port = typeof decl === 'string' ? decl : decl.port;
+      const optional = typeof decl !== 'string' && decl.optional;
+      const named = explicit[input];
+      if (named !== undefined) {
+        const target = stages.get(named);
+        if (!pipeline.stages[named]) problems.push(issue(`stages.${name}.inputs.${input}`, `unknown stage ${show(named)}; stages: ${Object.keys(pipeline.stages).join(', ')}`));
+        else if (target && target.plugin.port !== port)
+          problems.push(issue(`stages.${name}.inputs.${input}`, `stage "${named}" provides port "${target.plugin.port}", but input "${input}" needs port "${port}"`));
+        else st.inputs[input] = named;
+        continue;
+      }
+      const providers = [...stages.values()].filter((s) => s.plugin.port === port && s.name !== name);
+      if (providers.length === 1) st.inputs[input] = providers[0].name;
+      else if (providers.length === 0) {
+        if (!optional) problems.push(issue(`stages.${name}`, `${st.plugin.id} needs an input "${input}" of port "${port}", and no stage provides it; add a stage using one of: ${registry.stagesOfPort(port).map((p) => p.id).join(', ') || '(no plugin for this port)'}`));
+      } else
+        problems.push(issue(`stages.${name}.inputs.${input}`, `several stages provide port "${port}" (${providers.map((p) => p.name).join(', ')}); name one in "inputs"`));
+    }
+  }
+
+  // 3. methods: per-stage override, else pipeline-level, else default
+  const methods: Record<string, BoundMethod> = {};
+  for (const [kind, ref] of Object.entries(pipeline.methods ?? {})) {
+    const b = bindMethod(registry, kind, ref, `methods.${kind}`, problems);
+    if (b) methods[kind] = b;
+  }
+  for (const [name, st] of stages) {
+    const overrides = pipeline.stages[name].methods ?? {};
+    for (const kind of Object.keys(overrides))
+      if (!(st.plugin.methods ?? []).includes(kind))
+        problems.push(issue(`stages.${name}.methods.${kind}`, `${st.plugin.id} uses no "${kind}" method; it uses: ${(st.plugin.methods ?? []).join(', ') || '(none)'}`));
+    for (const kind of st.plugin.methods ?? []) {
+      const b = overrides[kind] !== undefined ? bindMethod(registry, kind, overrides[kind], `stages.${name}.methods.${kind}`, problems)
+        : methods[kind] ?? bindMethod(registry, kind, undefined, `methods.${kind}`, problems);
+      if (b) st.methods[kind] = b;
+    }
+  }
+
+  // 4. cycles (DFS with colours), then topological order
+  const order: string[] = [];
+  const colour = new Map<string, 0 | 1 | 2>();
+  const visit = (n: string, trail: string[]) => {
+    const c = colour.get(n) ?? 0;
+    if (c === 2) return;
+    if (c === 1) {
+      const cyc = [...trail.slice(trail.indexOf(n)), n];
+      problems.push(issue(`stages.${n}.inputs`, `cycle: ${cyc.join(' -> ')}`));
+      return;
+    }
+    colour.set(n, 1);
+    for (const dep of Object.values(stages.get(n)!.inputs)) if (stages.has(dep)) visit(dep, [...trail, n]);
+    colour.set(n, 2);
+    order.push(n);
+  };
+  for (const n of stages.keys()) visit(n, []);
+
+  // 5. parameters: what the stages read, values from the pipeline or the plugin default, ranges checked
+  const parameters = new Map<string, PlannedParameter>();
+  for (const [name, st] of stages) {
+    let reads: Record<string, ParameterSpec> = {};
+    try {
+      reads = typeof st.plugin.reads === 'function' ? st.plugin.reads(st.config as any) : st.plugin.reads;
+    } catch (e) {
+      problems.push(issue(`stages.${name}.with`, (e as Error).message));
+    }
+    st.reads = reads;
+    for (const [p, spec] of Object.entries(reads)) {
+      const have = parameters.get(p);
+      if (have) {
+        have.readBy.push(name);
+        // the tightest declared range wins
+        have.spec = {
+          ...have.spec,
+          min: maxDef(have.spec.min, spec.min), max: minDef(have.spec.max, spec.max),
+          exclusiveMin: maxDef(have.spec.exclusiveMin, spec.exclusiveMin), exclusiveMax: minDef(have.spec.exclusiveMax, spec.exclusiveMax),
+        };
+        continue;
+      }
+      const entry = pipeline.parameters?.[p];
+      parameters.set(p, { name: p, value: entry?.value ?? spec.default, vary: entry?.vary ?? false, prior_sigma: entry?.prior_sigma, step: entry?.step, latex: entry?.latex, spec, readBy: [name] });
+    }
+  }
+  if (!problems.some((i) => i.path.startsWith('stages.') && i.path.endsWith('.use')))
+    for (const p of Object.keys(pipeline.parameters ?? {}))
+      if (!parameters.has(p))
+        problems.push(issue(`parameters.${p}`, `no stage reads a parameter "${p}"; parameters read: ${[...parameters.keys()].join(', ')}`));
+  for (const p of parameters.values()) {
+    const msg = checkRange(p.name, p.value, p.spec);
+    if (msg) problems.push(issue(`parameters.${p.name}.value`, msg));
+  }
+  const values = Object.fromEntries([...parameters.values()].map((p) => [p.name, p.value]));
+  if (!problems.length)
+    for (const [name, st] of stages)
+      for (const m of st.plugin.check?.(st.config as any, { params: values }) ?? [])
+        problems.push(checkMessage(name, m));
+
+  // 6. outputs name existing stages whose plugin can write
+  for (const [stage, files] of Object.entries(pipeline.outputs ?? {})) {
+    const st = stages.get(stage);
+    if (!pipeline.stages[stage]) problems.push(issue(`outputs.${stage}`, `unknown stage ${show(stage)}; stages: ${Object.keys(pipeline.stages).join(', ')}`));
+    else if (st && !st.plugin.write) problems.push(issue(`outputs.${stage}`, `${st.plugin.id} writes no files`));
+    void files;
+  }
+
+  if (problems.length) throw new InputError(problems);
+  return { pipeline, stages, order, parameters, methods };
+}
+
+/** A plugin check message "path: text"; a `with.` path is relative to the stage, `parameters.` absolute. */
+function checkMessage(stage: string, m: string): Issue {
+  const match = /^([A-Za-z0-9_.\[\]-]+):\s*(.*)$/s.exec(m);
+  if (!match) return issue(`stages.${stage}`, m);
+  const [, path, text] = match;
+  return issue(path.startsWith('with') ? `stages.${stage}.${path}` : path, text);
+}
+
+const maxDef = (a?: number, b?: number) => (a === undefined ? b : b === undefined ? a : Math.max(a, b));
+const minDef = (a?: number, b?: number) => (a === undefined ? b : b === undefined ? a : Math.min(a, b));
+
+/** Names of the varied parameters, in the order the pipeline declares them. */
+export function variedParameters(plan: Plan): string[] {
+  const declared = Object.keys(plan.pipeline.parameters ?? {});
+  return declared.filter((p) => plan.parameters.get(p)?.vary);
+}

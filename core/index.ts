@@ -1,0 +1,12 @@
+/** Public API of cosmodag's core, for plugin authors and embedding applications. */
+export * from './ad/dual.js';
+export * from './ad/dual-array.js';
+export * from './plugin/types.js';
+export type { Integrator, QuadratureRule, VectorIntegrand } from './numerics/integrator.js';
+export { PluginRegistry, methodToken, pluginToken } from './plugin/registry.js';
+export { planPipeline, variedParameters, type Plan, type PlannedStage } from './graph/plan.js';
+export { executePlan, StageError, type RunEvent, type ExecuteOptions, type ExecuteResult } from './graph/execute.js';
+export { registryFor, loadAndPlan } from './graph/runtime.js';
+export { InputError, type Issue } from './schema/input-error.js';
+export { MemoryStore, DiskStore, writeFileAtomic, type MemoStore } from './cache/store.js';
+export type { Pipeline } from './graph/pipeline.js';

@@ -1,0 +1,100 @@
+/**
+ * The plugin contract: what a stage plugin (a DAG node filling one port) and a method plugin (a numerical
+ * strategy injected into stages: integrator, ode-solver, differentiator) declare and receive.
+ * Built-in and third-party plugins use exactly these types.
+ */
+import type { Observable } from 'rxjs';
+import type { Dual } from '../ad/dual.js';
+
+/** Bumped when the descriptor shape changes incompatibly; a plugin declaring another value is refused. */
+export const PLUGIN_API_VERSION = 1;
+
+export type JsonSchema = Record<string, unknown>;
+export type Differentiable = 'forward' | 'forward+reverse' | 'none';
+
+/** A parameter a plugin reads, with its default and its physically allowed range. */
+export interface ParameterSpec {
+  default: number;
+  description: string;
+  unit?: string;
+  /** Allowed range; a value outside is an input error, never a NaN later. */
+  min?: number;
+  max?: number;
+  exclusiveMin?: number;
+  exclusiveMax?: number;
+  /** Step for finite differences / stencils when the fiducial is 0 (absolute). */
+  absStep?: number;
+}
+
+export type StageEvent<T> =
+  | { type: 'progress'; done: number; total: number; label?: string }
+  | { type: 'chunk'; range: [number, number]; data?: unknown }
+  | { type: 'result'; value: T };
+
+export type RunResult<T> = T | Promise<T> | Observable<StageEvent<T>>;
+
+/** What a stage sees while it runs. */
+export interface StageContext<C, I> {
+  /** Stage name in the pipeline (e.g. `background`). */
+  readonly stage: string;
+  /** The validated config, defaults filled in. */
+  readonly config: C;
+  /** Outputs of the stages wired to this stage's inputs, by input name. */
+  readonly inputs: I;
+  /**
+   * A parameter's value as a scalar dual: seeded with its unit tangent when it is varied under
+   * forward-mode differentiation, a constant otherwise. Only parameters listed in `reads` may be asked for.
+   */
+  param(name: string): Dual;
+  /** Names of the tangent directions (varied parameters) in order; [] when no derivatives are wanted. */
+  readonly tangentParams: readonly string[];
+  /** A bound numerical method (e.g. ctx.method<Integrator>('integrator')), from the pipeline's `methods`. */
+  method<T>(kind: string): T;
+  /** Report progress without returning an Observable. */
+  progress(done: number, total: number, label?: string): void;
+}
+
+/** Files a stage writes for a pipeline `outputs` entry: relative file name -> contents. */
+export type OutputFiles = Record<string, string | Uint8Array>;
+
+export interface StagePlugin<C = any, I = any, O = any> {
+  apiVersion: number;
+  /** `port/method`, e.g. `background/w0wa`. */
+  id: string;
+  version: string;
+  port: string;
+  description: string;
+  /** JSON Schema of `with` (its defaults are applied before run). */
+  configSchema: JsonSchema;
+  /** Input name -> port it needs. Optional inputs are wired when a provider exists. */
+  inputs: Record<string, string | { port: string; optional: true }>;
+  /** Parameters read: a list, or a function of the config (e.g. one bias per bin). */
+  reads: Record<string, ParameterSpec> | ((config: C) => Record<string, ParameterSpec>);
+  /** Method kinds it asks the container for (part of its cache key). */
+  methods?: string[];
+  differentiable: Differentiable;
+  run(ctx: StageContext<C, I>): RunResult<O>;
+  /** Serialise the output for a pipeline `outputs` entry named `file` (e.g. `cl.tsv`). */
+  write?(output: O, file: string, ctx: { config: C; params: Record<string, number> }): OutputFiles | Promise<OutputFiles>;
+  /**
+   * Cross-field checks ajv cannot express, on the config and the parameter values; return messages of the
+   * form "path: what is wrong", with a path `with.<field>` (relative to this stage) or `parameters.<name>`.
+   */
+  check?(config: C, ctx: { params: Record<string, number> }): string[];
+}
+
+/** A numerical method: a factory from its validated config to the strategy object. */
+export interface MethodPlugin<C = any, T = any> {
+  apiVersion: number;
+  /** `kind/name`, e.g. `integrator/gauss-legendre`. */
+  id: string;
+  version: string;
+  kind: string;
+  description: string;
+  configSchema: JsonSchema;
+  create(config: C): T;
+}
+
+export type AnyPlugin = StagePlugin | MethodPlugin;
+
+export const isMethodPlugin = (p: AnyPlugin): p is MethodPlugin => 'create' in p && 'kind' in p;

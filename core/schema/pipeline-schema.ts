@@ -1,0 +1,74 @@
+/** JSON Schema of a pipeline file. Plugin configs (`with`) are validated against each plugin's own schema. */
+const NAME = '^[A-Za-z][A-Za-z0-9_-]*$';
+
+const methodRef = {
+  description: 'a method name such as "gauss-legendre", or {"use": name, "with": {config}}',
+  anyOf: [
+    { type: 'string', minLength: 1 },
+    {
+      type: 'object',
+      required: ['use'],
+      additionalProperties: false,
+      properties: { use: { type: 'string', minLength: 1 }, with: { type: 'object' } },
+    },
+  ],
+};
+
+export const pipelineSchema = {
+  type: 'object',
+  required: ['name', 'stages'],
+  additionalProperties: false,
+  properties: {
+    $schema: { type: 'string' },
+    name: { type: 'string', minLength: 1 },
+    description: { type: 'string' },
+    plugins: {
+      type: 'array',
+      description: 'extra plugin modules: package names or paths relative to the pipeline file',
+      items: { type: 'string', minLength: 1 },
+    },
+    parameters: {
+      type: 'object',
+      propertyNames: { pattern: NAME },
+      additionalProperties: {
+        type: 'object',
+        required: ['value'],
+        additionalProperties: false,
+        properties: {
+          value: { type: 'number' },
+          vary: { type: 'boolean', default: false },
+          prior_sigma: { type: 'number', exclusiveMinimum: 0, description: 'Gaussian prior width (Fisher)' },
+          step: { type: 'number', exclusiveMinimum: 0, description: 'relative step for finite differences/stencils (absolute when the value is 0)' },
+          latex: { type: 'string' },
+        },
+      },
+    },
+    methods: {
+      type: 'object',
+      propertyNames: { pattern: NAME },
+      additionalProperties: methodRef,
+    },
+    stages: {
+      type: 'object',
+      minProperties: 1,
+      propertyNames: { pattern: NAME },
+      additionalProperties: {
+        type: 'object',
+        required: ['use'],
+        additionalProperties: false,
+        properties: {
+          use: { type: 'string', pattern: '^[a-z0-9-]+/[A-Za-z0-9_.-]+$', description: 'plugin id port/method' },
+          with: { type: 'object' },
+          inputs: { type: 'object', additionalProperties: { type: 'string' } },
+          methods: { type: 'object', additionalProperties: methodRef },
+        },
+      },
+    },
+    outputs: {
+      type: 'object',
+      additionalProperties: {
+        anyOf: [{ type: 'string', minLength: 1 }, { type: 'array', items: { type: 'string', minLength: 1 } }],
+      },
+    },
+  },
+} as const;

@@ -1,0 +1,16 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  resolve: {
+    // the built-in plugins are loaded by package name (the same path as a third-party package);
+    // under vitest that name points at the TypeScript sources instead of dist/
+    alias: { 'cosmodag/plugins': fileURLToPath(new URL('./plugins/index.ts', import.meta.url)) },
+  },
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    pool: 'forks',
+  },
+});
