@@ -1,0 +1,142 @@
+/**
+ * Gauss-Legendre nodes and weights on [-1, 1]: x_k are the roots of P_n, w_k = 2 / [(1 - x_k^2) P_n'(x_k)^2]
+ * (Abramowitz & Stegun 25.4.29). An n-point rule integrates polynomials of degree <= 2n-1 exactly.
+ *
+ * Roots by Newton's method on the three-term recurrence (k+1) P_{k+1} = (2k+1) x P_k - k P_{k-1}, with
+ * P_n'(x) = n (x P_n - P_{n-1}) / (x^2 - 1), started from Tricomi's asymptotic guess
+ * x_k ~ (1 - 1/(8n^2) + 1/(8n^3)) cos(pi (4k - 1) / (4n + 2)) (Tricomi 1950; A&S 22.16.6), which is close
+ * enough for quadratic convergence from the first step. Only the positive half is computed; the rule is
+ * mirrored, so it is exactly symmetric. Cost O(n^2) once per n; rules are cached by n.
+ */
+import type { QuadratureRule, VectorIntegrand } from './integrator.js';
+
+const cache = new Map<number, { x: Float64Array; w: Float64Array }>();
+
+/** Legendre P_n(x) and P_{n-1}(x) by the recurrence. */
+function legendrePair(n: number, x: number): [number, number] {
+  let p0 = 1, p1 = x;
+  for (let k = 1; k < n; k++) {
+    const p2 = ((2 * k + 1) * x * p1 - k * p0) / (k + 1);
+    p0 = p1;
+    p1 = p2;
+  }
+  return [p1, p0];
+}
+
+function compute(n: number): { x: Float64Array; w: Float64Array } {
+  const x = new Float64Array(n);
+  const w = new Float64Array(n);
+  const half = Math.floor(n / 2);
+  const scale = 1 - 1 / (8 * n * n) + 1 / (8 * n * n * n);
+  for (let k = 1; k <= half; k++) {
+    // k-th largest root
+    let r = scale * Math.cos((Math.PI * (4 * k - 1)) / (4 * n + 2));
+    let dp = 0;
+    for (let it = 0; it < 100; it++) {
+      const [pn, pm] = legendrePair(n, r);
+      dp = (n * (r * pn - pm)) / (r * r - 1);
+      const dx = pn / dp;
+      r -= dx;
+      // quadratic convergence: once |dx| < 1e-14 the updated root is exact to rounding
+      if (Math.abs(dx) < 1e-14) break;
+    }
+    const [pn, pm] = legendrePair(n, r);
+    dp = (n * (r * pn - pm)) / (r * r - 1);
+    const wk = 2 / ((1 - r * r) * dp * dp);
+    // ascending order: x[n-k] = +r, x[k-1] = -r
+    x[n - k] = r;
+    x[k - 1] = -r;
+    w[n - k] = wk;
+    w[k - 1] = wk;
+  }
+  if (n % 2 === 1) {
+    // middle node x = 0: P_n'(0) = n P_{n-1}(0)
+    const [, pm] = legendrePair(n, 0);
+    const dp = n * pm;
+    x[half] = 0;
+    w[half] = 2 / (dp * dp);
+  }
+  return { x, w };
+}
+
+/** The n-point Gauss-Legendre rule on [-1, 1], nodes ascending (a fresh copy; the master is cached). */
+export function gaussLegendre(n: number): { x: Float64Array; w: Float64Array } {
+  if (!Number.isInteger(n) || n < 1) throw new Error(`gaussLegendre: number of points must be an integer >= 1, got ${n}`);
+  let r = cache.get(n);
+  if (!r) {
+    r = compute(n);
+    cache.set(n, r);
+  }
+  return { x: r.x.slice(), w: r.w.slice() };
+}
+
+/**
+ * Composite Gauss-Legendre rule on [a, b]: `panels` equal panels with `order` nodes each
+ * (order * panels nodes, ascending when a < b).
+ */
+export function gaussLegendreRule(a: number, b: number, order: number, panels = 1): QuadratureRule {
+  if (!Number.isInteger(panels) || panels < 1) throw new Error(`gaussLegendreRule: panels must be an integer >= 1, got ${panels}`);
+  if (!Number.isFinite(a) || !Number.isFinite(b)) throw new Error(`gaussLegendreRule: limits must be finite, got [${a}, ${b}]`);
+  if (!cache.has(order)) gaussLegendre(order);
+  const g = cache.get(order)!;
+  const n = order * panels;
+  const x = new Float64Array(n);
+  const w = new Float64Array(n);
+  const hp = (b - a) / panels;
+  const half = 0.5 * hp;
+  for (let p = 0; p < panels; p++) {
+    const mid = a + (p + 0.5) * hp;
+    for (let k = 0, j = p * order; k < order; k++, j++) {
+      x[j] = mid + half * g.x[k];
+      w[j] = half * g.w[k];
+    }
+  }
+  return { x, w };
+}
+
+export interface GaussLegendreAdaptiveOptions {
+  rtol: number;
+  atol?: number;
+  /** Nodes per panel. */
+  order: number;
+  maxPanels: number;
+  what?: string;
+}
+
+/**
+ * Composite Gauss-Legendre with panels 1, 2, 4, ... until two successive estimates agree to
+ * max(atol, rtol |I|, 100 eps int|f|); returns the finer rule and its estimate.
+ */
+export function gaussLegendreAdaptive(
+  f: VectorIntegrand,
+  a: number,
+  b: number,
+  o: GaussLegendreAdaptiveOptions,
+): { value: number; panels: number; error: number; rule: QuadratureRule } {
+  const what = o.what ?? 'gauss-legendre';
+  if (!Number.isFinite(a) || !Number.isFinite(b)) throw new Error(`${what}: integration limits must be finite, got [${a}, ${b}]`);
+  let last = NaN, diff = Infinity, est = NaN;
+  let panels = 1;
+  for (; panels <= o.maxPanels; panels *= 2) {
+    const rule = gaussLegendreRule(a, b, o.order, panels);
+    const fx = new Float64Array(rule.x.length);
+    f(rule.x, fx);
+    let s = 0, sAbs = 0;
+    for (let j = 0; j < fx.length; j++) {
+      if (!Number.isFinite(fx[j])) throw new Error(`${what}: the integrand is ${fx[j]} at x = ${rule.x[j]}`);
+      s += rule.w[j] * fx[j];
+      sAbs += Math.abs(rule.w[j] * fx[j]);
+    }
+    last = est;
+    est = s;
+    if (a === b) return { value: 0, panels, error: 0, rule };
+    if (Number.isNaN(last)) continue;
+    diff = Math.abs(est - last);
+    if (diff <= Math.max(o.atol ?? 0, o.rtol * Math.abs(est), 100 * Number.EPSILON * sAbs)) return { value: est, panels, error: diff, rule };
+  }
+  throw new Error(
+    `${what}: no convergence to rtol=${o.rtol}${o.atol ? ` (atol=${o.atol})` : ''} on [${a}, ${b}] within maxPanels=${o.maxPanels} ` +
+      `(${o.order} nodes per panel): last two estimates ${est} and ${last} differ by ${diff.toExponential(3)} ` +
+      `(relative ${(diff / Math.abs(est)).toExponential(3)})`,
+  );
+}

@@ -1,0 +1,39 @@
+/**
+ * Files of the spectra stage: `cl.tsv` (column `ell`, then one column per pair in the reference order),
+ * `cl.json` (units, tracers, settings) and, when plotting is on, `cl.png` / `cl.svg`.
+ */
+import path from 'node:path';
+import type { OutputFiles } from '../../core/plugin/types.js';
+import type { Spectra } from '../contracts/spectra.js';
+import { plotSpectra } from './plot-spectra.js';
+
+export function spectraTsv(s: Spectra): string {
+  const nl = s.ell.length;
+  const lines = [['ell', ...s.pairNames].join('\t')];
+  for (let l = 0; l < nl; l++) {
+    const row = [s.ell[l].toExponential(10)];
+    for (let p = 0; p < s.pairNames.length; p++) row.push(s.C.value[p * nl + l].toExponential(10));
+    lines.push(row.join('\t'));
+  }
+  return lines.join('\n') + '\n';
+}
+
+export async function writeSpectra(s: Spectra, file: string, config: { plot?: boolean }): Promise<OutputFiles> {
+  const base = file.replace(/\.tsv$/, '');
+  const files: OutputFiles = { [file]: spectraTsv(s) };
+  files[`${base}.json`] = JSON.stringify({
+    quantity: 'angular power spectrum C_l (Limber)',
+    units: 'dimensionless (per steradian)',
+    columns: `ell, then pairs in order: LL_i_j (i<=j), GL_i_j = G_i x L_j (all i, j), GG_i_j (i<=j)`,
+    tracers: s.tracers,
+    pairs: s.pairNames,
+    ell: { count: s.ell.length, min: s.ell[0], max: s.ell[s.ell.length - 1] },
+    settings: s.settings,
+  }, null, 1) + '\n';
+  if (config.plot !== false) {
+    const { svg, png } = await plotSpectra(s, path.basename(base));
+    files[`${base}.svg`] = svg;
+    files[`${base}.png`] = png;
+  }
+  return files;
+}
