@@ -4,7 +4,9 @@
  */
 import type { AnyPlugin } from '../core/plugin/types.js';
 import { integratorPlugins } from './integrator/index.js';
+import { w0waBackground } from './background/w0wa.js';
 
 export const plugins: AnyPlugin[] = [
   ...integratorPlugins,
+  w0waBackground,
 ];

@@ -1,0 +1,57 @@
+/**
+ * Evaluate a tabulated Background at arbitrary redshifts, with tangents: the helper the weights, Limber
+ * and Halofit stages use.
+ *
+ * Interpolation is a not-a-knot cubic spline in s = ln(1+z) (= -ln a), the variable the default grid is
+ * uniform in; chi, E, D and f are smooth in it from z = 0 up (chi ~ s near 0, D ~ e^-s in matter
+ * domination). Tangents: the spline of each tangent block (core/ad/interp.ts), plus the chain rule
+ * through z when z itself is a DualArray.
+ */
+import { type DualArray, mapUnary } from '../../core/ad/dual-array.js';
+import { interpDual } from '../../core/ad/interp.js';
+import type { Background } from '../contracts/background.js';
+
+export interface BackgroundSample {
+  /** H/H0 */
+  E: DualArray;
+  chi_Mpc: DualArray;
+  /** Transverse comoving distance (= chi when flat); d_A = d_M/(1+z). */
+  dM_Mpc: DualArray;
+  D: DualArray;
+  f: DualArray;
+}
+
+/** ln(1+z) of each background grid, computed once per Background object. */
+const lnGrid = new WeakMap<Float64Array, Float64Array>();
+
+function gridOf(bg: Background): Float64Array {
+  let s = lnGrid.get(bg.z);
+  if (!s) {
+    s = new Float64Array(bg.z.length);
+    for (let i = 0; i < s.length; i++) s[i] = Math.log1p(bg.z[i]);
+    lnGrid.set(bg.z, s);
+  }
+  return s;
+}
+
+/** E, chi, d_M, D and f at the redshifts z (within the tabulated range [0, z_max]). */
+export function backgroundAt(bg: Background, z: Float64Array | DualArray): BackgroundSample {
+  const zv = z instanceof Float64Array ? z : z.value;
+  const zMax = bg.z[bg.z.length - 1];
+  for (let i = 0; i < zv.length; i++)
+    if (!(zv[i] >= 0 && zv[i] <= zMax * (1 + 1e-12)))
+      throw new Error(
+        `backgroundAt: z = ${zv[i]} is outside the tabulated range [0, ${zMax}]; ` +
+          'raise with.z_max of the background stage (or ask for z inside it)',
+      );
+  const x = gridOf(bg);
+  const s: Float64Array | DualArray =
+    z instanceof Float64Array ? Float64Array.from(z, Math.log1p) : mapUnary(z, Math.log1p, (v) => 1 / (1 + v));
+  return {
+    E: interpDual(x, bg.E, s),
+    chi_Mpc: interpDual(x, bg.chi_Mpc, s),
+    dM_Mpc: interpDual(x, bg.dM_Mpc, s),
+    D: interpDual(x, bg.D, s),
+    f: interpDual(x, bg.f, s),
+  };
+}

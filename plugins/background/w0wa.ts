@@ -1,0 +1,250 @@
+/**
+ * `background/w0wa`: the homogeneous expansion of a universe with baryons + CDM, photons, massless
+ * neutrinos, curvature and CPL dark energy w(a) = w0 + wa (1 - a), tabulated on a redshift grid with
+ * forward-mode tangents for the varied parameters.
+ *
+ * In physics order (equations in docs/background.md):
+ *   1. radiation from T_cmb and N_eff (radiation.ts), dark energy from closure
+ *        Omega_de = 1 - Omega_m - Omega_r - Omega_k;
+ *   2. E(z) = H/H0 from the Friedmann equation (expansion.ts);
+ *   3. chi(z) = (c/H0) Integral_0^z dz'/E with the injected integrator, d_M from the curvature (distances.ts);
+ *   4. D(z), f(z) from the linear growth ODE with its sensitivity equations (growth.ts).
+ * Every tangent is first taken with respect to the base quantities (Omega_r, Omega_m, Omega_k, Omega_de,
+ * w0, wa) in closed form, then contracted with their Jacobian with respect to the varied parameters;
+ * h enters also through H0 = 100 h km/s/Mpc / c.
+ */
+import { type Dual, constant, recip, scale, sub } from '../../core/ad/dual.js';
+import { type DualArray, scaleA } from '../../core/ad/dual-array.js';
+import type { Integrator } from '../../core/numerics/integrator.js';
+import { PLUGIN_API_VERSION, type ParameterSpec, type StagePlugin } from '../../core/plugin/types.js';
+import type { Background } from '../contracts/background.js';
+import { backgroundAt } from './evaluate.js';
+import { conformalTime, lineOfSightDistance, transverseDistance } from './distances.js';
+import {
+  DQ_E2, E2, EXPANSION_SCRATCH, NB, baseJacobian, coefficientsOf, contractBase, e2At, expansionAt,
+  nonPositiveE2Culprit, nonPositiveE2Error, nonPositiveE2Message, type ExpansionCoefficients,
+} from './expansion.js';
+import { earlyDarkEnergyProblem, linearGrowth } from './growth.js';
+import { C_KM_PER_S, radiationDensities, omegaGammaH2, UR_PER_NEFF } from './radiation.js';
+import { type GridSpacing, type OutputZ, checkOutputGrid, outputGrid, tabulationGrid } from './redshift-grid.js';
+
+export interface W0waConfig {
+  /** Top of the internal tabulation grid. */
+  z_max: number;
+  grid: { spacing: GridSpacing; count: number };
+  growth: { a_ini: number; max_dlna: number };
+  /** Redshifts written to background.tsv. */
+  output_z: OutputZ;
+}
+
+/** The output: the Background contract plus conformal time (cheap here, used by nothing yet). */
+export interface W0waBackground extends Background {
+  /** Conformal time since the big bang, tau(z) = Integral_0^t dt/a [Mpc]. */
+  readonly tau_Mpc: DualArray;
+}
+
+export const W0WA_PARAMETERS: Record<string, ParameterSpec> = {
+  h: { default: 0.67, description: 'dimensionless Hubble constant, H0 = 100 h km/s/Mpc', exclusiveMin: 0, max: 2 },
+  Omega_m: { default: 0.32, description: 'matter density today, baryons + CDM; no massive neutrinos', exclusiveMin: 0 },
+  Omega_b: { default: 0.05, description: 'baryon density today (part of Omega_m)', min: 0 },
+  Omega_k: { default: 0, description: 'curvature density today, Omega_k = -K c^2/H0^2 (> 0 open)', absStep: 1e-3 },
+  w0: { default: -1, description: 'dark energy equation of state today, w(a) = w0 + wa (1 - a)' },
+  wa: { default: 0, description: 'dark energy equation of state slope, w(a) = w0 + wa (1 - a)', absStep: 0.01 },
+  T_cmb: { default: 2.7255, description: 'CMB temperature today', unit: 'K', exclusiveMin: 0 },
+  N_eff: { default: 3.046, description: 'effective number of massless neutrino species', min: 0 },
+};
+const PARAM_NAMES = Object.keys(W0WA_PARAMETERS);
+
+const configSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    z_max: {
+      type: 'number', default: 10, exclusiveMinimum: 0, maximum: 1000,
+      description: 'top of the internal redshift grid (the Limber stage needs ~4; keep it small to stay cheap)',
+    },
+    grid: {
+      type: 'object', additionalProperties: false, default: {},
+      description: 'internal tabulation grid from z = 0 to z_max (cubic splines on it are good to < 1e-7)',
+      properties: {
+        spacing: {
+          enum: ['log1p', 'linear'], default: 'log1p',
+          description: "'log1p': uniform in ln(1+z) = -ln a (recommended); 'linear': uniform in z",
+        },
+        count: { type: 'integer', minimum: 8, maximum: 100000, default: 481, description: 'number of grid points' },
+      },
+    },
+    growth: {
+      type: 'object', additionalProperties: false, default: {},
+      description: 'linear growth ODE (fixed-step RK4 in ln a with sensitivities)',
+      properties: {
+        a_ini: {
+          type: 'number', exclusiveMinimum: 0, maximum: 1e-3, default: 1e-6,
+          description: 'scale factor where the integration starts, in radiation domination (Meszaros initial conditions)',
+        },
+        max_dlna: { type: 'number', exclusiveMinimum: 0, maximum: 0.1, default: 0.01, description: 'largest RK4 step in ln a' },
+      },
+    },
+    output_z: {
+      description: 'redshifts written to background.tsv: {min, max, count[, spacing]} or an ascending list',
+      default: { min: 0, max: 10, count: 101 },
+      oneOf: [
+        {
+          type: 'object', additionalProperties: false, required: ['min', 'max', 'count'],
+          properties: {
+            min: { type: 'number', minimum: 0 },
+            max: { type: 'number', minimum: 0 },
+            count: { type: 'integer', minimum: 1 },
+            spacing: { enum: ['linear', 'log1p'] },
+          },
+        },
+        { type: 'array', minItems: 1, items: { type: 'number', minimum: 0 } },
+      ],
+    },
+  },
+} as const;
+
+/** Range violations of a set of parameter values (what the planner checks from W0WA_PARAMETERS) plus cross-checks. */
+function parameterProblems(v: Record<string, number>): string[] {
+  const out: string[] = [];
+  for (const name of PARAM_NAMES) {
+    const s = W0WA_PARAMETERS[name];
+    const x = v[name];
+    const what = `parameters.${name}: ${x} is not allowed: ${name} (${s.description}${s.unit ? `, ${s.unit}` : ''})`;
+    if (!Number.isFinite(x)) out.push(`parameters.${name}: ${x} is not a finite number`);
+    else if (s.min !== undefined && x < s.min) out.push(`${what} must be >= ${s.min}`);
+    else if (s.max !== undefined && x > s.max) out.push(`${what} must be <= ${s.max}`);
+    else if (s.exclusiveMin !== undefined && x <= s.exclusiveMin) out.push(`${what} must be > ${s.exclusiveMin}`);
+  }
+  if (!out.length && v.Omega_b > v.Omega_m)
+    out.push(
+      `parameters.Omega_b: ${v.Omega_b} exceeds parameters.Omega_m = ${v.Omega_m}; ` +
+        'Omega_m counts baryons + CDM, so Omega_b <= Omega_m is required',
+    );
+  return out;
+}
+
+/** Plain-number version of the closure, for check(). */
+function coefficientsFromValues(v: Record<string, number>): ExpansionCoefficients {
+  const Og = omegaGammaH2(v.T_cmb) / (v.h * v.h);
+  const Or = Og * (1 + UR_PER_NEFF * v.N_eff);
+  return { Or, Om: v.Omega_m, Ok: v.Omega_k, Ode: 1 - v.Omega_m - Or - v.Omega_k, w0: v.w0, wa: v.wa };
+}
+
+/** E^2 > 0 on the tabulation grid, or the message saying where it fails. */
+function expansionProblems(c: ExpansionCoefficients, z: Float64Array): string[] {
+  for (let i = 0; i < z.length; i++) {
+    const e2 = e2At(c, -Math.log1p(z[i]));
+    if (!(e2 > 0)) return [`${nonPositiveE2Culprit(c)}: ${nonPositiveE2Message(c, z[i], e2)}`];
+  }
+  return [];
+}
+
+function fmt(x: number): string {
+  // C's %.10e: two-digit exponent at least.
+  const s = x.toExponential(10);
+  return s.replace(/e([+-])(\d)$/, 'e$10$2');
+}
+
+export const w0waBackground: StagePlugin<W0waConfig, {}, Background> = {
+  apiVersion: PLUGIN_API_VERSION,
+  id: 'background/w0wa',
+  version: '1.0.0',
+  port: 'background',
+  description:
+    'Expansion history, distances and linear growth for baryons + CDM, radiation (T_cmb, N_eff), curvature and ' +
+    'CPL dark energy w(a) = w0 + wa (1 - a); forward-mode tangents for every varied parameter.',
+  configSchema,
+  inputs: {},
+  reads: W0WA_PARAMETERS,
+  methods: ['integrator'],
+  differentiable: 'forward',
+
+  check(config, { params }) {
+    const v: Record<string, number> = {};
+    for (const n of PARAM_NAMES) v[n] = params[n] ?? W0WA_PARAMETERS[n].default;
+    const out = parameterProblems(v);
+    out.push(...checkOutputGrid(config.output_z, config.z_max));
+    if (!out.length) {
+      const c = coefficientsFromValues(v);
+      out.push(...expansionProblems(c, tabulationGrid(config.z_max, config.grid.count, config.grid.spacing)));
+      const early = earlyDarkEnergyProblem(c, config.growth.a_ini);
+      if (early) out.push(`parameters.wa: ${early}`);
+    }
+    return out;
+  },
+
+  run(ctx): W0waBackground {
+    const cfg = ctx.config;
+    const P = ctx.tangentParams.length;
+    const p: Record<string, Dual> = {};
+    const v: Record<string, number> = {};
+    for (const n of PARAM_NAMES) {
+      p[n] = ctx.param(n);
+      v[n] = p[n].v;
+    }
+    const problems = [...parameterProblems(v), ...checkOutputGrid(cfg.output_z, cfg.z_max)];
+    if (problems.length) throw new Error(`background/w0wa: invalid input:\n  ${problems.join('\n  ')}`);
+
+    // 1. densities today; dark energy closes the budget
+    const { Omega_r } = radiationDensities(p.h, p.T_cmb, p.N_eff);
+    const Omega_de = sub(sub(sub(constant(1), p.Omega_m), Omega_r), p.Omega_k);
+    const q = [Omega_r, p.Omega_m, p.Omega_k, Omega_de, p.w0, p.wa];
+    const c = coefficientsOf(q);
+    const J = baseJacobian(q, P);
+    const withBase = P > 0;
+    const H0 = scale(p.h, 100 / C_KM_PER_S); // 1/Mpc
+    const invH0 = recip(H0); // c/H0 [Mpc]
+
+    const z = tabulationGrid(cfg.z_max, cfg.grid.count, cfg.grid.spacing);
+    const n = z.length;
+
+    // 2. E(z) = sqrt(E^2), dE/dq_k = (dE^2/dq_k) / (2E)
+    const Ev = new Float64Array(n);
+    const Eb = withBase ? new Float64Array(NB * n) : null;
+    const s = new Float64Array(EXPANSION_SCRATCH);
+    for (let i = 0; i < n; i++) {
+      expansionAt(c, -Math.log1p(z[i]), s);
+      if (!(s[E2] > 0)) throw nonPositiveE2Error(c, z[i], s[E2]);
+      const E = Math.sqrt(s[E2]);
+      Ev[i] = E;
+      if (Eb) for (let k = 0; k < NB; k++) Eb[k * n + i] = s[DQ_E2 + k] / (2 * E);
+    }
+    const E = contractBase(Ev, Eb, J, P);
+
+    // 3. distances: chi = U c/H0, d_M = V c/H0, tau = T c/H0
+    const integrator = ctx.method<Integrator>('integrator');
+    const U = lineOfSightDistance(c, z, integrator, withBase);
+    const V = transverseDistance(U, c.Ok, z);
+    const T = conformalTime(c, U, z, cfg.growth.a_ini, integrator);
+    const chi_Mpc = scaleA(contractBase(U.value, U.base, J, P), invH0);
+    const dM_Mpc = scaleA(contractBase(V.value, V.base, J, P), invH0);
+    const tau_Mpc = scaleA(contractBase(T.value, T.base, J, P), invH0);
+
+    // 4. growth
+    const g = linearGrowth(c, z, { aIni: cfg.growth.a_ini, maxStep: cfg.growth.max_dlna }, withBase);
+    const D = contractBase(g.D.value, g.D.base, J, P);
+    const f = contractBase(g.f.value, g.f.base, J, P);
+
+    return {
+      z, E, chi_Mpc, dM_Mpc, D, f, tau_Mpc,
+      H0_1overMpc: H0,
+      Omega_m: p.Omega_m, Omega_r, Omega_k: p.Omega_k, Omega_de, w0: p.w0, wa: p.wa, h: p.h,
+    };
+  },
+
+  write(output, file, { config }) {
+    const zq = outputGrid(config.output_z);
+    const r = backgroundAt(output, zq);
+    const H0 = output.H0_1overMpc.v;
+    const lines = ['z\tH_1overMpc\tchi_Mpc\tdA_Mpc\tD\tf'];
+    for (let i = 0; i < zq.length; i++)
+      lines.push(
+        [zq[i], H0 * r.E.value[i], r.chi_Mpc.value[i], r.dM_Mpc.value[i] / (1 + zq[i]), r.D.value[i], r.f.value[i]]
+          .map(fmt)
+          .join('\t'),
+      );
+    return { [file]: lines.join('\n') + '\n' };
+  },
+};
+

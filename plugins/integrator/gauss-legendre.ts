@@ -1,0 +1,94 @@
+/**
+ * integrator/gauss-legendre: composite Gauss-Legendre rule (`order` nodes per panel), panels doubled
+ * until successive estimates agree (core/numerics/gauss-legendre.ts).
+ */
+import type { Integrator, QuadratureRule, VectorIntegrand } from '../../core/numerics/integrator.js';
+import { gaussLegendreAdaptive, gaussLegendreRule } from '../../core/numerics/gauss-legendre.js';
+import { PLUGIN_API_VERSION, type MethodPlugin } from '../../core/plugin/types.js';
+
+export interface GaussLegendreConfig {
+  rtol: number;
+  order: number;
+  maxPanels: number;
+}
+
+const DEFAULTS: GaussLegendreConfig = { rtol: 1e-10, order: 16, maxPanels: 1024 };
+
+/** Wrap a scalar function as a vectorised integrand. */
+export function scalarIntegrand(f: (x: number) => number): VectorIntegrand {
+  return (x, out) => {
+    for (let i = 0; i < x.length; i++) out[i] = f(x[i]);
+  };
+}
+
+/**
+ * Range checks for numeric config fields (value in (lo, hi] for non-integers, [lo, hi] for the listed
+ * integer fields), with an error naming `with.<field>`. Used when create() is called without the schema.
+ */
+export function checkConfig(id: string, c: object, ranges: Record<string, [number, number]>, integers: string[] = []): void {
+  const rec = c as Record<string, unknown>;
+  for (const [k, [lo, hi]] of Object.entries(ranges)) {
+    const v = rec[k];
+    const isInt = integers.includes(k);
+    const ok = typeof v === 'number' && Number.isFinite(v) && (isInt ? Number.isInteger(v) && v >= lo : v > lo) && v <= hi;
+    if (!ok)
+      throw new Error(`${id}: with.${k} must be ${isInt ? `an integer in [${lo}, ${hi}]` : `a number in (${lo}, ${hi}]`}, got ${JSON.stringify(v)}`);
+  }
+}
+
+export function createGaussLegendre(config: Partial<GaussLegendreConfig> = {}): Integrator {
+  const c: GaussLegendreConfig = { ...DEFAULTS, ...config };
+  const id = 'integrator/gauss-legendre';
+  checkConfig(id, c, { rtol: [0, 1], order: [1, 1000], maxPanels: [2, 2 ** 24] }, ['order', 'maxPanels']);
+  const run = (f: VectorIntegrand, a: number, b: number, atol?: number) =>
+    gaussLegendreAdaptive(f, a, b, { rtol: c.rtol, atol, order: c.order, maxPanels: c.maxPanels, what: id });
+  return {
+    name: 'gauss-legendre',
+    rtol: c.rtol,
+    adaptRule(f, a, b, atol): QuadratureRule {
+      return run(f, a, b, atol).rule;
+    },
+    integrate(f, a, b) {
+      return run(scalarIntegrand(f), a, b).value;
+    },
+    fixedRule(a, b, level) {
+      if (!Number.isInteger(level) || level < 0 || level > 24) throw new Error(`${id}: fixedRule level must be an integer in [0, 24], got ${level}`);
+      return gaussLegendreRule(a, b, c.order, 2 ** level);
+    },
+  };
+}
+
+export const gaussLegendre: MethodPlugin<Partial<GaussLegendreConfig>, Integrator> = {
+  apiVersion: PLUGIN_API_VERSION,
+  id: 'integrator/gauss-legendre',
+  version: '1.0.0',
+  kind: 'integrator',
+  description: 'Composite Gauss-Legendre quadrature (order nodes per panel), panels doubled until converged.',
+  configSchema: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      rtol: {
+        type: 'number',
+        exclusiveMinimum: 0,
+        maximum: 1,
+        default: DEFAULTS.rtol,
+        description: 'Relative tolerance: panels are doubled until two successive estimates agree to rtol.',
+      },
+      order: {
+        type: 'integer',
+        minimum: 1,
+        maximum: 1000,
+        default: DEFAULTS.order,
+        description: 'Gauss-Legendre nodes per panel (exact for polynomials of degree 2*order-1); fixedRule(level) uses 2^level panels.',
+      },
+      maxPanels: {
+        type: 'integer',
+        minimum: 2,
+        default: DEFAULTS.maxPanels,
+        description: 'Largest number of panels tried before giving up with an error.',
+      },
+    },
+  },
+  create: (config) => createGaussLegendre(config),
+};

@@ -1,0 +1,68 @@
+/**
+ * integrator/romberg: Richardson-extrapolated trapezoid rule on 2^k + 1 uniform points, level k raised
+ * until successive diagonal estimates agree (core/numerics/romberg.ts).
+ */
+import type { Integrator, QuadratureRule, VectorIntegrand } from '../../core/numerics/integrator.js';
+import { rombergAdaptive, rombergRule } from '../../core/numerics/romberg.js';
+import { PLUGIN_API_VERSION, type MethodPlugin } from '../../core/plugin/types.js';
+import { scalarIntegrand, checkConfig } from './gauss-legendre.js';
+
+export interface RombergConfig {
+  rtol: number;
+  maxLevel: number;
+}
+
+const DEFAULTS: RombergConfig = { rtol: 1e-8, maxLevel: 20 };
+/** Levels below this are never accepted (9 points), so a lucky early agreement cannot stop the refinement. */
+const MIN_LEVEL = 3;
+
+export function createRomberg(config: Partial<RombergConfig> = {}): Integrator {
+  const c: RombergConfig = { ...DEFAULTS, ...config };
+  const id = 'integrator/romberg';
+  checkConfig(id, c, { rtol: [0, 1], maxLevel: [MIN_LEVEL, 30] }, ['maxLevel']);
+  const run = (f: VectorIntegrand, a: number, b: number, atol?: number) =>
+    rombergAdaptive(f, a, b, { rtol: c.rtol, atol, maxLevel: c.maxLevel, minLevel: MIN_LEVEL, what: id });
+  return {
+    name: 'romberg',
+    rtol: c.rtol,
+    adaptRule(f, a, b, atol): QuadratureRule {
+      return rombergRule(a, b, run(f, a, b, atol).level);
+    },
+    integrate(f, a, b) {
+      return run(scalarIntegrand(f), a, b).value;
+    },
+    fixedRule(a, b, level) {
+      if (!Number.isInteger(level) || level < 0 || level > 30) throw new Error(`${id}: fixedRule level must be an integer in [0, 30], got ${level}`);
+      return rombergRule(a, b, level);
+    },
+  };
+}
+
+export const romberg: MethodPlugin<Partial<RombergConfig>, Integrator> = {
+  apiVersion: PLUGIN_API_VERSION,
+  id: 'integrator/romberg',
+  version: '1.0.0',
+  kind: 'integrator',
+  description: 'Romberg integration: Richardson-extrapolated trapezoid rule on 2^k+1 uniform points, level raised until converged.',
+  configSchema: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      rtol: {
+        type: 'number',
+        exclusiveMinimum: 0,
+        maximum: 1,
+        default: DEFAULTS.rtol,
+        description: 'Relative tolerance: the level is raised until two successive diagonal estimates agree to rtol.',
+      },
+      maxLevel: {
+        type: 'integer',
+        minimum: MIN_LEVEL,
+        maximum: 30,
+        default: DEFAULTS.maxLevel,
+        description: 'Largest Romberg level k (2^k + 1 points) tried before giving up with an error.',
+      },
+    },
+  },
+  create: (config) => createRomberg(config),
+};
