@@ -4,9 +4,23 @@
  */
 import type { AnyPlugin } from '../core/plugin/types.js';
 import { integratorPlugins } from './integrator/index.js';
+import { differentiatorPlugins } from './differentiator/index.js';
 import { w0waBackground } from './background/w0wa.js';
+import { redshiftDistributionPlugins } from './redshift-distribution/index.js';
+import { weightsPlugins } from './weights/index.js';
+import { linearPowerPlugins } from './linear-power/index.js';
+import { nonlinearPowerPlugins } from './nonlinear-power/index.js';
+import { limber } from './spectra/limber.js';
+import { gaussianFisher } from './likelihood/gaussian-fisher.js';
 
 export const plugins: AnyPlugin[] = [
   ...integratorPlugins,
+  ...differentiatorPlugins,
   w0waBackground,
+  ...redshiftDistributionPlugins,
+  ...weightsPlugins,
+  ...linearPowerPlugins,
+  ...nonlinearPowerPlugins,
+  limber,
+  gaussianFisher,
 ];

@@ -4,6 +4,7 @@
  * keys of its inputs, and the methods (with their configs) bound to it.
  */
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 
 /** JSON with object keys sorted, so equal content gives equal text. Numbers keep full precision. */
 export function stableStringify(x: unknown): string {
@@ -24,3 +25,12 @@ export interface MemoKeyParts {
 }
 
 export const memoKey = (parts: MemoKeyParts) => sha256(stableStringify(parts));
+
+/** Hash of a file's contents (for plugins' `fingerprint`): "missing" when it cannot be read. */
+export function fileFingerprint(file: string): string {
+  try {
+    return sha256(readFileSync(file));
+  } catch {
+    return 'missing';
+  }
+}

@@ -73,6 +73,10 @@ export async function runJob(o: RunJobOptions): Promise<RunJobResult> {
       for (const [f, data] of Object.entries(produced)) files.push(writer.write(f, data));
     }
   }
+  for (const name of plan.order) {
+    const st = plan.stages.get(name)!;
+    if (st.plugin.summarize && result.outputs.has(name)) log(st.plugin.summarize(result.outputs.get(name)));
+  }
   log(`${plan.pipeline.name}: ${result.computed.length} stage(s) computed, ${result.cached.length} from cache`);
   for (const f of files) log(`wrote ${path.relative(process.cwd(), f) || f}`);
   return { ...result, plan, registry, files, events: log_ };

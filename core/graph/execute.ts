@@ -10,7 +10,8 @@ import { memoKey } from '../cache/memo-key.js';
 import { MemoryStore, type MemoStore } from '../cache/store.js';
 import { methodToken, type PluginRegistry } from '../plugin/registry.js';
 import type { StageContext, StageEvent } from '../plugin/types.js';
-import type { Plan, PlannedStage } from './plan.js';
+import { variedParameters, type Plan, type PlannedStage } from './plan.js';
+import { dualLeaves, leafValues, withTangents, type Differentiator, type Evaluator, type VariedParameter } from './differentiator.js';
 
 export type RunEvent = { t: number; stage?: string } & (
   | { type: 'run-start'; pipeline: string; stages: number; tangents: string[] }
@@ -24,6 +25,8 @@ export type RunEvent = { t: number; stage?: string } & (
 );
 
 export interface ExecuteOptions {
+  /** Differentiator for stages that consume tangents; default: the plan's `methods.differentiator`. */
+  differentiator?: Differentiator;
   /** Parameter values overriding the plan's (stencil points, --param). */
   params?: Record<string, number>;
   /** Parameters to carry forward-mode tangents for, in order ([] = values only). */
@@ -53,12 +56,12 @@ export class StageError extends Error {
 
 const now = () => performance.now();
 
-export function stageKey(st: PlannedStage, params: Record<string, number>, tangents: readonly string[], inputKeys: Record<string, string>): string {
+export function stageKey(st: PlannedStage, params: Record<string, number>, tangents: readonly string[], inputKeys: Record<string, string>, baseDir = process.cwd()): string {
   const read: Record<string, number> = {};
   for (const p of Object.keys(st.reads)) read[p] = params[p];
   return memoKey({
     plugin: `${st.plugin.id}@${st.plugin.version}`,
-    config: st.config,
+    config: st.plugin.fingerprint ? { config: st.config, fingerprint: st.plugin.fingerprint(st.config as any, { baseDir }) } : st.config,
     params: read,
     tangents,
     inputs: inputKeys,
@@ -109,7 +112,12 @@ export async function executePlan(plan: Plan, registry: PluginRegistry, opts: Ex
       inputKeys[input] = keys.get(src)!;
       inputs[input] = outputs.get(src);
     }
-    const key = stageKey(st, params, tangents, inputKeys);
+    const consumer = !!st.plugin.consumesTangents;
+    const varied = consumer ? variedList(plan, params) : [];
+    const diff = consumer ? (opts.differentiator ?? differentiatorOf(plan)) : null;
+    const key = consumer
+      ? stageKey(st, params, varied.map((v) => v.name), { ...inputKeys, $differentiator: differentiatorKey(plan) }, plan.baseDir)
+      : stageKey(st, params, tangents, inputKeys, plan.baseDir);
     keys.set(name, key);
     const hit = store.get(key);
     if (hit !== undefined) {
@@ -122,7 +130,19 @@ export async function executePlan(plan: Plan, registry: PluginRegistry, opts: Ex
     const ts = now();
     let value: unknown;
     try {
-      value = await runStage(st, inputs, params, tangents, registry, (e) => emit({ ...e, stage: name }));
+      if (consumer) {
+        // derivatives of every input with respect to the varied parameters, by the bound differentiator
+        for (const [input, src] of Object.entries(st.inputs)) {
+          const ev: Evaluator = async (over, tans) =>
+            (await executePlan(plan, registry, { params: { ...params, ...over }, tangents: tans, store, targets: [src] })).outputs.get(src);
+          inputs[input] = await diff!.differentiate(ev, varied, (done, total) => emit({ type: 'progress', stage: name, done, total, label: `derivatives of ${src} (${diff!.name})` }));
+        }
+        value = await runStage(st, inputs, params, varied.map((v) => v.name), registry, (e) => emit({ ...e, stage: name }), plan);
+      } else if (tangents.length && st.plugin.differentiable === 'none') {
+        // a black box: run its values, then get its tangents from the regression stencil around it
+        value = await blackBoxWithTangents(plan, registry, st, params, tangents, store, (e) => emit({ ...e, stage: name }));
+      } else
+        value = await runStage(st, inputs, params, tangents, registry, (e) => emit({ ...e, stage: name }), plan);
     } catch (e) {
       emit({ type: 'stage-failed', stage: name, plugin: st.plugin.id, message: (e as Error).message });
       throw e instanceof StageError ? e : new StageError(name, st.plugin.id, e as Error);
@@ -143,6 +163,7 @@ async function runStage(
   tangents: readonly string[],
   registry: PluginRegistry,
   emit: (e: Record<string, unknown>) => void,
+  plan: Plan,
 ): Promise<unknown> {
   const instances: Record<string, unknown> = {};
   for (const [kind, m] of Object.entries(st.methods)) instances[kind] = m.plugin.create(m.config);
@@ -153,6 +174,11 @@ async function runStage(
     config: st.config,
     inputs,
     tangentParams: tangents,
+    baseDir: plan.baseDir,
+    varied: variedParameters(plan).map((n) => {
+      const p = plan.parameters.get(n)!;
+      return { name: n, value: params[n], prior_sigma: p.prior_sigma, latex: p.latex };
+    }),
     param(name: string): Dual {
       if (!(name in st.reads)) throw new Error(`asked for parameter "${name}" without declaring it in reads`);
       return seed(params[name], tangents.indexOf(name), P);
@@ -185,3 +211,72 @@ async function runStage(
   }
   return await r;
 }
+
+/** The varied parameters at the current values, with their steps. */
+function variedList(plan: Plan, params: Record<string, number>): VariedParameter[] {
+  return variedParameters(plan).map((n) => {
+    const p = plan.parameters.get(n)!;
+    return { name: n, value: params[n], step: p.step, absStep: p.spec.absStep };
+  });
+}
+
+function differentiatorOf(plan: Plan): Differentiator {
+  const m = plan.methods['differentiator'];
+  if (!m) throw new Error('a stage needs derivatives but no differentiator is bound (methods.differentiator)');
+  return m.plugin.create(m.config) as Differentiator;
+}
+
+function differentiatorKey(plan: Plan): string {
+  const m = plan.methods['differentiator'];
+  return m ? `${m.plugin.id}@${m.plugin.version}:${JSON.stringify(m.config)}` : 'none';
+}
+
+/** Parameters a stage depends on: those it or any of its ancestors reads. */
+function dependsOn(plan: Plan, stage: string): Set<string> {
+  const out = new Set<string>();
+  const visit = (n: string) => {
+    const st = plan.stages.get(n)!;
+    for (const p of Object.keys(st.reads)) out.add(p);
+    for (const d of Object.values(st.inputs)) visit(d);
+  };
+  visit(stage);
+  return out;
+}
+
+/**
+ * A stage that cannot propagate tangents (differentiable: 'none') inside a forward-AD run: its values come
+ * from a plain run; the derivative of its output with respect to each varied parameter it depends on
+ * (directly or through its inputs) comes from the regression stencil over the sub-graph ending at it
+ * (upstream stages come from the memo store); forward AD then resumes downstream with those tangents.
+ */
+async function blackBoxWithTangents(
+  plan: Plan, registry: PluginRegistry, st: PlannedStage, params: Record<string, number>,
+  tangents: readonly string[], store: MemoStore, emit: (e: Record<string, unknown>) => void,
+): Promise<unknown> {
+  const stencilPlugin = registry.method('differentiator', 'regression-stencil');
+  if (!stencilPlugin) throw new Error(`stage "${st.name}" is a black box (differentiable: 'none') and no regression-stencil differentiator is registered to differentiate around it`);
+  const bound = plan.methods['differentiator'];
+  const stencil = stencilPlugin.create(bound?.plugin === stencilPlugin ? bound.config : {}) as Differentiator;
+  const deps = dependsOn(plan, st.name);
+  const all = variedList(plan, params);
+  const relevant = tangents.filter((t) => deps.has(t)).map((t) => all.find((v) => v.name === t) ?? { name: t, value: params[t] });
+  const ev: Evaluator = async (over) =>
+    (await executePlan(plan, registry, { params: { ...params, ...over }, tangents: [], store, targets: [st.name] })).outputs.get(st.name);
+  const base = await ev({}, []);
+  if (!relevant.length) return base;
+  emit({ type: 'progress', done: 0, total: relevant.length, label: `stencil around black box ${st.plugin.id}` });
+  const d = await stencil.differentiate(ev, relevant, (done, total) => emit({ type: 'progress', done, total, label: `stencil around black box ${st.plugin.id}` }));
+  // re-express the stencil's tangents (over `relevant`) in the full tangent space (zeros elsewhere)
+  const leaves = new Map(dualLeaves(d).map((l) => [l.path, l.leaf]));
+  const P = tangents.length;
+  return withTangents(base, P, (path, n) => {
+    const t = new Float64Array(P * n);
+    const leaf = leaves.get(path) as any;
+    const src: Float64Array | null = leaf ? (leaf.tangent ?? leaf.d ?? null) : null;
+    if (!src) return t;
+    relevant.forEach((r, j) => t.set(src.subarray(j * n, (j + 1) * n), tangents.indexOf(r.name) * n));
+    return t;
+  });
+}
+
+export { leafValues };

@@ -52,6 +52,8 @@ export interface Plan {
   stages: Map<string, PlannedStage>;
   order: string[];
   parameters: Map<string, PlannedParameter>;
+  /** Directory of the pipeline file (relative paths in configs resolve against it). */
+  baseDir: string;
   /** Pipeline-level method bindings (e.g. the differentiator, which the runtime, not a stage, uses). */
   methods: Record<string, BoundMethod>;
 }
@@ -87,7 +89,7 @@ function checkRange(name: string, v: number, s: ParameterSpec): string | null {
   return null;
 }
 
-export function planPipeline(raw: unknown, registry: PluginRegistry): Plan {
+export function planPipeline(raw: unknown, registry: PluginRegistry, baseDir = process.cwd()): Plan {
   const problems: Issue[] = [];
   const pipeline = clone(raw) as Pipeline;
   problems.push(...validateWith(pipelineSchema, pipeline, ''));
@@ -208,7 +210,7 @@ export function planPipeline(raw: unknown, registry: PluginRegistry): Plan {
   const values = Object.fromEntries([...parameters.values()].map((p) => [p.name, p.value]));
   if (!problems.length)
     for (const [name, st] of stages)
-      for (const m of st.plugin.check?.(st.config as any, { params: values }) ?? [])
+      for (const m of st.plugin.check?.(st.config as any, { params: values, baseDir }) ?? [])
         problems.push(checkMessage(name, m));
 
   // 6. outputs name existing stages whose plugin can write
@@ -220,7 +222,7 @@ export function planPipeline(raw: unknown, registry: PluginRegistry): Plan {
   }
 
   if (problems.length) throw new InputError(problems);
-  return { pipeline, stages, order, parameters, methods };
+  return { pipeline, stages, order, parameters, methods, baseDir };
 }
 
 /** A plugin check message "path: text"; a `with.` path is relative to the stage, `parameters.` absolute. */

@@ -39,7 +39,7 @@ export async function registryFor(pipeline: unknown, opts: LoadOptions = {}): Pr
 
 export async function loadAndPlan(pipeline: unknown, opts: LoadOptions = {}): Promise<{ plan: Plan; registry: PluginRegistry }> {
   const registry = await registryFor(pipeline, opts);
-  return { plan: planPipeline(pipeline, registry), registry };
+  return { plan: planPipeline(pipeline, registry, opts.baseDir ?? process.cwd()), registry };
 }
 
 export const dirOf = (file: string) => path.dirname(path.resolve(file));

@@ -48,8 +48,12 @@ export interface StageContext<C, I> {
   param(name: string): Dual;
   /** Names of the tangent directions (varied parameters) in order; [] when no derivatives are wanted. */
   readonly tangentParams: readonly string[];
+  /** The pipeline's varied parameters (fiducial values, priors), e.g. for a Fisher matrix. */
+  readonly varied?: readonly { name: string; value: number; prior_sigma?: number; latex?: string }[];
   /** A bound numerical method (e.g. ctx.method<Integrator>('integrator')), from the pipeline's `methods`. */
   method<T>(kind: string): T;
+  /** Directory of the pipeline file: relative paths in a config (tables, programs) resolve against it. */
+  readonly baseDir?: string;
   /** Report progress without returning an Observable. */
   progress(done: number, total: number, label?: string): void;
 }
@@ -73,14 +77,27 @@ export interface StagePlugin<C = any, I = any, O = any> {
   /** Method kinds it asks the container for (part of its cache key). */
   methods?: string[];
   differentiable: Differentiable;
+  /**
+   * The stage needs the derivatives of its inputs with respect to the varied parameters (a Fisher matrix,
+   * a likelihood gradient): the runtime obtains them through the pipeline's `differentiator` method
+   * (forward AD, regression stencil, finite differences) and hands the inputs over with tangents.
+   */
+  consumesTangents?: boolean;
   run(ctx: StageContext<C, I>): RunResult<O>;
+  /**
+   * Extra memo-key material that the config alone does not capture, e.g. the hash of an input file's
+   * contents, so that editing a table invalidates the cached stage.
+   */
+  fingerprint?(config: C, ctx: { baseDir: string }): string;
+  /** A short human-readable summary printed by `cosmodag run` (e.g. the table of Fisher errors). */
+  summarize?(output: O): string;
   /** Serialise the output for a pipeline `outputs` entry named `file` (e.g. `cl.tsv`). */
   write?(output: O, file: string, ctx: { config: C; params: Record<string, number> }): OutputFiles | Promise<OutputFiles>;
   /**
    * Cross-field checks ajv cannot express, on the config and the parameter values; return messages of the
    * form "path: what is wrong", with a path `with.<field>` (relative to this stage) or `parameters.<name>`.
    */
-  check?(config: C, ctx: { params: Record<string, number> }): string[];
+  check?(config: C, ctx: { params: Record<string, number>; baseDir?: string }): string[];
 }
 
 /** A numerical method: a factory from its validated config to the strategy object. */

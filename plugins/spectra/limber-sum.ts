@@ -8,69 +8,100 @@
  * Everything here runs on Float64Array and allocates per call, never per element.
  */
 import { findInterval, solveSecondDerivs, splineFactor } from '../../core/numerics/spline.js';
+import { interpRowsDual } from '../../core/ad/interp.js';
+import type { DualArray } from '../../core/ad/dual-array.js';
+import type { PowerGrid } from '../contracts/power.js';
 
-/** Natural log of P on the nodes: ln P(k_i, z_q) for every grid k, spline-interpolated in z. Returns nq*nk. */
-export function lnPowerAtNodes(k: Float64Array, zGrid: Float64Array, P: Float64Array, zNodes: Float64Array, what: string): Float64Array {
+/**
+ * ln P on the nodes: ln P(k_i, z_q) for every grid k, cubic-spline interpolated in z, and the tangents of
+ * ln P (dP/P) interpolated with the same spline. Returns node-major arrays: value nq*nk, tangent P*nq*nk.
+ */
+export function lnPowerAtNodes(power: PowerGrid, zNodes: Float64Array): DualArray {
+  const k = power.k_1overMpc, zGrid = power.z, Pv = power.P_Mpc3.value, Pt = power.P_Mpc3.tangent;
   const nk = k.length, nz = zGrid.length, nq = zNodes.length;
-  // transpose ln P to k-major rows over z, so each k is one spline row in z
+  const NP = Pt ? power.P_Mpc3.P : 0;
+  // transpose to k-major rows over z (one spline row in z per k, and per tangent block)
   const lnPT = new Float64Array(nk * nz);
+  const dT = NP ? new Float64Array(NP * nk * nz) : null;
   for (let iz = 0; iz < nz; iz++)
     for (let ik = 0; ik < nk; ik++) {
-      const p = P[iz * nk + ik];
-      if (!(p > 0)) throw new Error(`${what}: P(k = ${k[ik]} /Mpc, z = ${zGrid[iz]}) = ${p} is not positive; cannot interpolate ln P`);
+      const p = Pv[iz * nk + ik];
+      if (!(p > 0)) throw new Error(`${power.source}: P(k = ${k[ik]} /Mpc, z = ${zGrid[iz]}) = ${p} is not positive; cannot interpolate ln P`);
       lnPT[ik * nz + iz] = Math.log(p);
+      if (dT) for (let b = 0; b < NP; b++) dT[(b * nk + ik) * nz + iz] = Pt![b * nz * nk + iz * nk + ik] / p;
     }
-  const out = new Float64Array(nq * nk);
-  if (nz === 1) {
-    for (let q = 0; q < nq; q++) out.set(lnPT.subarray(0, nk), q * nk); // unreachable in practice: z coverage is checked
-    return out;
-  }
-  const fz = splineFactor(zGrid, nz >= 4 ? 'not-a-knot' : 'natural');
-  const m = new Float64Array(nk * nz);
-  for (let ik = 0; ik < nk; ik++) solveSecondDerivs(fz, lnPT, ik * nz, m, ik * nz);
-  let i = 0;
-  for (let q = 0; q < nq; q++) {
-    const zq = zNodes[q];
-    i = findInterval(zGrid, zq, i);
-    const h = zGrid[i + 1] - zGrid[i];
-    const a = (zGrid[i + 1] - zq) / h, b = 1 - a;
-    const c = ((a * a * a - a) * h * h) / 6, d = ((b * b * b - b) * h * h) / 6;
-    for (let ik = 0, o = i; ik < nk; ik++, o += nz) out[q * nk + ik] = a * lnPT[o] + b * lnPT[o + 1] + c * m[o] + d * m[o + 1];
-  }
-  return out;
+  const atNodes = interpRowsDual(zGrid, { value: lnPT, tangent: dT, P: NP }, nk, zNodes, nz >= 4 ? 'not-a-knot' : 'natural');
+  // back to node-major
+  const value = new Float64Array(nq * nk);
+  for (let ik = 0; ik < nk; ik++) for (let q = 0; q < nq; q++) value[q * nk + ik] = atNodes.value[ik * nq + q];
+  if (!NP) return { value, tangent: null, P: 0 };
+  const tangent = new Float64Array(NP * nq * nk);
+  for (let b = 0; b < NP; b++)
+    for (let ik = 0; ik < nk; ik++)
+      for (let q = 0; q < nq; q++) tangent[(b * nq + q) * nk + ik] = atNodes.tangent![(b * nk + ik) * nq + q];
+  return { value, tangent, P: NP };
 }
 
 /**
- * K[l, q] = w_q / (H_q chi_q^2) * P((l+1/2)/chi_q, z_q), with P from the rows lnPq (nq*nk, ln P on ln k),
- * cubic in ln k. Outside [kMin, kMax] the integrand is set to zero (as CCL does with its K_MIN/K_MAX).
+ * K[l, q] = w_q / (H_q chi_q^2) * P((l+1/2)/chi_q, z_q), with ln P cubic in ln k on each node's row of
+ * lnPq (node-major, from lnPowerAtNodes). Outside [kMin, kMax] the integrand is zero (CCL's K_MIN/K_MAX).
+ *
+ * Tangents (when any input has them): with k = (l+1/2)/chi,
+ *   dK/K = -dH/H - 2 dchi/chi + dlnP|_k - (dlnP/dlnk) dchi/chi.
  */
 export function limberWeights(
-  ell: Float64Array, k: Float64Array, lnPq: Float64Array, zW: Float64Array, H: Float64Array, chi: Float64Array,
+  ell: Float64Array, k: Float64Array, lnPq: DualArray, zW: Float64Array, H: DualArray, chi: DualArray,
   kMin: number, kMax: number,
-): Float64Array {
+): DualArray {
   const nl = ell.length, nq = zW.length, nk = k.length;
+  const NP = Math.max(lnPq.tangent ? lnPq.P : 0, H.tangent ? H.P : 0, chi.tangent ? chi.P : 0);
   const lnk = new Float64Array(nk);
   for (let i = 0; i < nk; i++) lnk[i] = Math.log(k[i]);
   const fk = splineFactor(lnk, 'not-a-knot');
   const m = new Float64Array(nk);
+  const mt = NP && lnPq.tangent ? new Float64Array(NP * nk) : null;
   const K = new Float64Array(nl * nq);
+  const dK = NP ? new Float64Array(NP * nl * nq) : null;
+  const g = new Float64Array(NP), dchiOverChi = new Float64Array(NP);
+  const Hv = H.value, chiv = chi.value, lnPv = lnPq.value, lnPt = lnPq.tangent;
   for (let q = 0; q < nq; q++) {
-    solveSecondDerivs(fk, lnPq, q * nk, m, 0);
-    const pre = zW[q] / (H[q] * chi[q] * chi[q]);
+    solveSecondDerivs(fk, lnPv, q * nk, m, 0);
+    if (mt) for (let b = 0; b < NP; b++) solveSecondDerivs(fk, lnPt!, (b * nq + q) * nk, mt, b * nk);
+    const c = chiv[q];
+    const pre = zW[q] / (Hv[q] * c * c);
+    for (let b = 0; b < NP; b++) {
+      const dH = H.tangent ? H.tangent[b * nq + q] : 0;
+      const dc = chi.tangent ? chi.tangent[b * nq + q] : 0;
+      dchiOverChi[b] = dc / c;
+      g[b] = -dH / Hv[q] - (2 * dc) / c;
+    }
     const o = q * nk;
     let i = 0;
     for (let l = 0; l < nl; l++) {
-      const kq = (ell[l] + 0.5) / chi[q];
+      const kq = (ell[l] + 0.5) / c;
       if (kq < kMin || kq > kMax) continue;
       const x = Math.log(kq);
       i = findInterval(lnk, x, i);
       const h = lnk[i + 1] - lnk[i];
-      const a = (lnk[i + 1] - x) / h, b = 1 - a;
-      const lnP = a * lnPq[o + i] + b * lnPq[o + i + 1] + (((a * a * a - a) * m[i] + (b * b * b - b) * m[i + 1]) * h * h) / 6;
-      K[l * nq + q] = pre * Math.exp(lnP);
+      const a = (lnk[i + 1] - x) / h, bb = 1 - a;
+      const ca = ((a * a * a - a) * h * h) / 6, cb = ((bb * bb * bb - bb) * h * h) / 6;
+      const lnP = a * lnPv[o + i] + bb * lnPv[o + i + 1] + ca * m[i] + cb * m[i + 1];
+      const Kv = pre * Math.exp(lnP);
+      K[l * nq + q] = Kv;
+      if (!dK) continue;
+      // slope d lnP / d ln k of the same cubic (Numerical Recipes eq. 3.3.5)
+      const slope = (lnPv[o + i + 1] - lnPv[o + i]) / h + (((3 * bb * bb - 1) * m[i + 1] - (3 * a * a - 1) * m[i]) * h) / 6;
+      for (let b = 0; b < NP; b++) {
+        let dlnP = 0;
+        if (mt) {
+          const to = (b * nq + q) * nk, mo = b * nk;
+          dlnP = a * lnPt![to + i] + bb * lnPt![to + i + 1] + ca * mt[mo + i] + cb * mt[mo + i + 1];
+        }
+        dK[(b * nl + l) * nq + q] = Kv * (g[b] + dlnP - slope * dchiOverChi[b]);
+      }
     }
   }
-  return K;
+  return { value: K, tangent: dK, P: NP };
 }
 
 /**

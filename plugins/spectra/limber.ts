@@ -12,6 +12,7 @@ import type { StagePlugin } from '../../core/plugin/types.js';
 import { PLUGIN_API_VERSION } from '../../core/plugin/types.js';
 import type { Integrator, QuadratureRule } from '../../core/numerics/integrator.js';
 import { interpRowsDual } from '../../core/ad/interp.js';
+import { scaleA, type DualArray } from '../../core/ad/dual-array.js';
 import type { Background } from '../contracts/background.js';
 import type { Kernels } from '../contracts/kernels.js';
 import type { PowerGrid } from '../contracts/power.js';
@@ -27,6 +28,7 @@ export interface LimberConfig {
   k_max_1overMpc: number;
   z_nodes: 'adaptive' | { level: number };
   probe_ell: number[];
+  rtol: number;
   plot: boolean;
 }
 
@@ -52,6 +54,7 @@ const configSchema = {
       ],
     },
     probe_ell: { type: 'array', items: { type: 'number', minimum: 2 }, minItems: 1, default: [10, 100, 1000, 5000], description: 'multipoles of the probe integrand used to adapt the z nodes' },
+    rtol: { type: 'number', exclusiveMinimum: 0, maximum: 0.1, default: 1e-7, description: 'relative accuracy of the probe integral at which adaptive z nodes stop (the integrator\'s own rtol applies if looser)' },
     plot: { type: 'boolean', default: true, description: 'write cl.png and cl.svg next to cl.tsv' },
   },
 };
@@ -70,6 +73,7 @@ export function pairOrder(kernels: Kernels): { names: string[]; pairs: [number, 
 
 /** The smallest z interval outside which every kernel vanishes. */
 function kernelSupport(k: Kernels): [number, number] {
+  if (!(k.z[0] > 0)) throw new Error(`the kernels' z grid starts at ${k.z[0]}; the Limber integral runs in ln z and needs z > 0`);
   const nz = k.z.length, nt = k.tracers.length, W = k.W.value;
   let lo = nz, hi = -1;
   for (let t = 0; t < nt; t++)
@@ -79,16 +83,23 @@ function kernelSupport(k: Kernels): [number, number] {
   return [k.z[Math.max(0, lo - 1)], k.z[Math.min(nz - 1, hi + 1)]];
 }
 
-interface NodeSample { H: Float64Array; chi: Float64Array; Wq: Float64Array }
+interface NodeSample { H: DualArray; chi: DualArray; W: DualArray }
 
-function sampleAtNodes(inp: LimberInputs, z: Float64Array): NodeSample {
-  const bg = backgroundAt(inp.background, z);
-  const H0 = inp.background.H0_1overMpc.v;
-  const H = new Float64Array(z.length);
-  for (let q = 0; q < z.length; q++) H[q] = H0 * bg.E.value[q];
-  const Wq = interpRowsDual(inp.kernels.z, { value: inp.kernels.W.value, tangent: null, P: 0 }, inp.kernels.tracers.length, z).value;
-  return { H, chi: bg.chi_Mpc.value, Wq };
+/** H [1/Mpc], chi [Mpc] and every tracer kernel at the nodes, with tangents when `withTangents`. */
+function sampleAtNodes(inp: LimberInputs, z: Float64Array, withTangents: boolean): NodeSample {
+  const bgIn = inp.background;
+  const bg = backgroundAt(withTangents ? bgIn : valuesOnly(bgIn), z);
+  const H = scaleA(bg.E, withTangents ? bgIn.H0_1overMpc : { v: bgIn.H0_1overMpc.v, d: null });
+  const Win = withTangents ? inp.kernels.W : { value: inp.kernels.W.value, tangent: null, P: 0 };
+  return { H, chi: bg.chi_Mpc, W: interpRowsDual(inp.kernels.z, Win, inp.kernels.tracers.length, z) };
 }
+
+/** The same background without tangents (for the probe, which only picks nodes). */
+const valuesOnly = (b: Background): Background => ({
+  ...b,
+  E: { value: b.E.value, tangent: null, P: 0 }, chi_Mpc: { value: b.chi_Mpc.value, tangent: null, P: 0 },
+  dM_Mpc: { value: b.dM_Mpc.value, tangent: null, P: 0 }, D: { value: b.D.value, tangent: null, P: 0 }, f: { value: b.f.value, tangent: null, P: 0 },
+});
 
 /** Check the P grid covers every (k, z) the integral needs; a clear error otherwise. */
 function checkCoverage(power: PowerGrid, zLo: number, zHi: number, kNeedLo: number, kNeedHi: number): void {
@@ -111,56 +122,113 @@ export function computeLimber(inp: LimberInputs, config: LimberConfig, integrato
 
   // 1. quadrature nodes: adapt on the probe integrand (sum over tracers of normalised auto-spectra)
   const probeEll = Float64Array.from(config.probe_ell);
+  // each tracer's kernel normalised by its peak on the kernel grid (fixed, so the probe is one function)
+  const kernelMax = Float64Array.from(kernels.tracers, (_, t) => {
+    let m = 0;
+    for (let i = 0, nzk = kernels.z.length; i < nzk; i++) m = Math.max(m, Math.abs(kernels.W.value[t * nzk + i]));
+    return m;
+  });
+  const valuePower: PowerGrid = { ...power, P_Mpc3: { value: power.P_Mpc3.value, tangent: null, P: 0 } };
   const probe = (z: Float64Array, out: Float64Array) => {
-    const s = sampleAtNodes(inp, z);
-    const lnPq = lnPowerAtNodes(power.k_1overMpc, power.z, power.P_Mpc3.value, z, power.source);
-    const ones = new Float64Array(z.length).fill(1);
-    const K = limberWeights(probeEll, power.k_1overMpc, lnPq, ones, s.H, s.chi, config.k_min_1overMpc, config.k_max_1overMpc);
+    const s = sampleAtNodes(inp, z, false);
+    const lnPq = lnPowerAtNodes(valuePower, z);
+    const K = limberWeights(probeEll, power.k_1overMpc, lnPq, new Float64Array(z.length).fill(1), s.H, s.chi, config.k_min_1overMpc, config.k_max_1overMpc).value;
+    const n = z.length, W = s.W.value;
     out.fill(0);
     for (let t = 0; t < nt; t++) {
-      let norm = 0;
-      for (let q = 0; q < z.length; q++) norm = Math.max(norm, Math.abs(s.Wq[t * z.length + q]));
+      const norm = kernelMax[t];
       if (norm === 0) continue;
       for (let l = 0; l < probeEll.length; l++)
-        for (let q = 0; q < z.length; q++) { const w = s.Wq[t * z.length + q] / norm; out[q] += w * w * K[l * z.length + q]; }
+        for (let q = 0; q < n; q++) { const w = W[t * n + q] / norm; out[q] += w * w * K[l * n + q]; }
     }
   };
-  const rule: QuadratureRule = config.z_nodes === 'adaptive'
-    ? integrator.adaptRule(probe, zLo, zHi)
-    : integrator.fixedRule(zLo, zHi, config.z_nodes.level);
-  const zq = rule.x, nq = zq.length;
+  // The integral runs in x = ln z: near z -> 0 the lensing integrand falls like a non-integer power of z
+  // (W ~ chi, P((l+1/2)/chi) ~ chi^1.x), which no polynomial rule in z resolves, while in ln z it is
+  // smooth (CCL integrates in ln k for the same reason). dz = z dx.
+  const probeLn = (x: Float64Array, out: Float64Array) => {
+    const z = Float64Array.from(x, Math.exp);
+    probe(z, out);
+    for (let q = 0; q < z.length; q++) out[q] *= z[q];
+  };
+  // Adaptivity stops at the looser of the integrator's rtol and this stage's rtol: the kernels are cubic
+  // splines of tables (C2 at their knots), so polynomial rules converge only algebraically below ~1e-9.
+  const xLo = Math.log(zLo), xHi = Math.log(zHi);
+  let lnRule: QuadratureRule;
+  if (config.z_nodes === 'adaptive') {
+    const coarse = integrator.fixedRule(xLo, xHi, 4);
+    const vals = new Float64Array(coarse.x.length);
+    probeLn(coarse.x, vals);
+    let est = 0;
+    for (let q = 0; q < vals.length; q++) est += coarse.w[q] * vals[q];
+    lnRule = integrator.adaptRule(probeLn, xLo, xHi, config.rtol * Math.abs(est));
+  } else lnRule = integrator.fixedRule(xLo, xHi, config.z_nodes.level);
+  const zq = Float64Array.from(lnRule.x, Math.exp);
+  const rule: QuadratureRule = { x: zq, w: Float64Array.from(lnRule.w, (w, q) => w * zq[q]) };
+  const nq = zq.length, nl = ell.length, np = pairs.length;
 
-  // 2. the comoving distance, H and kernels at the nodes
-  const s = sampleAtNodes(inp, zq);
-  const chiMin = Math.min(...s.chi), chiMax = Math.max(...s.chi);
+  // 2. the comoving distance, H and the kernels at the nodes
+  const s = sampleAtNodes(inp, zq, true);
+  let chiMin = Infinity, chiMax = 0;
+  for (const c of s.chi.value) { chiMin = Math.min(chiMin, c); chiMax = Math.max(chiMax, c); }
   const kNeedLo = Math.max(config.k_min_1overMpc, (ell[0] + 0.5) / chiMax);
-  const kNeedHi = Math.min(config.k_max_1overMpc, (ell[ell.length - 1] + 0.5) / chiMin);
+  const kNeedHi = Math.min(config.k_max_1overMpc, (ell[nl - 1] + 0.5) / chiMin);
   checkCoverage(power, zLo, zHi, kNeedLo, kNeedHi);
 
-  // 3. the power spectrum on the Limber grid, and K[l, q] = w_q P / (H chi^2)
-  const lnPq = lnPowerAtNodes(power.k_1overMpc, power.z, power.P_Mpc3.value, zq, power.source);
+  // 3. the power spectrum on the Limber grid, K[l, q] = w_q P((l+1/2)/chi_q, z_q) / (H_q chi_q^2)
+  const lnPq = lnPowerAtNodes(power, zq);
   const K = limberWeights(ell, power.k_1overMpc, lnPq, rule.w, s.H, s.chi, config.k_min_1overMpc, config.k_max_1overMpc);
 
-  // 4. kernel products per pair, with the shear biases
-  const mult = kernels.multiplicative.value;
-  const M = new Float64Array(pairs.length * nq);
+  // 4. kernel products per pair, with the shear biases: M = (1+m_A)(1+m_B) W_A W_B
+  const mult = kernels.multiplicative;
+  const W = s.W;
+  const NP = Math.max(K.P, W.tangent ? W.P : 0, mult.tangent ? mult.P : 0);
+  const M = new Float64Array(np * nq);
+  const dM = NP ? new Float64Array(NP * np * nq) : null;
+  const nT = mult.value.length;
   pairs.forEach(([a, b], p) => {
-    const f = mult[a] * mult[b];
-    for (let q = 0; q < nq; q++) M[p * nq + q] = f * s.Wq[a * nq + q] * s.Wq[b * nq + q];
+    const f = mult.value[a] * mult.value[b];
+    for (let q = 0; q < nq; q++) M[p * nq + q] = f * W.value[a * nq + q] * W.value[b * nq + q];
+    if (!dM) return;
+    for (let c = 0; c < NP; c++) {
+      const df = mult.tangent ? mult.tangent[c * nT + a] * mult.value[b] + mult.value[a] * mult.tangent[c * nT + b] : 0;
+      const o = (c * np + p) * nq, wa = (c * nt + a) * nq, wb = (c * nt + b) * nq;
+      for (let q = 0; q < nq; q++) {
+        const Wa = W.value[a * nq + q], Wb = W.value[b * nq + q];
+        const dW = W.tangent ? W.tangent[wa + q] * Wb + Wa * W.tangent[wb + q] : 0;
+        dM[o + q] = f * dW + df * Wa * Wb;
+      }
+    }
   });
 
-  // 5. the contraction over z, then the spin-2 prefactor per lensing leg
-  const C = pairProducts(M, pairs.length, K, ell.length, nq);
+  // 5. the contraction over z (and its tangent: dM K + M dK), then the spin-2 prefactor per lensing leg
+  const C = pairProducts(M, np, K.value, nl, nq);
+  let dC: Float64Array | null = null;
+  if (NP) {
+    dC = new Float64Array(NP * np * nl);
+    const tmp = new Float64Array(np * nl);
+    for (let c = 0; c < NP; c++) {
+      const blk = dC.subarray(c * np * nl, (c + 1) * np * nl);
+      pairProducts(dM!.subarray(c * np * nq, (c + 1) * np * nq), np, K.value, nl, nq, blk);
+      if (K.tangent) {
+        pairProducts(M, np, K.tangent.subarray(c * nl * nq, (c + 1) * nl * nq), nl, nq, tmp);
+        for (let i = 0; i < blk.length; i++) blk[i] += tmp[i];
+      }
+    }
+  }
   if (kernels.shearPrefactor === 'exact') {
     const F = Float64Array.from(ell, shearPrefactor);
     pairs.forEach(([a, b], p) => {
       const legs = (kernels.kinds[a] === 'lensing' ? 1 : 0) + (kernels.kinds[b] === 'lensing' ? 1 : 0);
       if (legs === 0) return;
-      for (let l = 0; l < ell.length; l++) C[p * ell.length + l] *= legs === 2 ? F[l] * F[l] : F[l];
+      for (let l = 0; l < nl; l++) {
+        const f = legs === 2 ? F[l] * F[l] : F[l];
+        C[p * nl + l] *= f;
+        if (dC) for (let c = 0; c < NP; c++) dC[(c * np + p) * nl + l] *= f;
+      }
     });
   }
   return {
-    ell, tracers: kernels.tracers, pairNames: names, pairs, C: { value: C, tangent: null, P: 0 },
+    ell, tracers: kernels.tracers, pairNames: names, pairs, C: { value: C, tangent: dC, P: NP },
     settings: { z_nodes: nq, z_range: [zLo, zHi], integrator: integrator.name, rtol: integrator.rtol, k_range_1overMpc: [config.k_min_1overMpc, config.k_max_1overMpc], shear_prefactor: kernels.shearPrefactor },
   };
 }

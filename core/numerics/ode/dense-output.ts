@@ -143,11 +143,11 @@ export class Trajectory {
   /** Payload buffer; re-read after every beginSegment (it may have grown). */
   buf: Float64Array;
   private bufUsed = 0;
-  private segStart = new Float64Array(16);
-  private segEnd = new Float64Array(16);
-  private segKind = new Int32Array(16);
-  private segOff = new Int32Array(16);
-  private segOrder = new Int32Array(16);
+  private segStart: Float64Array = new Float64Array(16);
+  private segEnd: Float64Array = new Float64Array(16);
+  private segKind: Int32Array = new Int32Array(16);
+  private segOff: Int32Array = new Int32Array(16);
+  private segOrder: Int32Array = new Int32Array(16);
   private nSeg = 0;
   // the segment being written
   private curKind: SegmentKind = SegmentKind.Tsit5;

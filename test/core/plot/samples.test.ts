@@ -4,44 +4,9 @@
  */
 import { writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { toPng, triangleSvg } from '../../../core/plot/index.js';
+import { Figure, toPng, triangleSvg } from '../../../core/plot/index.js';
 import { plotSpectra } from '../../../plugins/spectra/plot-spectra.js';
-import type { Spectra } from '../../../plugins/contracts/spectra.js';
-
-/** Synthetic 3x2pt-like spectra: power laws with bin-dependent amplitudes and some sign changes. */
-export function syntheticSpectra(nBins = 10, nEll = 60): Spectra {
-  const ell = Float64Array.from({ length: nEll }, (_, k) => 10 * 500 ** (k / (nEll - 1)));
-  const names: string[] = [];
-  const pairs: [number, number][] = [];
-  const rows: Float64Array[] = [];
-  const L = (i: number) => i - 1, G = (i: number) => nBins + i - 1;
-  const toC = (D: (l: number) => number) => ell.map((l) => (2 * Math.PI * D(l)) / (l * (l + 1)));
-  for (let i = 1; i <= nBins; i++) for (let j = i; j <= nBins; j++) {
-    names.push(`LL_${i}_${j}`); pairs.push([L(i), L(j)]);
-    const amp = 2e-6 * (1 + 0.6 * i) * (1 + 0.3 * (j - i)) ** -0.3 * (1 + 0.5 * j);
-    rows.push(toC((l) => amp * (l / 100) ** 0.9 / (1 + (l / 2000) ** 0.8)));
-  }
-  for (let i = 1; i <= nBins; i++) for (let j = 1; j <= nBins; j++) {
-    names.push(`GL_${i}_${j}`); pairs.push([G(i), L(j)]);
-    if (j > i) {
-      const amp = 4e-5 * (1 + 0.4 * (j - i)) / (1 + 0.1 * i);
-      rows.push(toC((l) => amp * (l / 100) ** 0.8));
-    } else {
-      // lens bin in front of the source bin: small, negative (IA-like); (i, i) changes sign at l ~ 300
-      const amp = 3e-7 * (1 + 0.3 * i) * 0.6 ** (i - j);
-      rows.push(toC((l) => (j === i ? amp * 30 * (1 - (l / 300) ** 0.7) : -amp * (l / 100) ** 0.6)));
-    }
-  }
-  for (let i = 1; i <= nBins; i++) for (let j = i; j <= nBins; j++) {
-    names.push(`GG_${i}_${j}`); pairs.push([G(i), G(j)]);
-    const amp = 3e-3 * (1 + 0.1 * i) * 0.12 ** (j - i);
-    rows.push(toC((l) => amp * (l / 100) ** 1.1 / (1 + (l / 1500) ** 1.5)));
-  }
-  const value = new Float64Array(rows.length * nEll);
-  rows.forEach((r, k) => value.set(r, k * nEll));
-  const tracers = [...Array.from({ length: nBins }, (_, i) => `L${i + 1}`), ...Array.from({ length: nBins }, (_, i) => `G${i + 1}`)];
-  return { ell, tracers, pairNames: names, pairs, C: { value, tangent: null, P: 0 }, settings: {} };
-}
+import { syntheticSpectra } from './synthetic.js';
 
 const pngWidth = (png: Uint8Array) => new DataView(png.buffer, png.byteOffset).getUint32(16);
 
@@ -76,5 +41,33 @@ describe('sample pictures', () => {
     const png = await toPng(svg, { width: 1400 });
     writeFileSync('/tmp/ellipses-sample.png', png);
     expect(pngWidth(png)).toBe(1400);
+  });
+
+  it('renders a feature demo to /tmp/plot-demo.png', async () => {
+    const fig = new Figure({ rows: 2, cols: 2, panelWidth: 460, panelHeight: 300, title: 'Feature demo: linear, log, symlog axes' });
+    const x = Array.from({ length: 200 }, (_, i) => 0.05 * i);
+    fig.panel(0, 0).setX({ label: 'time t [s]' }).setY({ label: 'amplitude' })
+      .line(x, x.map(Math.sin), { label: 'sin t' })
+      .line(x, x.map((t) => 0.5 * Math.cos(2 * t)), { label: '½ cos 2t', dash: '7 4' })
+      .markers([1, 3, 5, 7, 9], [0.5, -0.5, 0.8, -0.2, 0.1], { label: 'data', shape: 'diamond' })
+      .text(0.5, 0.06, 'text in axes coordinates', { coords: 'axes', anchor: 'middle' })
+      .legend();
+    const k = Array.from({ length: 100 }, (_, i) => 1e-4 * 1e6 ** (i / 99));
+    fig.panel(0, 1).setX({ scale: 'log', label: 'k [h Mpc^{-1}]' }).setY({ scale: 'log', label: 'P(k) [h^{-3} Mpc^{3}]' })
+      .line(k, k.map((q) => (2e4 * q) / (1 + (q / 0.02) ** 2.6)), { label: 'P(k)' })
+      .line(k, k.map((q) => 1e3 * Math.sin(30 * q) / (1 + q)), { label: 'oscillating (|y|, dashed < 0)', negative: 'dashed' })
+      .legend({ loc: 'lower left' });
+    fig.panel(1, 0).setX({ label: 'x' }).setY({ scale: 'symlog', linthresh: 1, label: 'sinh-like (symlog)' })
+      .line(x.map((t) => t - 5), x.map((t) => Math.sinh(2 * (t - 5))), { label: 'sinh 2x' })
+      .hline(0, { color: '#888', dash: '2 2' }).legend({ loc: 'upper left' });
+    fig.panel(1, 1).setX({ label: 'θ_{1}' }).setY({ label: 'θ_{2}' })
+      .ellipse(0, 0, [[1, 0.6], [0.6, 0.8]], { nSigma: 2, fill: '#cfe0f5', color: '#1f77b4', label: '2σ' })
+      .ellipse(0, 0, [[1, 0.6], [0.6, 0.8]], { nSigma: 1, fill: '#6fa3dc', color: '#1f77b4', label: '1σ' })
+      .markers([0], [0], { shape: 'plus', color: '#000', size: 10 })
+      .legend({ loc: 'outside right', title: 'contours' });
+    const svg = fig.toSvg();
+    writeFileSync('/tmp/plot-demo.svg', svg);
+    writeFileSync('/tmp/plot-demo.png', await toPng(svg));
+    expect(svg).toContain('contours');
   });
 });

@@ -1,0 +1,59 @@
+/**
+ * Fisher-matrix files: read `fisher.tsv` (a header of parameter names, then the matrix), add independent
+ * matrices aligned by parameter name (a parameter missing from one matrix contributes zero there), and the
+ * marginalized errors of the sum.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { spdInverse } from '../numerics/cholesky.js';
+
+export interface FisherFile { names: string[]; F: Float64Array; fiducial?: Record<string, number> }
+
+export function readFisherTsv(file: string): FisherFile {
+  const lines = fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '');
+  if (!lines.length) throw new Error(`${file}: empty`);
+  const names = lines[0].split('\t').map((s) => s.trim());
+  const K = names.length;
+  if (lines.length - 1 !== K) throw new Error(`${file}: header names ${K} parameters but there are ${lines.length - 1} matrix rows`);
+  const F = new Float64Array(K * K);
+  lines.slice(1).forEach((l, i) => {
+    const row = l.split('\t').map(Number);
+    if (row.length !== K || row.some((x) => !Number.isFinite(x))) throw new Error(`${file}, line ${i + 2}: expected ${K} finite numbers`);
+    F.set(row, i * K);
+  });
+  for (let i = 0; i < K; i++) for (let j = 0; j < i; j++)
+    if (Math.abs(F[i * K + j] - F[j * K + i]) > 1e-8 * Math.max(Math.abs(F[i * K + j]), Math.abs(F[j * K + i]), 1e-300))
+      throw new Error(`${file}: the matrix is not symmetric at (${names[i]}, ${names[j]})`);
+  // fiducial values from a fisher.json written alongside, when present
+  const json = path.join(path.dirname(file), path.basename(file).replace(/\.tsv$/, '.json'));
+  let fiducial: Record<string, number> | undefined;
+  if (fs.existsSync(json)) {
+    try {
+      const j = JSON.parse(fs.readFileSync(json, 'utf8'));
+      if (Array.isArray(j.parameters) && Array.isArray(j.fiducial)) fiducial = Object.fromEntries(j.parameters.map((n: string, i: number) => [n, j.fiducial[i]]));
+    } catch { /* no fiducials then */ }
+  }
+  return { names, F, fiducial };
+}
+
+export function combineFisher(files: FisherFile[]): FisherFile {
+  const names: string[] = [];
+  for (const f of files) for (const n of f.names) if (!names.includes(n)) names.push(n);
+  const K = names.length;
+  const F = new Float64Array(K * K);
+  const fiducial: Record<string, number> = {};
+  for (const f of files) {
+    const idx = f.names.map((n) => names.indexOf(n));
+    const k = f.names.length;
+    for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) F[idx[i] * K + idx[j]] += f.F[i * k + j];
+    Object.assign(fiducial, f.fiducial ?? {});
+  }
+  return { names, F, fiducial };
+}
+
+export function marginalizedErrors(f: FisherFile): Float64Array {
+  const K = f.names.length;
+  const cov = spdInverse(f.F, K);
+  if (!cov) throw new Error(`the combined Fisher matrix is not positive definite (parameters ${f.names.join(', ')}): some are unconstrained`);
+  return Float64Array.from({ length: K }, (_, i) => Math.sqrt(cov[i * K + i]));
+}

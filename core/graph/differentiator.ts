@@ -1,0 +1,64 @@
+/**
+ * The `differentiator` method contract, and the walk that puts tangents computed from several
+ * evaluations (stencils, finite differences) onto a stage output.
+ *
+ * A differentiator turns an evaluator — "run the sub-graph up to the target with these parameter values
+ * (and these forward-mode tangent directions)" — into the target's output carrying tangents for the
+ * varied parameters. Forward AD asks for one run with tangents; stencils and finite differences run the
+ * values at shifted parameters (every stage not reading a shifted parameter comes from the memo store).
+ */
+import type { DualArray } from '../ad/dual-array.js';
+import type { Dual } from '../ad/dual.js';
+
+export interface VariedParameter {
+  name: string;
+  value: number;
+  /** Relative step (absolute when value is 0) from the pipeline, if any. */
+  step?: number;
+  /** Absolute step the reading plugin suggests when the fiducial is 0. */
+  absStep?: number;
+}
+
+/** Run the sub-graph with `params` overriding fiducial values and forward tangents for `tangents`. */
+export type Evaluator = (params: Record<string, number>, tangents: readonly string[]) => Promise<unknown>;
+
+export interface Differentiator {
+  readonly name: string;
+  /** Output of the evaluator at the fiducial, with tangent blocks for `varied` in order. */
+  differentiate(evaluate: Evaluator, varied: readonly VariedParameter[], progress?: (done: number, total: number) => void): Promise<unknown>;
+}
+
+const isDualArray = (x: any): x is DualArray => x && typeof x === 'object' && x.value instanceof Float64Array && 'tangent' in x && 'P' in x;
+const isDual = (x: any): x is Dual => x && typeof x === 'object' && typeof x.v === 'number' && 'd' in x && Object.keys(x).length === 2;
+
+/** Every differentiable leaf (DualArray or Dual) of an output, with its path, in a stable order. */
+export function dualLeaves(x: unknown, path = ''): { path: string; leaf: DualArray | Dual }[] {
+  if (isDualArray(x) || isDual(x)) return [{ path, leaf: x }];
+  if (!x || typeof x !== 'object' || ArrayBuffer.isView(x)) return [];
+  const out: { path: string; leaf: DualArray | Dual }[] = [];
+  for (const [k, v] of Object.entries(x)) out.push(...dualLeaves(v, path ? `${path}.${k}` : k));
+  return out;
+}
+
+/** Values of a leaf as an array (a Dual gives one value). */
+export const leafValues = (leaf: DualArray | Dual): Float64Array => (isDualArray(leaf) ? leaf.value : Float64Array.of(leaf.v));
+
+/**
+ * A copy of `base` (never mutated: it may live in the memo store) in which the leaf at each path gets the
+ * tangent `tangents(path)` (P*n parameter-major). Non-differentiable fields are shared, not copied.
+ */
+export function withTangents(base: unknown, P: number, tangents: (path: string, n: number) => Float64Array, path = ''): unknown {
+  if (isDualArray(base)) return { value: base.value, tangent: P ? tangents(path, base.value.length) : null, P };
+  if (isDual(base)) return { v: base.v, d: P ? tangents(path, 1) : null };
+  if (!base || typeof base !== 'object' || ArrayBuffer.isView(base)) return base;
+  if (Array.isArray(base)) return base.map((v, i) => withTangents(v, P, tangents, path ? `${path}.${i}` : String(i)));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(base)) out[k] = withTangents(v, P, tangents, path ? `${path}.${k}` : k);
+  return out;
+}
+
+/** The step a stencil or finite difference takes for a parameter: relative, or absolute at a zero fiducial. */
+export function stepFor(p: VariedParameter, relDefault: number, absDefault: number): number {
+  if (p.value !== 0) return Math.abs(p.value) * (p.step ?? relDefault);
+  return p.step ?? p.absStep ?? absDefault;
+}

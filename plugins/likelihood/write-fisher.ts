@@ -1,0 +1,63 @@
+/**
+ * Files of the Fisher stage: `fisher.tsv` (the matrix, header of parameter names), `sigmas.tsv`
+ * (parameter, fiducial, sigma_marginalized, sigma_conditional, percent), `fisher.json`, and the triangle
+ * plot `fisher.png` / `fisher.svg` (1- and 2-sigma ellipses).
+ */
+import type { OutputFiles } from '../../core/plugin/types.js';
+import type { FisherResult } from './gaussian-fisher.js';
+import { plotFisher } from './plot-fisher.js';
+
+export function fisherTsv(r: FisherResult): string {
+  const K = r.names.length;
+  const lines = [r.names.join('\t')];
+  for (let i = 0; i < K; i++) lines.push(Array.from({ length: K }, (_, j) => r.F[i * K + j].toExponential(12)).join('\t'));
+  return lines.join('\n') + '\n';
+}
+
+/** Percent of the fiducial, or the absolute error where the fiducial is 0. */
+export const percentOf = (sigma: number, fid: number) => (fid !== 0 ? (100 * sigma) / Math.abs(fid) : NaN);
+
+export function sigmasTsv(r: FisherResult): string {
+  const lines = ['parameter\tfiducial\tsigma_marginalized\tsigma_conditional\tpercent'];
+  r.names.forEach((n, i) => {
+    const pct = percentOf(r.sigmaMarginalized[i], r.fiducial[i]);
+    lines.push([n, r.fiducial[i], r.sigmaMarginalized[i].toExponential(6), r.sigmaConditional[i].toExponential(6), Number.isNaN(pct) ? 'NaN' : pct.toFixed(4)].join('\t'));
+  });
+  return lines.join('\n') + '\n';
+}
+
+/** A fixed-width table for the terminal. */
+export function sigmasTable(r: FisherResult): string {
+  const rows = r.names.map((n, i) => {
+    const pct = percentOf(r.sigmaMarginalized[i], r.fiducial[i]);
+    return [n, String(r.fiducial[i]), r.sigmaMarginalized[i].toPrecision(4), r.sigmaConditional[i].toPrecision(4), Number.isNaN(pct) ? '(abs)' : pct.toFixed(2) + ' %'];
+  });
+  const head = ['parameter', 'fiducial', 'sigma (marg.)', 'sigma (cond.)', 'marg./fid.'];
+  const w = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
+  const fmt = (r: string[]) => r.map((x, c) => (c === 0 ? x.padEnd(w[c]) : x.padStart(w[c]))).join('  ');
+  const out = [fmt(head), w.map((x) => '-'.repeat(x)).join('  '), ...rows.map(fmt)];
+  if (Number.isFinite(r.fom)) out.push(`figure of merit (w0, wa): ${r.fom.toFixed(1)}`);
+  return out.join('\n');
+}
+
+export async function writeFisher(r: FisherResult, file: string, config: { plot?: boolean }): Promise<OutputFiles> {
+  const base = file.replace(/\.tsv$/, '');
+  const files: OutputFiles = {
+    [file]: fisherTsv(r),
+    'sigmas.tsv': sigmasTsv(r),
+    [`${base}.json`]: JSON.stringify({
+      quantity: 'Fisher matrix of the Gaussian C_l likelihood',
+      parameters: r.names, fiducial: Array.from(r.fiducial),
+      fisher: Array.from({ length: r.names.length }, (_, i) => Array.from(r.F.subarray(i * r.names.length, (i + 1) * r.names.length))),
+      sigma_marginalized: Array.from(r.sigmaMarginalized), sigma_conditional: Array.from(r.sigmaConditional),
+      figure_of_merit_w0_wa: Number.isFinite(r.fom) ? r.fom : null,
+      settings: r.settings,
+    }, null, 1) + '\n',
+  };
+  if (config.plot !== false) {
+    const { svg, png } = await plotFisher(r);
+    files[`${base}.svg`] = svg;
+    files[`${base}.png`] = png;
+  }
+  return files;
+}
