@@ -145,5 +145,7 @@ export async function plotSpectra(s: Spectra, title: string): Promise<{ svg: str
 }
 
 function fmtEll(v: number): string {
-  return Number.isInteger(v) ? String(v) : v.toPrecision(4).replace(/\.?0+$/, '');
+  if (Number.isInteger(v)) return String(v);
+  const t = v.toPrecision(4);
+  return t.includes('.') && !t.includes('e') ? t.replace(/\.?0+$/, '') : t; // strip zeros after a decimal point only
 }
