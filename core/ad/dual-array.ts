@@ -175,3 +175,15 @@ export function fromBlocks(value: Float64Array, P: number, fill: (p: number, blo
   for (let p = 0; p < P; p++) fill(p, tangent.subarray(p * n, (p + 1) * n));
   return { value, tangent, P };
 }
+
+/** Indices of the tangent blocks that are not identically zero (sparsity: most parameters touch few stages). */
+export function nonzeroBlocks(x: DualArray): number[] {
+  if (!x.tangent) return [];
+  const n = x.value.length;
+  const out: number[] = [];
+  for (let p = 0; p < x.P; p++) {
+    const t = x.tangent;
+    for (let i = p * n, e = i + n; i < e; i++) if (t[i] !== 0) { out.push(p); break; }
+  }
+  return out;
+}

@@ -9,7 +9,7 @@
  */
 import { findInterval, solveSecondDerivs, splineFactor } from '../../core/numerics/spline.js';
 import { interpRowsDual } from '../../core/ad/interp.js';
-import type { DualArray } from '../../core/ad/dual-array.js';
+import { nonzeroBlocks, type DualArray } from '../../core/ad/dual-array.js';
 import type { PowerGrid } from '../contracts/power.js';
 
 /**
@@ -20,25 +20,37 @@ export function lnPowerAtNodes(power: PowerGrid, zNodes: Float64Array): DualArra
   const k = power.k_1overMpc, zGrid = power.z, Pv = power.P_Mpc3.value, Pt = power.P_Mpc3.tangent;
   const nk = k.length, nz = zGrid.length, nq = zNodes.length;
   const NP = Pt ? power.P_Mpc3.P : 0;
-  // transpose to k-major rows over z (one spline row in z per k, and per tangent block)
+  // only the non-zero tangent blocks are interpolated (P(k) depends on a few cosmological parameters)
+  const live = nonzeroBlocks(power.P_Mpc3);
+  const NL = live.length;
+  // transpose to k-major rows over z (one spline row in z per k, and per live tangent block)
   const lnPT = new Float64Array(nk * nz);
-  const dT = NP ? new Float64Array(NP * nk * nz) : null;
+  const dT = NL ? new Float64Array(NL * nk * nz) : null;
   for (let iz = 0; iz < nz; iz++)
     for (let ik = 0; ik < nk; ik++) {
       const p = Pv[iz * nk + ik];
       if (!(p > 0)) throw new Error(`${power.source}: P(k = ${k[ik]} /Mpc, z = ${zGrid[iz]}) = ${p} is not positive; cannot interpolate ln P`);
       lnPT[ik * nz + iz] = Math.log(p);
-      if (dT) for (let b = 0; b < NP; b++) dT[(b * nk + ik) * nz + iz] = Pt![b * nz * nk + iz * nk + ik] / p;
     }
-  const atNodes = interpRowsDual(zGrid, { value: lnPT, tangent: dT, P: NP }, nk, zNodes, nz >= 4 ? 'not-a-knot' : 'natural');
+  if (dT)
+    live.forEach((b, j) => {
+      for (let iz = 0; iz < nz; iz++) {
+        const src = b * nz * nk + iz * nk;
+        for (let ik = 0; ik < nk; ik++) dT[(j * nk + ik) * nz + iz] = Pt![src + ik] / Pv[iz * nk + ik];
+      }
+    });
+  const atNodes = interpRowsDual(zGrid, { value: lnPT, tangent: dT, P: NL }, nk, zNodes, nz >= 4 ? 'not-a-knot' : 'natural');
   // back to node-major
   const value = new Float64Array(nq * nk);
   for (let ik = 0; ik < nk; ik++) for (let q = 0; q < nq; q++) value[q * nk + ik] = atNodes.value[ik * nq + q];
   if (!NP) return { value, tangent: null, P: 0 };
   const tangent = new Float64Array(NP * nq * nk);
-  for (let b = 0; b < NP; b++)
-    for (let ik = 0; ik < nk; ik++)
-      for (let q = 0; q < nq; q++) tangent[(b * nq + q) * nk + ik] = atNodes.tangent![(b * nk + ik) * nq + q];
+  live.forEach((b, j) => {
+    for (let ik = 0; ik < nk; ik++) {
+      const src = (j * nk + ik) * nq;
+      for (let q = 0; q < nq; q++) tangent[(b * nq + q) * nk + ik] = atNodes.tangent![src + q];
+    }
+  });
   return { value, tangent, P: NP };
 }
 
@@ -60,13 +72,16 @@ export function limberWeights(
   const fk = splineFactor(lnk, 'not-a-knot');
   const m = new Float64Array(nk);
   const mt = NP && lnPq.tangent ? new Float64Array(NP * nk) : null;
+  const liveP = nonzeroBlocks(lnPq);
+  const isLive = new Uint8Array(NP);
+  for (const b of liveP) isLive[b] = 1;
   const K = new Float64Array(nl * nq);
   const dK = NP ? new Float64Array(NP * nl * nq) : null;
   const g = new Float64Array(NP), dchiOverChi = new Float64Array(NP);
   const Hv = H.value, chiv = chi.value, lnPv = lnPq.value, lnPt = lnPq.tangent;
   for (let q = 0; q < nq; q++) {
     solveSecondDerivs(fk, lnPv, q * nk, m, 0);
-    if (mt) for (let b = 0; b < NP; b++) solveSecondDerivs(fk, lnPt!, (b * nq + q) * nk, mt, b * nk);
+    if (mt) for (const b of liveP) solveSecondDerivs(fk, lnPt!, (b * nq + q) * nk, mt, b * nk);
     const c = chiv[q];
     const pre = zW[q] / (Hv[q] * c * c);
     for (let b = 0; b < NP; b++) {
@@ -93,7 +108,7 @@ export function limberWeights(
       const slope = (lnPv[o + i + 1] - lnPv[o + i]) / h + (((3 * bb * bb - 1) * m[i + 1] - (3 * a * a - 1) * m[i]) * h) / 6;
       for (let b = 0; b < NP; b++) {
         let dlnP = 0;
-        if (mt) {
+        if (mt && isLive[b]) {
           const to = (b * nq + q) * nk, mo = b * nk;
           dlnP = a * lnPt![to + i] + bb * lnPt![to + i + 1] + ca * mt[mo + i] + cb * mt[mo + i + 1];
         }

@@ -204,13 +204,16 @@ export function computeLimber(inp: LimberInputs, config: LimberConfig, integrato
   const C = pairProducts(M, np, K.value, nl, nq);
   let dC: Float64Array | null = null;
   if (NP) {
+    // tangent blocks are sparse (a bias b_i touches only the pairs with G_i; nuisance parameters leave
+    // P(k) alone): contract only the non-zero rows of dM and skip all-zero blocks of dK
     dC = new Float64Array(NP * np * nl);
     const tmp = new Float64Array(np * nl);
     for (let c = 0; c < NP; c++) {
       const blk = dC.subarray(c * np * nl, (c + 1) * np * nl);
-      pairProducts(dM!.subarray(c * np * nq, (c + 1) * np * nq), np, K.value, nl, nq, blk);
-      if (K.tangent) {
-        pairProducts(M, np, K.tangent.subarray(c * nl * nq, (c + 1) * nl * nq), nl, nq, tmp);
+      contractNonzeroRows(dM!.subarray(c * np * nq, (c + 1) * np * nq), np, K.value, nl, nq, blk);
+      const dKc = K.tangent ? K.tangent.subarray(c * nl * nq, (c + 1) * nl * nq) : null;
+      if (dKc && dKc.some((v) => v !== 0)) {
+        pairProducts(M, np, dKc, nl, nq, tmp);
         for (let i = 0; i < blk.length; i++) blk[i] += tmp[i];
       }
     }
@@ -231,6 +234,20 @@ export function computeLimber(inp: LimberInputs, config: LimberConfig, integrato
     ell, tracers: kernels.tracers, pairNames: names, pairs, C: { value: C, tangent: dC, P: NP },
     settings: { z_nodes: nq, z_range: [zLo, zHi], integrator: integrator.name, rtol: integrator.rtol, k_range_1overMpc: [config.k_min_1overMpc, config.k_max_1overMpc], shear_prefactor: kernels.shearPrefactor },
   };
+}
+
+/** out[p, l] = sum_q A[p, q] K[l, q] for the rows of A that are not all zero (others stay 0). */
+function contractNonzeroRows(A: Float64Array, nRows: number, K: Float64Array, nl: number, nq: number, out: Float64Array): void {
+  const rows: number[] = [];
+  for (let p = 0; p < nRows; p++) {
+    for (let q = p * nq, e = q + nq; q < e; q++) if (A[q] !== 0) { rows.push(p); break; }
+  }
+  if (!rows.length) return;
+  if (rows.length === nRows) { pairProducts(A, nRows, K, nl, nq, out); return; }
+  const compact = new Float64Array(rows.length * nq);
+  rows.forEach((p, i) => compact.set(A.subarray(p * nq, (p + 1) * nq), i * nq));
+  const res = pairProducts(compact, rows.length, K, nl, nq);
+  rows.forEach((p, i) => out.set(res.subarray(i * nl, (i + 1) * nl), p * nl));
 }
 
 export const limber: StagePlugin<LimberConfig, LimberInputs, Spectra> = {

@@ -89,7 +89,6 @@ export function rosenbrockLeg(run: Run, variant: RosenbrockVariant, tStart = run
   const yNew = new Float64Array(m), yNewV = yNew.subarray(0, n);
   const err = new Float64Array(m);
   const Hu = sens ? new Float64Array(n * np) : null;
-  const yH = new Float64Array(n);
   const tmpS = new Float64Array(n);
   const scratchY = new Float64Array(n), scratchF = new Float64Array(n);
 
@@ -109,22 +108,10 @@ export function rosenbrockLeg(run: Run, variant: RosenbrockVariant, tStart = run
     lu.solve(rhs, 0, out, 0, work);
     stats.linearSolves++;
     if (!sens) return -1;
-    // H u_y: directional difference of G(t, ., S) at y along u_y
-    let acc = 0;
-    for (let i = 0; i < n; i++) {
-      const q = out[i] / Math.max(Math.abs(y[i]), run.atol[i] / run.rtol);
-      acc += q * q;
-    }
-    const norm = Math.sqrt(acc / n);
+    // H u_y: the coupling block of the augmented Jacobian applied to u_y
     const hu = Hu!;
-    if (norm === 0) hu.fill(0);
-    else {
-      const e = SQRT_EPS / norm;
-      for (let i = 0; i < n; i++) yH[i] = y[i] + e * out[i];
-      const bad = run.sensRhs(t, yH, null, y, n, hu, 0);
-      if (bad >= 0) return bad;
-      for (let k = 0; k < n * np; k++) hu[k] = (hu[k] - f0[n + k]) / e;
-    }
+    const bad = run.sensCoupling(t, y, out, y, n, f0, n, hu);
+    if (bad >= 0) return bad;
     for (let p = 0; p < np; p++) {
       const o = n + p * n;
       for (let i = 0; i < n; i++) tmpS[i] = rhs[o + i] + cH * hu[p * n + i];

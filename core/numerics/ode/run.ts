@@ -16,6 +16,7 @@ import { OdeError, emptyStats, type OdeOptions, type OdeProblem, type OdeSolutio
 export const EPS = Number.EPSILON;
 const SQRT_EPS = Math.sqrt(EPS);
 const CBRT_EPS = Math.cbrt(EPS);
+const QRT_EPS = Math.sqrt(SQRT_EPS);
 
 export interface OdeDefaults {
   rtol: number;
@@ -63,6 +64,9 @@ export class Run {
   private readonly names: readonly string[] | undefined;
   private readonly yPert: Float64Array;
   private readonly fPert: Float64Array;
+  private readonly fMinus: Float64Array;
+  private readonly yQuad: Float64Array;
+  private readonly fpPert: Float64Array | null;
   private readonly f0Scratch: Float64Array;
   private readonly fp: Float64Array | null;
   private readonly jacSens: Float64Array | null;
@@ -121,7 +125,7 @@ export class Run {
       const base = sa === undefined ? atolY : typeof sa === 'number' ? new Float64Array(n).fill(sa) : toF64(what, 'options.sensitivityAtol', sa, n, t0);
       for (let p = 0; p < np; p++) {
         // CVODES: atolS = atol / pbar with pbar = |p| (1 when p = 0), unless given
-        const scale = sa === undefined && this.params[p] !== 0 ? 1 / Math.abs(this.params[p]) : 1;
+        const scale = this.params[p] !== 0 ? 1 / Math.abs(this.params[p]) : 1;
         for (let i = 0; i < n; i++) {
           const v = base[i] * scale;
           if (!(v > 0)) throw new OdeError(`${what}: sensitivityAtol must be > 0`, 'input', t0);
@@ -144,8 +148,11 @@ export class Run {
     this.userJacobian = typeof problem.jacobian === 'function' && options.finiteDifferenceJacobian !== true;
     this.yPert = new Float64Array(n);
     this.fPert = new Float64Array(n);
+    this.fMinus = new Float64Array(n);
+    this.yQuad = new Float64Array(n);
     this.f0Scratch = new Float64Array(n);
     this.fp = this.sens && problem.dfdp ? new Float64Array(n * np) : null;
+    this.fpPert = this.fp ? new Float64Array(n * np) : null;
     this.jacSens = this.sens && this.userJacobian ? new Float64Array(n * n) : null;
     this.stats = emptyStats();
 
@@ -275,7 +282,7 @@ export class Run {
   sensRhs(t: number, y: Float64Array, f0: Float64Array | null, S: Float64Array, sOff: number, out: Float64Array, oOff: number): number {
     const { n, np, params } = this;
     const prob = this.problem;
-    const needF0 = !this.userJacobian || !this.fp;
+    const needF0 = this.userJacobian && !this.fp;
     if (needF0 && !f0) {
       f0 = this.f0Scratch;
       const bad = this.rhs(t, y, f0);
@@ -311,33 +318,28 @@ export class Run {
         }
       }
     } else {
-      // one directional difference of f per parameter in the joint direction (S_p, e_p) (or S_p alone
-      // when df/dp is given); sigma makes the scaled perturbation sqrt(eps) in the RMS sense
-      const yp = this.yPert, fpert = this.fPert, rtol = this.rtol;
+      // a central directional difference of f per parameter in the joint direction (S_p, e_p) (S_p alone
+      // when df/dp is given): error O(sigma^2) + O(eps/sigma) with sigma = eps^(1/3) in scaled units
+      const yp = this.yPert, fpert = this.fPert, fm = this.fMinus;
       for (let p = 0; p < np; p++) {
         const s = sOff + p * n, o = oOff + p * n;
         const pv = params[p];
-        let acc = 0;
-        for (let i = 0; i < n; i++) {
-          const sc = Math.max(Math.abs(y[i]), this.atol[i] / rtol);
-          const r = S[s + i] / sc;
-          acc += r * r;
-        }
-        const pScale = pv !== 0 ? Math.abs(pv) : 1;
-        if (!this.fp) acc += 1 / (pScale * pScale);
-        const norm = Math.sqrt(acc / (n + (this.fp ? 0 : 1)));
+        const norm = this.directionNorm(y, S, s, this.fp ? -1 : p);
         if (norm === 0) {
           // S_p = 0 with df/dp given: G_p = df/dp_p
           for (let i = 0; i < n; i++) out[o + i] = this.fp ? this.fp[i * np + p] : 0;
           continue;
         }
-        const sigma = SQRT_EPS / norm;
+        const sigma = CBRT_EPS / norm;
         for (let i = 0; i < n; i++) yp[i] = y[i] + sigma * S[s + i];
         if (!this.fp) params[p] = pv + sigma;
         this.rhs(t, yp, fpert);
+        for (let i = 0; i < n; i++) yp[i] = y[i] - sigma * S[s + i];
+        if (!this.fp) params[p] = pv - sigma;
+        this.rhs(t, yp, fm);
         params[p] = pv;
-        const inv = 1 / sigma;
-        for (let i = 0; i < n; i++) out[o + i] = (fpert[i] - f0![i]) * inv + (this.fp ? this.fp[i * np + p] : 0);
+        const inv = 0.5 / sigma;
+        for (let i = 0; i < n; i++) out[o + i] = (fpert[i] - fm[i]) * inv + (this.fp ? this.fp[i * np + p] : 0);
       }
     }
     for (let k = 0; k < np * n; k++) {
@@ -347,6 +349,87 @@ export class Run {
         return n + k;
       }
     }
+    return -1;
+  }
+
+  /**
+   * RMS norm of a direction in scaled units: components u_i / max(|y_i|, atol_i/rtol), plus 1/|p| for a
+   * unit step in parameter p (p < 0: no parameter part). A difference step of h / norm then perturbs
+   * every variable by about h relative to its scale.
+   */
+  directionNorm(y: Float64Array, u: Float64Array, uOff: number, p: number): number {
+    const { n, rtol, atol, params } = this;
+    let acc = 0;
+    for (let i = 0; i < n; i++) {
+      const r = u[uOff + i] / Math.max(Math.abs(y[i]), atol[i] / rtol);
+      acc += r * r;
+    }
+    if (p >= 0) {
+      const pScale = params[p] !== 0 ? Math.abs(params[p]) : 1;
+      acc += 1 / (pScale * pScale);
+    }
+    return Math.sqrt(acc / (n + (p >= 0 ? 1 : 0)));
+  }
+
+  /**
+   * The coupling term of the augmented Jacobian for sensitivities, out_p = (d/dy [J S_p + df/dp_p]) u, for
+   * every p: a forward difference of the exact sensitivity right-hand side along u when the user's
+   * Jacobian is available (G0 = G(t, y, S) given), otherwise a four-point central mixed second difference
+   * of f in the directions (u, 0) and (S_p, e_p) (error O(a^2) + O(eps/a^2), a = eps^(1/4) scaled).
+   */
+  sensCoupling(t: number, y: Float64Array, u: Float64Array, S: Float64Array, sOff: number, G0: Float64Array, g0Off: number, out: Float64Array): number {
+    const { n, np, params } = this;
+    const un = this.directionNorm(y, u, 0, -1);
+    if (un === 0) {
+      out.fill(0, 0, n * np);
+      return -1;
+    }
+    const yq = this.yQuad;
+    if (this.userJacobian) {
+      const e = SQRT_EPS / un;
+      for (let i = 0; i < n; i++) yq[i] = y[i] + e * u[i];
+      const bad = this.sensRhs(t, yq, null, S, sOff, out, 0);
+      if (bad >= 0) return bad;
+      for (let k = 0; k < n * np; k++) out[k] = (out[k] - G0[g0Off + k]) / e;
+      return -1;
+    }
+    const a = QRT_EPS / un;
+    const f1 = this.fPert, f2 = this.fMinus;
+    for (let p = 0; p < np; p++) {
+      const s = sOff + p * n, o = p * n;
+      const pv = params[p];
+      const withP = this.fp ? -1 : p;
+      const sn = this.directionNorm(y, S, s, withP);
+      if (sn === 0) {
+        for (let i = 0; i < n; i++) out[o + i] = 0;
+      } else {
+        const b = QRT_EPS / sn;
+        for (let i = 0; i < n; i++) out[o + i] = 0;
+        for (let q = 0; q < 4; q++) {
+          const sa = q < 2 ? 1 : -1, sb = q % 2 === 0 ? 1 : -1;
+          for (let i = 0; i < n; i++) yq[i] = y[i] + sa * a * u[i] + sb * b * S[s + i];
+          if (withP >= 0) params[p] = pv + sb * b;
+          const bad = this.rhs(t, yq, f1);
+          params[p] = pv;
+          if (bad >= 0) return bad;
+          const w = (sa * sb) / (4 * a * b);
+          for (let i = 0; i < n; i++) out[o + i] += w * f1[i];
+        }
+      }
+      if (this.fp) {
+        // plus (d/dy df/dp_p) u by a central difference of the user's df/dp
+        const fpp = this.fpPert!;
+        for (let i = 0; i < n; i++) yq[i] = y[i] + a * u[i];
+        fpp.fill(0);
+        this.problem.dfdp!(t, yq, fpp, params);
+        for (let i = 0; i < n; i++) f2[i] = fpp[i * np + p];
+        for (let i = 0; i < n; i++) yq[i] = y[i] - a * u[i];
+        fpp.fill(0);
+        this.problem.dfdp!(t, yq, fpp, params);
+        for (let i = 0; i < n; i++) out[o + i] += (f2[i] - fpp[i * np + p]) / (2 * a);
+      }
+    }
+    for (let k = 0; k < n * np; k++) if (!Number.isFinite(out[k])) return n + k;
     return -1;
   }
 
