@@ -175,12 +175,14 @@ export function planPipeline(raw: unknown, registry: PluginRegistry, baseDir = p
 
   // 5. parameters: what the stages read, values from the pipeline or the plugin default, ranges checked
   const parameters = new Map<string, PlannedParameter>();
+  let readsFailed = false;
   for (const [name, st] of stages) {
     let reads: Record<string, ParameterSpec> = {};
     try {
       reads = typeof st.plugin.reads === 'function' ? st.plugin.reads(st.config as any) : st.plugin.reads;
     } catch (e) {
-      problems.push(issue(`stages.${name}.with`, (e as Error).message));
+      problems.push(checkMessage(name, (e as Error).message));
+      readsFailed = true;
     }
     st.reads = reads;
     for (const [p, spec] of Object.entries(reads)) {
@@ -199,7 +201,7 @@ export function planPipeline(raw: unknown, registry: PluginRegistry, baseDir = p
       parameters.set(p, { name: p, value: entry?.value ?? spec.default, vary: entry?.vary ?? false, prior_sigma: entry?.prior_sigma, step: entry?.step, latex: entry?.latex, spec, readBy: [name] });
     }
   }
-  if (!problems.some((i) => i.path.startsWith('stages.') && i.path.endsWith('.use')))
+  if (!readsFailed && !problems.some((i) => i.path.startsWith('stages.') && i.path.endsWith('.use')))
     for (const p of Object.keys(pipeline.parameters ?? {}))
       if (!parameters.has(p))
         problems.push(issue(`parameters.${p}`, `no stage reads a parameter "${p}"; parameters read: ${[...parameters.keys()].join(', ')}`));

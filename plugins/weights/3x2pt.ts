@@ -116,9 +116,11 @@ export function threeByTwoParameters(raw: Partial<ThreeByTwoConfig>): Record<str
     specs.A_IA = { default: 1.72, description: 'NLA intrinsic-alignment amplitude' };
     specs.eta_IA = { default: -0.41, description: 'NLA redshift slope: amplitude A_IA (1+z)^eta_IA' };
   }
+  if (c.clustering && c.zbar.length !== c.bins)
+    throw new Error(`with.zbar: has ${c.zbar.length} entries, but with.bins = ${c.bins}; give one bin centre per bin (they set the default galaxy bias b_i = sqrt(1 + zbar_i))`);
   if (c.clustering)
     for (let i = 0; i < c.bins; i++) {
-      const zb = c.zbar[i] ?? NaN;
+      const zb = c.zbar[i];
       specs[`b_${i + 1}`] = {
         default: Math.sqrt(1 + zb),
         description: `linear galaxy bias of bin ${i + 1}, constant in z (default sqrt(1 + zbar_${i + 1}), zbar_${i + 1} = ${zb})`,

@@ -287,11 +287,13 @@ export function bdfLeg(run: Run, settings: BdfSettings, tStart = run.t0, yStart 
         for (let i = 0; i < m; i++) res[i] = D[k * m + i] + dvec[i];
         const eM = errConst[k - 1] * invFrac * run.errNorm(res, D, yNew);
         const fM = 0.9 * Math.pow(eM, -1 / k);
-        if (fM > factor || failures >= 3) {
+        if (fM > factor) {
           k -= 1;
-          factor = Math.max(factor, fM);
+          factor = fM;
         }
       }
+      // repeated failures: at least halve (the estimates were too optimistic)
+      if (failures >= 2) factor = Math.min(factor, 0.5);
       changeStep(Math.min(0.9, Math.max(0.1, factor)));
       continue;
     }
