@@ -5,6 +5,7 @@
 import type { AnyPlugin } from '../core/plugin/types.js';
 import { integratorPlugins } from './integrator/index.js';
 import { differentiatorPlugins } from './differentiator/index.js';
+import { odeSolverPlugins } from './ode-solver/index.js';
 import { w0waBackground } from './background/w0wa.js';
 import { redshiftDistributionPlugins } from './redshift-distribution/index.js';
 import { weightsPlugins } from './weights/index.js';
@@ -16,6 +17,7 @@ import { gaussianFisher } from './likelihood/gaussian-fisher.js';
 export const plugins: AnyPlugin[] = [
   ...integratorPlugins,
   ...differentiatorPlugins,
+  ...odeSolverPlugins,
   w0waBackground,
   ...redshiftDistributionPlugins,
   ...weightsPlugins,

@@ -17,7 +17,7 @@ export type OdeRhs = (t: number, y: Float64Array, dydt: Float64Array, params: Fl
 export interface OdeProblem {
   /** y' = f(t, y, params): write into dydt, allocate nothing. */
   f: OdeRhs;
-  /** Optional dense Jacobian df/dy, row-major into J (n*n, zero-filled by the caller is NOT guaranteed). */
+  /** Optional dense Jacobian df/dy, row-major into J (n*n; J is zero-filled before the call). */
   jacobian?: (t: number, y: Float64Array, J: Float64Array, params: Float64Array) => void;
   /** Initial state, or a function of the parameters (then dy0/dp defaults to finite differences). */
   y0: Float64Array | ArrayLike<number> | ((params: Float64Array) => ArrayLike<number>);
@@ -53,8 +53,8 @@ export interface OdeOptions {
   /** Include the sensitivities in the local error test (default true; CVODES' errconS). */
   sensitivityErrorControl?: boolean;
   /**
-   * Absolute tolerance of the sensitivities, scalar or per component of y (default atol_i / max(|p|, 1e-?)
-   * per parameter: atol_i / |p_p| when p_p != 0, atol_i otherwise, as CVODES does with pbar = |p|).
+   * Absolute tolerance of the sensitivities, scalar or per component of y (default: atol). For parameter
+   * p it is divided by |p_p| (when p_p != 0), as CVODES does with pbar = |p|.
    */
   sensitivityAtol?: number | ArrayLike<number>;
   /** Ignore problem.jacobian and use finite differences (testing, or a suspected wrong Jacobian). */

@@ -226,12 +226,6 @@ export class Run {
     if (bad >= 0) this.failNonFinite(t, bad, out[bad], y);
   }
 
-  /** Records that a trial step met a non-finite value (the step will be retried smaller). */
-  noteNonFinite(component: number, value: number): void {
-    this.badComponent = component;
-    this.badValue = value;
-  }
-
   /**
    * Jacobian df/dy at (t, y) into J (row-major n x n): the user's, or forward differences with steps
    * delta_j = sqrt(eps) max(|y_j|, atol_j) (f0 = f(t, y) must be given). Returns false if not finite.

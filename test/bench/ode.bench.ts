@@ -1,0 +1,94 @@
+/**
+ * ODE solver benchmark: per method and problem, accepted steps, rejections, RHS evaluations, Jacobians,
+ * LU factorizations, wall time and the error against the reference (IVP test set) or exact solution.
+ * A plain script: `npm run bench:ode` (tsc, then node dist/test/bench/ode.bench.js). Options:
+ *   --rtol 1e-6,1e-8     tolerances to run (default 1e-4,1e-6,1e-8)
+ *   --repeat N           timing repetitions, the best is reported (default 3)
+ */
+import {
+  createAuto,
+  createBdf,
+  createRosenbrock,
+  createTsit5,
+  type OdeSolver,
+} from '../../core/numerics/ode/index.js';
+import { forcedLinear, hires, kepler, orego, rober, rotation, vdp, type TestProblem } from '../core/numerics/ode/problems.js';
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
+}
+
+const rtols = arg('rtol', '1e-4,1e-6,1e-8').split(',').map(Number);
+const repeat = Math.max(1, Number(arg('repeat', '3')));
+
+const methods: [string, () => OdeSolver][] = [
+  ['tsit5', () => createTsit5()],
+  ['rosenbrock', () => createRosenbrock()],
+  ['bdf', () => createBdf()],
+  ['ndf', () => createBdf({ formula: 'ndf' })],
+  ['auto', () => createAuto()],
+];
+const stiff = new Set(['ROBER', 'HIRES', 'VDP(mu=1e3)', 'OREGO']);
+const problems: TestProblem[] = [rober(), hires(), vdp(), orego(), rotation(), forcedLinear(), kepler(0.5)];
+
+interface Row {
+  problem: string;
+  method: string;
+  used: string;
+  rtol: number;
+  steps: number;
+  rejections: number;
+  rhs: number;
+  jac: number;
+  lu: number;
+  ms: number;
+  err: number;
+  note: string;
+}
+
+function main(): void {
+  const rows: Row[] = [];
+  for (const tp of problems) {
+    for (const [name, make] of methods) {
+      if (name === 'tsit5' && stiff.has(tp.name)) continue; // explicit on stiff problems: not meaningful
+      for (const rtol of rtols) {
+        const solver = make();
+        const opts = { rtol, atol: tp.atol(rtol), tEval: [tp.problem.tspan[1]], dense: false, maxSteps: 1_000_000 };
+        let best = Infinity;
+        try {
+          let sol = solver.solve(tp.problem, opts);
+          for (let r = 0; r < repeat; r++) {
+            const t0 = performance.now();
+            sol = solver.solve(tp.problem, opts);
+            best = Math.min(best, performance.now() - t0);
+          }
+          const y = sol.state(0);
+          // stiff: max relative error per component; exact problems: max absolute error
+          let err = 0;
+          for (let i = 0; i < tp.yEnd.length; i++) {
+            const d = Math.abs(y[i] - tp.yEnd[i]);
+            err = Math.max(err, stiff.has(tp.name) ? d / Math.abs(tp.yEnd[i]) : d);
+          }
+          const s = sol.stats;
+          rows.push({ problem: tp.name, method: name, used: sol.method, rtol, steps: s.steps, rejections: s.rejections, rhs: s.rhsEvals, jac: s.jacobians, lu: s.factorizations, ms: best, err, note: s.switchedAt !== null ? `switch t=${s.switchedAt.toPrecision(3)}` : '' });
+        } catch (e) {
+          rows.push({ problem: tp.name, method: name, used: '-', rtol, steps: 0, rejections: 0, rhs: 0, jac: 0, lu: 0, ms: NaN, err: NaN, note: (e as Error).message.slice(0, 60) });
+        }
+      }
+    }
+  }
+  const header = ['problem', 'method', 'used', 'rtol', 'steps', 'rej', 'rhs', 'jac', 'LU', 'ms', 'error', 'err/rtol', 'note'];
+  const lines = rows.map((r) => [
+    r.problem, r.method, r.used, r.rtol.toExponential(0), String(r.steps), String(r.rejections), String(r.rhs), String(r.jac), String(r.lu),
+    Number.isFinite(r.ms) ? r.ms.toFixed(1) : '-', Number.isFinite(r.err) ? r.err.toExponential(2) : '-', Number.isFinite(r.err) ? (r.err / r.rtol).toFixed(2) : '-', r.note,
+  ]);
+  const widths = header.map((h, j) => Math.max(h.length, ...lines.map((l) => l[j].length)));
+  const fmt = (cells: string[]) => '| ' + cells.map((c, j) => c.padEnd(widths[j])).join(' | ') + ' |';
+  console.log('error: stiff problems, max relative error per component vs the IVP test set reference; others, max absolute error vs the exact solution');
+  console.log(fmt(header));
+  console.log('|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|');
+  for (const l of lines) console.log(fmt(l));
+}
+
+main();
