@@ -253,10 +253,11 @@ async function blackBoxWithTangents(
   plan: Plan, registry: PluginRegistry, st: PlannedStage, params: Record<string, number>,
   tangents: readonly string[], store: MemoStore, emit: (e: Record<string, unknown>) => void,
 ): Promise<unknown> {
-  const stencilPlugin = registry.method('differentiator', 'regression-stencil');
+  // the stage's own differentiator (stages.X.methods.differentiator), else the regression stencil
+  const own = st.methods['differentiator'];
+  const stencilPlugin = own?.plugin ?? registry.method('differentiator', 'regression-stencil');
   if (!stencilPlugin) throw new Error(`stage "${st.name}" is a black box (differentiable: 'none') and no regression-stencil differentiator is registered to differentiate around it`);
-  const bound = plan.methods['differentiator'];
-  const stencil = stencilPlugin.create(bound?.plugin === stencilPlugin ? bound.config : {}) as Differentiator;
+  const stencil = stencilPlugin.create(own?.config ?? {}) as Differentiator;
   const deps = dependsOn(plan, st.name);
   const all = variedList(plan, params);
   const relevant = tangents.filter((t) => deps.has(t)).map((t) => all.find((v) => v.name === t) ?? { name: t, value: params[t] });

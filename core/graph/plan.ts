@@ -145,9 +145,15 @@ export function planPipeline(raw: unknown, registry: PluginRegistry, baseDir = p
   }
   for (const [name, st] of stages) {
     const overrides = pipeline.stages[name].methods ?? {};
+    // a black box (differentiable: 'none') may choose how it is differentiated: a stage-level differentiator
+    const usable = [...(st.plugin.methods ?? []), ...(st.plugin.differentiable === 'none' ? ['differentiator'] : [])];
     for (const kind of Object.keys(overrides))
-      if (!(st.plugin.methods ?? []).includes(kind))
+      if (!usable.includes(kind))
         problems.push(issue(`stages.${name}.methods.${kind}`, `${st.plugin.id} uses no "${kind}" method; it uses: ${(st.plugin.methods ?? []).join(', ') || '(none)'}`));
+    if (st.plugin.differentiable === 'none' && overrides.differentiator !== undefined) {
+      const b = bindMethod(registry, 'differentiator', overrides.differentiator, `stages.${name}.methods.differentiator`, problems);
+      if (b) st.methods.differentiator = b;
+    }
     for (const kind of st.plugin.methods ?? []) {
       const b = overrides[kind] !== undefined ? bindMethod(registry, kind, overrides[kind], `stages.${name}.methods.${kind}`, problems)
         : methods[kind] ?? bindMethod(registry, kind, undefined, `methods.${kind}`, problems);

@@ -2,14 +2,14 @@
  * `differentiator/regression-stencil`: Euclid's "SteM" derivative (Euclid Collaboration, Blanchard et al.
  * 2020, A&A 642, A191, sec. 4): evaluate at the fiducial and at +-s_j for the steps s_j (by default 0.625,
  * 1.25, 1.875, 2.5, 3.75, 5 and 10 % of the fiducial: 15 points), fit a straight line by least squares, and
- * while any point deviates from the fit by more than `tolerance` (relative), drop the outermost pair;
+ * while any point deviates from the fit by more than `tolerance` (see stemSlopes), drop the outermost pair;
  * at least `min_points` points remain. Done independently for every output element.
  */
 import { PLUGIN_API_VERSION, type MethodPlugin } from '../../core/plugin/types.js';
 import type { Differentiator } from '../../core/graph/differentiator.js';
 import { attach, flatten, layoutOf } from './leaf-table.js';
 
-export interface StencilConfig { steps: number[]; abs_steps?: number[]; tolerance: number; min_points: number }
+export interface StencilConfig { steps: number[]; abs_steps?: number[]; tolerance: number; deviation?: DeviationMeasure; min_points: number }
 
 export const EUCLID_STEPS = [0.00625, 0.0125, 0.01875, 0.025, 0.0375, 0.05, 0.1];
 
@@ -17,7 +17,18 @@ export const EUCLID_STEPS = [0.00625, 0.0125, 0.01875, 0.025, 0.0375, 0.05, 0.1]
  * Slope of the SteM fit for each element. x: offsets sorted by |x| in pairs (x[0] = 0, then -s1, +s1, ...),
  * Y[j] the flattened outputs at x[j].
  */
-export function stemSlopes(x: number[], Y: Float64Array[], tolerance: number, minPoints: number): Float64Array {
+export type DeviationMeasure = 'variation' | 'value';
+
+/**
+ * Slope of the SteM fit for each element. x: offsets sorted by |x| in pairs (x[0] = 0, then -s1, +s1, ...),
+ * Y[j] the flattened outputs at x[j]. A point "deviates" when |y - fit| exceeds `tolerance` times
+ *  - 'variation' (default): the spread of the points in the fit, max_j |y_j - y_0|, so the fitted slope is
+ *    good to about `tolerance` of itself; or
+ *  - 'value': |fit| itself. This is loose where the output varies little over the stencil (a P(k) near a
+ *    BAO wiggle changes by 0.2 % over +-10 % in Omega_b while its slope changes sign): the fit keeps all 15
+ *    points and returns the secant over +-10 %.
+ */
+export function stemSlopes(x: number[], Y: Float64Array[], tolerance: number, minPoints: number, measure: DeviationMeasure = 'variation'): Float64Array {
   const n = Y[0].length, J = x.length;
   const out = new Float64Array(n);
   for (let i = 0; i < n; i++) {
@@ -31,14 +42,16 @@ export function stemSlopes(x: number[], Y: Float64Array[], tolerance: number, mi
       const a = (sy - b * sx) / m;
       out[i] = b;
       if (m - 2 < minPoints) break;
-      let worst = 0, scale = 0;
-      for (let j = 0; j < m; j++) scale = Math.max(scale, Math.abs(Y[j][i]));
-      for (let j = 0; j < m; j++) {
+      let spread = 0, scale = 0;
+      for (let j = 0; j < m; j++) { spread = Math.max(spread, Math.abs(Y[j][i] - Y[0][i])); scale = Math.max(scale, Math.abs(Y[j][i])); }
+      if (spread <= 1e-14 * scale) break; // constant: the slope is 0 to rounding
+      let ok = true;
+      for (let j = 0; j < m && ok; j++) {
         const fit = a + b * x[j];
-        const dev = Math.abs(Y[j][i] - fit) / Math.max(Math.abs(fit), 1e-300);
-        if (dev > worst && Math.abs(Y[j][i] - fit) > 1e-14 * scale) worst = dev;
+        const ref = measure === 'variation' ? spread : Math.abs(fit);
+        if (Math.abs(Y[j][i] - fit) > tolerance * ref) ok = false;
       }
-      if (worst <= tolerance) break;
+      if (ok) break;
       m -= 2;
     }
   }
@@ -57,6 +70,7 @@ export const regressionStencil: MethodPlugin<StencilConfig, Differentiator> = {
       steps: { type: 'array', items: { type: 'number', exclusiveMinimum: 0 }, minItems: 1, default: EUCLID_STEPS, description: 'relative steps (fractions of the fiducial), ascending' },
       abs_steps: { type: 'array', items: { type: 'number', exclusiveMinimum: 0 }, minItems: 1, description: 'absolute steps where the fiducial is 0 (default: the relative steps as absolute values)' },
       tolerance: { type: 'number', exclusiveMinimum: 0, default: 0.01, description: 'largest relative deviation of a point from the fit before the outermost pair is dropped' },
+      deviation: { enum: ['variation', 'value'], default: 'variation', description: "what a point's deviation from the fit is relative to: the spread of the points ('variation', so the slope is good to about `tolerance`) or the value itself ('value', looser where the output barely changes)" },
       min_points: { type: 'integer', minimum: 3, default: 3, description: 'fewest points a fit may use' },
     },
   },
@@ -83,7 +97,7 @@ export const regressionStencil: MethodPlugin<StencilConfig, Differentiator> = {
             Y.push(flatten(await evaluate({ [p.name]: p.value + sign * h }, []), layout));
             progress?.(++done, total);
           }
-        derivs.push(stemSlopes(x, Y, c.tolerance ?? 0.01, c.min_points ?? 3));
+        derivs.push(stemSlopes(x, Y, c.tolerance ?? 0.01, c.min_points ?? 3, c.deviation ?? 'variation'));
       }
       return attach(base, layout, derivs);
     },

@@ -55,8 +55,11 @@ export function lnPowerAtNodes(power: PowerGrid, zNodes: Float64Array): DualArra
 }
 
 /**
- * K[l, q] = w_q / (H_q chi_q^2) * P((l+1/2)/chi_q, z_q), with ln P cubic in ln k on each node's row of
- * lnPq (node-major, from lnPowerAtNodes). Outside [kMin, kMax] the integrand is zero (CCL's K_MIN/K_MAX).
+ * K[l, q] = w_q / (H_q chi_q^2) * P((l+1/2)/chi_q, z_q) * T(k), with ln P cubic in ln k on each node's row of
+ * lnPq (node-major, from lnPowerAtNodes). The integrand vanishes outside [kMin, kMax] (CCL's K_MIN/K_MAX);
+ * T(k) tapers it smoothly to zero over the last factor of 2 in k at each end, so that C_l stays a smooth
+ * function of the parameters (a hard cut makes C_l jump when a node's k crosses kMax as chi changes, which
+ * spoils finite differences at the 1e-3 level while changing C_l by ~1e-8).
  *
  * Tangents (when any input has them): with k = (l+1/2)/chi,
  *   dK/K = -dH/H - 2 dchi/chi + dlnP|_k - (dlnP/dlnk) dchi/chi.
@@ -69,6 +72,7 @@ export function limberWeights(
   const NP = Math.max(lnPq.tangent ? lnPq.P : 0, H.tangent ? H.P : 0, chi.tangent ? chi.P : 0);
   const lnk = new Float64Array(nk);
   for (let i = 0; i < nk; i++) lnk[i] = Math.log(k[i]);
+  const lnkMin = Math.log(kMin), lnkMax = Math.log(kMax);
   const fk = splineFactor(lnk, 'not-a-knot');
   const m = new Float64Array(nk);
   const mt = NP && lnPq.tangent ? new Float64Array(NP * nk) : null;
@@ -94,14 +98,16 @@ export function limberWeights(
     let i = 0;
     for (let l = 0; l < nl; l++) {
       const kq = (ell[l] + 0.5) / c;
-      if (kq < kMin || kq > kMax) continue;
+      if (kq <= kMin || kq >= kMax) continue;
       const x = Math.log(kq);
+      const w = kTaper(x, lnkMin, lnkMax), dw = kTaperSlope(x, lnkMin, lnkMax);
       i = findInterval(lnk, x, i);
       const h = lnk[i + 1] - lnk[i];
       const a = (lnk[i + 1] - x) / h, bb = 1 - a;
       const ca = ((a * a * a - a) * h * h) / 6, cb = ((bb * bb * bb - bb) * h * h) / 6;
       const lnP = a * lnPv[o + i] + bb * lnPv[o + i + 1] + ca * m[i] + cb * m[i + 1];
-      const Kv = pre * Math.exp(lnP);
+      const Pw = pre * Math.exp(lnP);
+      const Kv = Pw * w;
       K[l * nq + q] = Kv;
       if (!dK) continue;
       // slope d lnP / d ln k of the same cubic (Numerical Recipes eq. 3.3.5)
@@ -112,7 +118,7 @@ export function limberWeights(
           const to = (b * nq + q) * nk, mo = b * nk;
           dlnP = a * lnPt![to + i] + bb * lnPt![to + i + 1] + ca * mt[mo + i] + cb * mt[mo + i + 1];
         }
-        dK[(b * nl + l) * nq + q] = Kv * (g[b] + dlnP - slope * dchiOverChi[b]);
+        dK[(b * nl + l) * nq + q] = Kv * (g[b] + dlnP - slope * dchiOverChi[b]) - Pw * dw * dchiOverChi[b];
       }
     }
   }
@@ -167,4 +173,22 @@ export function pairProducts(M: Float64Array, nPairs: number, K: Float64Array, n
 export function shearPrefactor(ell: number): number {
   const lh = ell + 0.5;
   return Math.sqrt((ell + 2) * (ell + 1) * ell * (ell - 1)) / (lh * lh);
+}
+
+/** Smooth window in ln k: 0 outside [a, b], 1 inside [a + ln 2, b - ln 2], raised cosines between. */
+export function kTaper(x: number, a: number, b: number): number {
+  const L = Math.LN2;
+  if (x <= a || x >= b) return 0;
+  if (x < a + L) return 0.5 * (1 - Math.cos((Math.PI * (x - a)) / L));
+  if (x > b - L) return 0.5 * (1 - Math.cos((Math.PI * (b - x)) / L));
+  return 1;
+}
+
+/** d T / d ln k of kTaper. */
+export function kTaperSlope(x: number, a: number, b: number): number {
+  const L = Math.LN2;
+  if (x <= a || x >= b) return 0;
+  if (x < a + L) return ((0.5 * Math.PI) / L) * Math.sin((Math.PI * (x - a)) / L);
+  if (x > b - L) return -((0.5 * Math.PI) / L) * Math.sin((Math.PI * (b - x)) / L);
+  return 0;
 }
