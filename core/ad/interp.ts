@@ -128,3 +128,27 @@ export function interpDual(x: Float64Array, y: DualArray, xq: Float64Array | Dua
   if (y.value.length !== x.length) throw new Error(`interpDual: y has ${y.value.length} values but x has ${x.length}`);
   return interpRowsDual(x, y, 1, xq, bc);
 }
+
+/** Value rows splined once (second derivatives cached) for repeated evaluation at different queries. */
+export interface PreparedRows {
+  readonly x: Float64Array;
+  readonly y: Float64Array;
+  readonly m: Float64Array;
+  readonly nRows: number;
+}
+
+export function prepareRows(x: Float64Array, y: Float64Array, nRows: number, bc: SplineBC = 'not-a-knot'): PreparedRows {
+  const nx = x.length;
+  if (y.length !== nRows * nx) throw new Error(`prepareRows: y has ${y.length} values, expected nRows*nx = ${nRows}*${nx}`);
+  const f = splineFactor(x, bc);
+  const m = new Float64Array(nRows * nx);
+  for (let r = 0; r < nRows; r++) solveSecondDerivs(f, y, r * nx, m, r * nx);
+  return { x, y, m, nRows };
+}
+
+/** All prepared rows at the queries xq: nRows*nq values, row-major. */
+export function evalPreparedRows(p: PreparedRows, xq: Float64Array): Float64Array {
+  const out = new Float64Array(p.nRows * xq.length);
+  evalRows(queryGeometry(p.x, xq), p.x.length, p.y, p.m, p.nRows, out);
+  return out;
+}

@@ -83,6 +83,8 @@ export function limberWeights(
   const dK = NP ? new Float64Array(NP * nl * nq) : null;
   const g = new Float64Array(NP), dchiOverChi = new Float64Array(NP);
   const Hv = H.value, chiv = chi.value, lnPv = lnPq.value, lnPt = lnPq.tangent;
+  const lnEll = Float64Array.from(ell, (l) => Math.log(l + 0.5));
+  const flatLo = lnkMin + Math.LN2, flatHi = lnkMax - Math.LN2;
   for (let q = 0; q < nq; q++) {
     solveSecondDerivs(fk, lnPv, q * nk, m, 0);
     if (mt) for (const b of liveP) solveSecondDerivs(fk, lnPt!, (b * nq + q) * nk, mt, b * nk);
@@ -96,11 +98,12 @@ export function limberWeights(
     }
     const o = q * nk;
     let i = 0;
+    const lnc = Math.log(c);
     for (let l = 0; l < nl; l++) {
-      const kq = (ell[l] + 0.5) / c;
-      if (kq <= kMin || kq >= kMax) continue;
-      const x = Math.log(kq);
-      const w = kTaper(x, lnkMin, lnkMax), dw = kTaperSlope(x, lnkMin, lnkMax);
+      const x = lnEll[l] - lnc; // ln k
+      if (x <= lnkMin || x >= lnkMax) continue;
+      const flat = x >= flatLo && x <= flatHi;
+      const w = flat ? 1 : kTaper(x, lnkMin, lnkMax), dw = flat ? 0 : kTaperSlope(x, lnkMin, lnkMax);
       i = findInterval(lnk, x, i);
       const h = lnk[i + 1] - lnk[i];
       const a = (lnk[i + 1] - x) / h, bb = 1 - a;
@@ -191,4 +194,71 @@ export function kTaperSlope(x: number, a: number, b: number): number {
   if (x < a + L) return ((0.5 * Math.PI) / L) * Math.sin((Math.PI * (x - a)) / L);
   if (x > b - L) return -((0.5 * Math.PI) / L) * Math.sin((Math.PI * (b - x)) / L);
   return 0;
+}
+
+/**
+ * The same contraction, C[p, l] = sum_q M[p, q] K[l, q], exploiting that most kernel products live on a
+ * narrow band of nodes (two clustering bins overlap only where both n(z) do): each row is summed over
+ * the node range outside which |M| < 1e-14 max|M| of that row (dropping at most ~1e-14 * nq of it);
+ * rows are sorted by range and blocked 4 at a time over the union of their ranges. All-zero rows give 0.
+ */
+export function bandedProducts(M: Float64Array, nRows: number, K: Float64Array, nl: number, nq: number, out?: Float64Array): Float64Array {
+  const C = out ?? new Float64Array(nRows * nl);
+  const lo = new Int32Array(nRows), hi = new Int32Array(nRows);
+  const rows: number[] = [];
+  for (let p = 0; p < nRows; p++) {
+    const o = p * nq;
+    let mx = 0;
+    for (let q = 0; q < nq; q++) mx = Math.max(mx, Math.abs(M[o + q]));
+    if (mx === 0) { C.fill(0, p * nl, (p + 1) * nl); continue; }
+    const cut = 1e-14 * mx;
+    let a = 0, b = nq;
+    while (Math.abs(M[o + a]) < cut) a++;
+    while (Math.abs(M[o + b - 1]) < cut) b--;
+    lo[p] = a; hi[p] = b;
+    rows.push(p);
+  }
+  rows.sort((x, y) => lo[x] - lo[y] || hi[x] - hi[y]);
+  let g = 0;
+  for (; g + 4 <= rows.length; g += 4) {
+    const r0 = rows[g], r1 = rows[g + 1], r2 = rows[g + 2], r3 = rows[g + 3];
+    const a = Math.min(lo[r0], lo[r1], lo[r2], lo[r3]), b = Math.max(hi[r0], hi[r1], hi[r2], hi[r3]);
+    const m0 = r0 * nq, m1 = r1 * nq, m2 = r2 * nq, m3 = r3 * nq;
+    let l = 0;
+    // 4 rows x 4 multipoles: 16 accumulators, 8 loads per 16 multiply-adds
+    for (; l + 4 <= nl; l += 4) {
+      const k0 = l * nq, k1 = k0 + nq, k2 = k1 + nq, k3 = k2 + nq;
+      let a0 = 0, a1 = 0, a2 = 0, a3 = 0, b0 = 0, b1 = 0, b2 = 0, b3 = 0;
+      let c0 = 0, c1 = 0, c2 = 0, c3 = 0, d0 = 0, d1 = 0, d2 = 0, d3 = 0;
+      for (let q = a; q < b; q++) {
+        const u0 = K[k0 + q], u1 = K[k1 + q], u2 = K[k2 + q], u3 = K[k3 + q];
+        let x = M[m0 + q]; a0 += x * u0; a1 += x * u1; a2 += x * u2; a3 += x * u3;
+        x = M[m1 + q]; b0 += x * u0; b1 += x * u1; b2 += x * u2; b3 += x * u3;
+        x = M[m2 + q]; c0 += x * u0; c1 += x * u1; c2 += x * u2; c3 += x * u3;
+        x = M[m3 + q]; d0 += x * u0; d1 += x * u1; d2 += x * u2; d3 += x * u3;
+      }
+      let o = r0 * nl + l; C[o] = a0; C[o + 1] = a1; C[o + 2] = a2; C[o + 3] = a3;
+      o = r1 * nl + l; C[o] = b0; C[o + 1] = b1; C[o + 2] = b2; C[o + 3] = b3;
+      o = r2 * nl + l; C[o] = c0; C[o + 1] = c1; C[o + 2] = c2; C[o + 3] = c3;
+      o = r3 * nl + l; C[o] = d0; C[o + 1] = d1; C[o + 2] = d2; C[o + 3] = d3;
+    }
+    for (; l < nl; l++) {
+      const k0 = l * nq;
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      for (let q = a; q < b; q++) {
+        const u = K[k0 + q];
+        s0 += M[m0 + q] * u; s1 += M[m1 + q] * u; s2 += M[m2 + q] * u; s3 += M[m3 + q] * u;
+      }
+      C[r0 * nl + l] = s0; C[r1 * nl + l] = s1; C[r2 * nl + l] = s2; C[r3 * nl + l] = s3;
+    }
+  }
+  for (; g < rows.length; g++) {
+    const r = rows[g], a = lo[r], b = hi[r], mo = r * nq;
+    for (let l = 0; l < nl; l++) {
+      let s = 0;
+      for (let q = a, ko = l * nq; q < b; q++) s += M[mo + q] * K[ko + q];
+      C[r * nl + l] = s;
+    }
+  }
+  return C;
 }

@@ -11,14 +11,14 @@
 import type { StagePlugin } from '../../core/plugin/types.js';
 import { PLUGIN_API_VERSION } from '../../core/plugin/types.js';
 import type { Integrator, QuadratureRule } from '../../core/numerics/integrator.js';
-import { interpRowsDual } from '../../core/ad/interp.js';
+import { evalPreparedRows, interpRowsDual, prepareRows } from '../../core/ad/interp.js';
 import { scaleA, type DualArray } from '../../core/ad/dual-array.js';
 import type { Background } from '../contracts/background.js';
 import type { Kernels } from '../contracts/kernels.js';
 import type { PowerGrid } from '../contracts/power.js';
 import type { Spectra } from '../contracts/spectra.js';
 import { backgroundAt } from '../background/evaluate.js';
-import { limberWeights, lnPowerAtNodes, pairProducts, shearPrefactor } from './limber-sum.js';
+import { bandedProducts, limberWeights, lnPowerAtNodes, shearPrefactor } from './limber-sum.js';
 import { ellGrid, ellGridSchema, type EllSpec } from './ell-grid.js';
 import { writeSpectra } from './write-spectra.js';
 
@@ -54,7 +54,7 @@ const configSchema = {
       ],
     },
     probe_ell: { type: 'array', items: { type: 'number', minimum: 2 }, minItems: 1, default: [10, 100, 1000, 5000], description: 'multipoles of the probe integrand used to adapt the z nodes' },
-    rtol: { type: 'number', exclusiveMinimum: 0, maximum: 0.1, default: 1e-7, description: 'relative accuracy of the probe integral at which adaptive z nodes stop (the integrator\'s own rtol applies if looser)' },
+    rtol: { type: 'number', exclusiveMinimum: 0, maximum: 0.1, default: 1e-6, description: 'relative accuracy of the probe integral at which adaptive z nodes stop (the integrator\'s own rtol applies if looser)' },
     plot: { type: 'boolean', default: true, description: 'write cl.png and cl.svg next to cl.tsv' },
   },
 };
@@ -129,11 +129,25 @@ export function computeLimber(inp: LimberInputs, config: LimberConfig, integrato
     return m;
   });
   const valuePower: PowerGrid = { ...power, P_Mpc3: { value: power.P_Mpc3.value, tangent: null, P: 0 } };
+  // splines of the kernels and of ln P in z are prepared once for all probe evaluations
+  const kernelRows = prepareRows(kernels.z, kernels.W.value, nt);
+  const nkP = power.k_1overMpc.length, nzP = power.z.length;
+  const lnPT = new Float64Array(nkP * nzP);
+  for (let iz = 0; iz < nzP; iz++) for (let ik = 0; ik < nkP; ik++) lnPT[ik * nzP + iz] = Math.log(power.P_Mpc3.value[iz * nkP + ik]);
+  const powerRows = nzP >= 4 ? prepareRows(power.z, lnPT, nkP) : null;
   const probe = (z: Float64Array, out: Float64Array) => {
-    const s = sampleAtNodes(inp, z, false);
-    const lnPq = lnPowerAtNodes(valuePower, z);
-    const K = limberWeights(probeEll, power.k_1overMpc, lnPq, new Float64Array(z.length).fill(1), s.H, s.chi, config.k_min_1overMpc, config.k_max_1overMpc).value;
-    const n = z.length, W = s.W.value;
+    const n = z.length;
+    const bg = backgroundAt(valuesOnly(inp.background), z);
+    const H = Float64Array.from(bg.E.value, (e) => e * inp.background.H0_1overMpc.v);
+    const W = evalPreparedRows(kernelRows, z);
+    let lnPq: DualArray;
+    if (powerRows) {
+      const kMajor = evalPreparedRows(powerRows, z);
+      const v = new Float64Array(n * nkP);
+      for (let ik = 0; ik < nkP; ik++) for (let q = 0; q < n; q++) v[q * nkP + ik] = kMajor[ik * n + q];
+      lnPq = { value: v, tangent: null, P: 0 };
+    } else lnPq = lnPowerAtNodes(valuePower, z);
+    const K = limberWeights(probeEll, power.k_1overMpc, lnPq, new Float64Array(n).fill(1), { value: H, tangent: null, P: 0 }, bg.chi_Mpc, config.k_min_1overMpc, config.k_max_1overMpc).value;
     out.fill(0);
     for (let t = 0; t < nt; t++) {
       const norm = kernelMax[t];
@@ -201,19 +215,19 @@ export function computeLimber(inp: LimberInputs, config: LimberConfig, integrato
   });
 
   // 5. the contraction over z (and its tangent: dM K + M dK), then the spin-2 prefactor per lensing leg
-  const C = pairProducts(M, np, K.value, nl, nq);
+  const C = bandedProducts(M, np, K.value, nl, nq);
   let dC: Float64Array | null = null;
   if (NP) {
     // tangent blocks are sparse (a bias b_i touches only the pairs with G_i; nuisance parameters leave
-    // P(k) alone): contract only the non-zero rows of dM and skip all-zero blocks of dK
+    // P(k) alone): bandedProducts skips all-zero rows of dM, and all-zero blocks of dK are skipped here
     dC = new Float64Array(NP * np * nl);
     const tmp = new Float64Array(np * nl);
     for (let c = 0; c < NP; c++) {
       const blk = dC.subarray(c * np * nl, (c + 1) * np * nl);
-      contractNonzeroRows(dM!.subarray(c * np * nq, (c + 1) * np * nq), np, K.value, nl, nq, blk);
+      bandedProducts(dM!.subarray(c * np * nq, (c + 1) * np * nq), np, K.value, nl, nq, blk);
       const dKc = K.tangent ? K.tangent.subarray(c * nl * nq, (c + 1) * nl * nq) : null;
       if (dKc && dKc.some((v) => v !== 0)) {
-        pairProducts(M, np, dKc, nl, nq, tmp);
+        bandedProducts(M, np, dKc, nl, nq, tmp);
         for (let i = 0; i < blk.length; i++) blk[i] += tmp[i];
       }
     }
@@ -234,20 +248,6 @@ export function computeLimber(inp: LimberInputs, config: LimberConfig, integrato
     ell, tracers: kernels.tracers, pairNames: names, pairs, C: { value: C, tangent: dC, P: NP },
     settings: { z_nodes: nq, z_range: [zLo, zHi], integrator: integrator.name, rtol: integrator.rtol, k_range_1overMpc: [config.k_min_1overMpc, config.k_max_1overMpc], shear_prefactor: kernels.shearPrefactor },
   };
-}
-
-/** out[p, l] = sum_q A[p, q] K[l, q] for the rows of A that are not all zero (others stay 0). */
-function contractNonzeroRows(A: Float64Array, nRows: number, K: Float64Array, nl: number, nq: number, out: Float64Array): void {
-  const rows: number[] = [];
-  for (let p = 0; p < nRows; p++) {
-    for (let q = p * nq, e = q + nq; q < e; q++) if (A[q] !== 0) { rows.push(p); break; }
-  }
-  if (!rows.length) return;
-  if (rows.length === nRows) { pairProducts(A, nRows, K, nl, nq, out); return; }
-  const compact = new Float64Array(rows.length * nq);
-  rows.forEach((p, i) => compact.set(A.subarray(p * nq, (p + 1) * nq), i * nq));
-  const res = pairProducts(compact, rows.length, K, nl, nq);
-  rows.forEach((p, i) => out.set(res.subarray(i * nl, (i + 1) * nl), p * nl));
 }
 
 export const limber: StagePlugin<LimberConfig, LimberInputs, Spectra> = {
