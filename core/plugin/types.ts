@@ -89,6 +89,11 @@ export interface StagePlugin<C = any, I = any, O = any> {
    * contents, so that editing a table invalidates the cached stage.
    */
   fingerprint?(config: C, ctx: { baseDir: string }): string;
+  /**
+   * Redraw this stage's plots from the files it wrote into an output directory (`cosmodag plot DIR`);
+   * null when the directory holds none of its files.
+   */
+  redraw?(dir: string): Promise<OutputFiles | null>;
   /** A short human-readable summary printed by `cosmodag run` (e.g. the table of Fisher errors). */
   summarize?(output: O): string;
   /** Serialise the output for a pipeline `outputs` entry named `file` (e.g. `cl.tsv`). */

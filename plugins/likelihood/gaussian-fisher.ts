@@ -11,7 +11,10 @@ import { PLUGIN_API_VERSION, type StagePlugin } from '../../core/plugin/types.js
 import type { Spectra } from '../contracts/spectra.js';
 import { addBinFisher } from './fisher-matrix.js';
 import { spdInverse } from '../../core/numerics/cholesky.js';
+import fs from 'node:fs';
+import path from 'node:path';
 import { sigmasTable, writeFisher } from './write-fisher.js';
+import { plotFisher } from './plot-fisher.js';
 
 /** (180 * 60 / pi)^2: square arcminutes per steradian. */
 export const ARCMIN2_PER_SR = (180 * 60 / Math.PI) ** 2;
@@ -182,5 +185,17 @@ export const gaussianFisher: StagePlugin<FisherConfig, { spectra: Spectra }, Fis
     return computeFisher(ctx.inputs.spectra, ctx.config, [...(ctx.varied ?? [])]);
   },
   summarize: (out) => sigmasTable(out),
+  async redraw(dir) {
+    const file = path.join(dir, 'fisher.json');
+    if (!fs.existsSync(file)) return null;
+    const j = JSON.parse(fs.readFileSync(file, 'utf8'));
+    const K = j.parameters.length;
+    const F = Float64Array.from(j.fisher.flat() as number[]);
+    const cov = spdInverse(F, K);
+    if (!cov) throw new Error(`${file}: the Fisher matrix is not positive definite`);
+    const r = { names: j.parameters, fiducial: Float64Array.from(j.fiducial), cov, settings: j.settings ?? {} } as unknown as FisherResult;
+    const { svg, png } = await plotFisher(r);
+    return { 'fisher.svg': svg, 'fisher.png': png };
+  },
   write: (out, file, ctx) => writeFisher(out, file, ctx.config),
 };

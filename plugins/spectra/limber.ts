@@ -21,6 +21,8 @@ import { backgroundAt } from '../background/evaluate.js';
 import { bandedProducts, limberWeights, lnPowerAtNodes, shearPrefactor } from './limber-sum.js';
 import { ellGrid, ellGridSchema, type EllSpec } from './ell-grid.js';
 import { writeSpectra } from './write-spectra.js';
+import { readSpectra } from './read-spectra.js';
+import { plotSpectra } from './plot-spectra.js';
 
 export interface LimberConfig {
   ell: EllSpec;
@@ -265,4 +267,10 @@ export const limber: StagePlugin<LimberConfig, LimberInputs, Spectra> = {
     return computeLimber(ctx.inputs, ctx.config, ctx.method<Integrator>('integrator'));
   },
   write: (out, file, ctx) => writeSpectra(out, file, ctx.config),
+  async redraw(dir) {
+    const s = readSpectra(dir);
+    if (!s) return null;
+    const { svg, png } = await plotSpectra(s, 'cl');
+    return { 'cl.svg': svg, 'cl.png': png };
+  },
 };

@@ -1,0 +1,35 @@
+import { Args, Command, Flags } from '@oclif/core';
+import path from 'node:path';
+import fs from 'node:fs';
+import { reportError } from '../errors.js';
+import { registryFor } from '../../graph/runtime.js';
+import { OutputWriter } from '../../graph/write-outputs.js';
+import { isMethodPlugin } from '../../plugin/types.js';
+
+export default class Plot extends Command {
+  static override description = 'Redraw the plots of a run (cl.png/svg, fisher.png/svg, ...) from the files in its output directory.';
+  static override args = { dir: Args.string({ required: true, description: 'output directory of a run' }) };
+  static override flags = {
+    plugin: Flags.string({ multiple: true, description: 'also load this plugin module (for its plots)' }),
+    force: Flags.boolean({ description: 'overwrite plot files that cosmodag did not write' }),
+  };
+
+  async run(): Promise<void> {
+    const { args, flags } = await this.parse(Plot);
+    try {
+      const dir = path.resolve(args.dir);
+      if (!fs.existsSync(dir)) throw new Error(`${args.dir} does not exist`);
+      const registry = await registryFor({ plugins: flags.plugin ?? [] });
+      const writer = new OutputWriter(dir, 'plot', flags.force);
+      let n = 0;
+      for (const { plugin } of registry.list()) {
+        if (isMethodPlugin(plugin) || !plugin.redraw) continue;
+        const files = await plugin.redraw(dir);
+        for (const [f, data] of Object.entries(files ?? {})) { this.log(`wrote ${writer.write(f, data)}`); n++; }
+      }
+      if (!n) throw new Error(`nothing to plot in ${args.dir}: no file there is one a plugin knows how to draw (cl.tsv + cl.json, fisher.tsv + fisher.json)`);
+    } catch (e) {
+      this.exit(reportError(e));
+    }
+  }
+}
