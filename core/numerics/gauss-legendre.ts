@@ -145,3 +145,91 @@ export function gaussLegendreAdaptive(
       `(relative ${(diff / Math.abs(est)).toExponential(3)})`,
   );
 }
+
+export interface GaussLegendreLocalOptions extends GaussLegendreAdaptiveOptions {
+  /** Uniform panels to start from. */
+  initialPanels?: number;
+}
+
+/**
+ * Locally adaptive composite Gauss-Legendre: every panel carries the error estimate |I_2 - I_1| of its
+ * rule (I_1) against the rule on its two halves (I_2); each round splits, in one vectorised evaluation,
+ * every panel whose error exceeds its share tol/n_panels of the tolerance, until the summed errors are
+ * within max(atol, rtol |I|, 100 eps int|f|). Nodes end up where the integrand needs them (narrow kernels)
+ * instead of everywhere. As in gaussLegendreAdaptive, the accepted panels' own rules (the coarser of each
+ * pair, whose error the difference bounds) make the returned rule.
+ */
+export function gaussLegendreLocal(
+  f: VectorIntegrand,
+  a: number,
+  b: number,
+  o: GaussLegendreLocalOptions,
+): { value: number; panels: number; error: number; rule: QuadratureRule } {
+  const what = o.what ?? 'gauss-legendre';
+  if (!Number.isFinite(a) || !Number.isFinite(b)) throw new Error(`${what}: integration limits must be finite, got [${a}, ${b}]`);
+  if (a === b) return { value: 0, panels: 1, error: 0, rule: { x: new Float64Array(0), w: new Float64Array(0) } };
+  const n = o.order;
+  const base = gaussLegendre(n);
+  // panels as [lo, hi, I_1 (own rule), I_2 (halves), sum |w f| of the halves]
+  let panels: { lo: number; hi: number; i1: number; i2: number; abs: number }[] = [];
+  const n0 = Math.max(1, o.initialPanels ?? 4);
+
+  /** For each interval: its own rule's estimate and the halves' estimate, in one call of f. */
+  const estimate = (iv: [number, number][]): { i1: number; i2: number; abs: number }[] => {
+    const m = iv.length;
+    const x = new Float64Array(3 * n * m), w = new Float64Array(3 * n * m);
+    iv.forEach(([lo, hi], k) => {
+      const parts: [number, number][] = [[lo, hi], [lo, 0.5 * (lo + hi)], [0.5 * (lo + hi), hi]];
+      parts.forEach(([p, q], s) => {
+        const c = 0.5 * (p + q), h = 0.5 * (q - p);
+        for (let j = 0; j < n; j++) { x[(3 * k + s) * n + j] = c + h * base.x[j]; w[(3 * k + s) * n + j] = h * base.w[j]; }
+      });
+    });
+    const fx = new Float64Array(x.length);
+    f(x, fx);
+    return iv.map((_, k) => {
+      const sums = [0, 0, 0];
+      let abs = 0;
+      for (let s = 0; s < 3; s++)
+        for (let j = 0; j < n; j++) {
+          const idx = (3 * k + s) * n + j;
+          if (!Number.isFinite(fx[idx])) throw new Error(`${what}: the integrand is ${fx[idx]} at x = ${x[idx]}`);
+          sums[s] += w[idx] * fx[idx];
+          if (s > 0) abs += Math.abs(w[idx] * fx[idx]);
+        }
+      return { i1: sums[0], i2: sums[1] + sums[2], abs };
+    });
+  };
+
+  const init: [number, number][] = Array.from({ length: n0 }, (_, k) => [a + ((b - a) * k) / n0, k === n0 - 1 ? b : a + ((b - a) * (k + 1)) / n0]);
+  panels = estimate(init).map((e, k) => ({ lo: init[k][0], hi: init[k][1], ...e }));
+  for (;;) {
+    let total = 0, err = 0, abs = 0;
+    for (const p of panels) { total += p.i2; err += Math.abs(p.i2 - p.i1); abs += p.abs; }
+    const tol = Math.max(o.atol ?? 0, o.rtol * Math.abs(total), 100 * Number.EPSILON * abs);
+    if (err <= tol) {
+      panels.sort((p, q) => p.lo - q.lo);
+      const x = new Float64Array(panels.length * n), w = new Float64Array(panels.length * n);
+      let value = 0;
+      panels.forEach((p, k) => {
+        const c = 0.5 * (p.lo + p.hi), h = 0.5 * (p.hi - p.lo);
+        for (let j = 0; j < n; j++) { x[k * n + j] = c + h * base.x[j]; w[k * n + j] = h * base.w[j]; }
+        value += p.i1;
+      });
+      return { value, panels: panels.length, error: err, rule: { x, w } };
+    }
+    const share = tol / panels.length;
+    const keep: typeof panels = [];
+    const split: [number, number][] = [];
+    for (const p of panels) {
+      if (Math.abs(p.i2 - p.i1) > share) { const m = 0.5 * (p.lo + p.hi); split.push([p.lo, m], [m, p.hi]); }
+      else keep.push(p);
+    }
+    if (keep.length + split.length > o.maxPanels)
+      throw new Error(
+        `${what}: no convergence to rtol=${o.rtol}${o.atol ? ` (atol=${o.atol})` : ''} on [${a}, ${b}] within maxPanels=${o.maxPanels} ` +
+          `(${n} nodes per panel, locally refined): estimated error ${err.toExponential(3)} (relative ${(err / Math.abs(total)).toExponential(3)})`,
+      );
+    panels = keep.concat(estimate(split).map((e, k) => ({ lo: split[k][0], hi: split[k][1], ...e })));
+  }
+}

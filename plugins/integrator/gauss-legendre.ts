@@ -3,16 +3,17 @@
  * until successive estimates agree (core/numerics/gauss-legendre.ts).
  */
 import type { Integrator, QuadratureRule, VectorIntegrand } from '../../core/numerics/integrator.js';
-import { gaussLegendreAdaptive, gaussLegendreRule } from '../../core/numerics/gauss-legendre.js';
+import { gaussLegendreAdaptive, gaussLegendreLocal, gaussLegendreRule } from '../../core/numerics/gauss-legendre.js';
 import { PLUGIN_API_VERSION, type MethodPlugin } from '../../core/plugin/types.js';
 
 export interface GaussLegendreConfig {
   rtol: number;
   order: number;
   maxPanels: number;
+  refinement: 'local' | 'uniform';
 }
 
-const DEFAULTS: GaussLegendreConfig = { rtol: 1e-10, order: 16, maxPanels: 1024 };
+const DEFAULTS: GaussLegendreConfig = { rtol: 1e-10, order: 16, maxPanels: 1024, refinement: 'local' };
 
 /** Wrap a scalar function as a vectorised integrand. */
 export function scalarIntegrand(f: (x: number) => number): VectorIntegrand {
@@ -40,8 +41,9 @@ export function createGaussLegendre(config: Partial<GaussLegendreConfig> = {}): 
   const c: GaussLegendreConfig = { ...DEFAULTS, ...config };
   const id = 'integrator/gauss-legendre';
   checkConfig(id, c, { rtol: [0, 1], order: [1, 1000], maxPanels: [2, 2 ** 24] }, ['order', 'maxPanels']);
+  if (c.refinement !== 'local' && c.refinement !== 'uniform') throw new Error(`${id}: with.refinement must be 'local' or 'uniform', got ${JSON.stringify(c.refinement)}`);
   const run = (f: VectorIntegrand, a: number, b: number, atol?: number) =>
-    gaussLegendreAdaptive(f, a, b, { rtol: c.rtol, atol, order: c.order, maxPanels: c.maxPanels, what: id });
+    (c.refinement === 'local' ? gaussLegendreLocal : gaussLegendreAdaptive)(f, a, b, { rtol: c.rtol, atol, order: c.order, maxPanels: c.maxPanels, what: id });
   return {
     name: 'gauss-legendre',
     rtol: c.rtol,
@@ -63,7 +65,7 @@ export const gaussLegendre: MethodPlugin<Partial<GaussLegendreConfig>, Integrato
   id: 'integrator/gauss-legendre',
   version: '1.0.0',
   kind: 'integrator',
-  description: 'Composite Gauss-Legendre quadrature (order nodes per panel), panels doubled until converged.',
+  description: 'Composite Gauss-Legendre quadrature (order nodes per panel), panels refined (locally, by default) until converged.',
   configSchema: {
     type: 'object',
     additionalProperties: false,
@@ -74,6 +76,11 @@ export const gaussLegendre: MethodPlugin<Partial<GaussLegendreConfig>, Integrato
         maximum: 1,
         default: DEFAULTS.rtol,
         description: 'Relative tolerance: panels are doubled until two successive estimates agree to rtol.',
+      },
+      refinement: {
+        enum: ['local', 'uniform'],
+        default: DEFAULTS.refinement,
+        description: "'local': split only the panels whose error estimate exceeds their share of the tolerance; 'uniform': double every panel",
       },
       order: {
         type: 'integer',
