@@ -5,6 +5,7 @@
 import type { Integrator, QuadratureRule, VectorIntegrand } from '../../core/numerics/integrator.js';
 import { gaussLegendreAdaptive, gaussLegendreLocal, gaussLegendreRule } from '../../core/numerics/gauss-legendre.js';
 import { PLUGIN_API_VERSION, type MethodPlugin } from '../../core/plugin/types.js';
+import { checkConfig, scalarIntegrand } from '../../core/numerics/integrator-config.js';
 
 export interface GaussLegendreConfig {
   rtol: number;
@@ -14,28 +15,6 @@ export interface GaussLegendreConfig {
 }
 
 const DEFAULTS: GaussLegendreConfig = { rtol: 1e-10, order: 16, maxPanels: 1024, refinement: 'local' };
-
-/** Wrap a scalar function as a vectorised integrand. */
-export function scalarIntegrand(f: (x: number) => number): VectorIntegrand {
-  return (x, out) => {
-    for (let i = 0; i < x.length; i++) out[i] = f(x[i]);
-  };
-}
-
-/**
- * Range checks for numeric config fields (value in (lo, hi] for non-integers, [lo, hi] for the listed
- * integer fields), with an error naming `with.<field>`. Used when create() is called without the schema.
- */
-export function checkConfig(id: string, c: object, ranges: Record<string, [number, number]>, integers: string[] = []): void {
-  const rec = c as Record<string, unknown>;
-  for (const [k, [lo, hi]] of Object.entries(ranges)) {
-    const v = rec[k];
-    const isInt = integers.includes(k);
-    const ok = typeof v === 'number' && Number.isFinite(v) && (isInt ? Number.isInteger(v) && v >= lo : v > lo) && v <= hi;
-    if (!ok)
-      throw new Error(`${id}: with.${k} must be ${isInt ? `an integer in [${lo}, ${hi}]` : `a number in (${lo}, ${hi}]`}, got ${JSON.stringify(v)}`);
-  }
-}
 
 export function createGaussLegendre(config: Partial<GaussLegendreConfig> = {}): Integrator {
   const c: GaussLegendreConfig = { ...DEFAULTS, ...config };

@@ -5,7 +5,7 @@
 import type { Integrator, QuadratureRule, VectorIntegrand } from '../../core/numerics/integrator.js';
 import { newtonCotesAdaptive, newtonCotesRule, type NewtonCotesName } from '../../core/numerics/newton-cotes.js';
 import { PLUGIN_API_VERSION, type MethodPlugin } from '../../core/plugin/types.js';
-import { scalarIntegrand, checkConfig } from './gauss-legendre.js';
+import { scalarIntegrand, checkConfig } from '../../core/numerics/integrator-config.js';
 
 export interface NewtonCotesConfig {
   rule: NewtonCotesName;
