@@ -20,7 +20,7 @@
 import type { Dual } from '../../core/ad/dual.js';
 import type { RedshiftDistribution } from '../contracts/redshift.js';
 import { PLUGIN_API_VERSION, type StageContext, type StagePlugin } from '../../core/plugin/types.js';
-import { erfDifference, expMinusSquare } from './erfc.js';
+import { erfDifference, expMinusSquare } from '../../core/numerics/erfc.js';
 import { formatNzTsv } from './nz-table-format.js';
 import {
   checkRetainedMass,

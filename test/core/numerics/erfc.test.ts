@@ -6,7 +6,7 @@
  * <= 6.7e-16 against 40-digit values at 3000 points; 2e-15 leaves room for libm differences in exp.
  */
 import { describe, expect, test } from 'vitest';
-import { erf, erfc, erfDifference, expMinusSquare } from '../../../plugins/redshift-distribution/erfc.js';
+import { erf, erfc, erfDifference, expMinusSquare } from '../../../core/numerics/erfc.js';
 
 const TOL = 2e-15;
 const rel = (a: number, b: number) => Math.abs(a / b - 1);
