@@ -6,6 +6,7 @@
  * marginal 1-sigma intervals); the region inside holds 1 - exp(-k^2/2) of the probability, so the
  * joint 2-D 68.27% / 95.45% regions have k = 1.515 / 2.486 (Delta chi^2 = 2.30 / 6.18).
  */
+import { erf } from '../numerics/erfc.js';
 
 export type Cov2 = readonly [readonly [number, number], readonly [number, number]] | readonly (readonly number[])[];
 
@@ -31,32 +32,7 @@ export const ellipseScaleForProbability = (p: number): number => Math.sqrt(-2 * 
 /** 1-D probability within ±n sigma (0.6827 for n = 1): ellipseScaleForProbability of it gives the joint 2-D "n sigma" ellipse. */
 export const probabilityOfSigma = (n: number): number => erf(n / Math.SQRT2);
 
-/** erf to ~1e-12 (series, then continued fraction). */
-export function erf(x: number): number {
-  const s = Math.sign(x), a = Math.abs(x);
-  if (a < 2.5) {
-    let term = a, sum = a;
-    for (let n = 1; n < 80; n++) {
-      term *= (-a * a) / n;
-      const add = term / (2 * n + 1);
-      sum += add;
-      if (Math.abs(add) < 1e-17 * Math.abs(sum)) break;
-    }
-    return (s * 2 * sum) / Math.sqrt(Math.PI);
-  }
-  // erfc continued fraction (Lentz)
-  let f = a, C = a, D = 0;
-  for (let n = 1; n < 200; n++) {
-    const an = n / 2;
-    D = a + an * D; D = 1 / D;
-    C = a + an / C;
-    const delta = C * D;
-    f *= delta;
-    if (Math.abs(delta - 1) < 1e-16) break;
-  }
-  const erfc = Math.exp(-a * a) / (f * Math.sqrt(Math.PI));
-  return s * (1 - erfc);
-}
+export { erf };
 
 /** Geometry of the k-ellipse of a 2x2 covariance (k = 1: the 1-sigma ellipse, semi-axes sigma_x, sigma_y when diagonal). */
 export function covarianceEllipse(cov: Cov2, k = 1): EllipseGeometry {
