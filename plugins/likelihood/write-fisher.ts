@@ -30,7 +30,7 @@ export function sigmasTsv(r: FisherResult): string {
 export function sigmasTable(r: FisherResult): string {
   const rows = r.names.map((n, i) => {
     const pct = percentOf(r.sigmaMarginalized[i], r.fiducial[i]);
-    return [n, String(r.fiducial[i]), r.sigmaMarginalized[i].toPrecision(4), r.sigmaConditional[i].toPrecision(4), Number.isNaN(pct) ? '(abs)' : pct.toFixed(2) + ' %'];
+    return [n, String(Number(r.fiducial[i].toPrecision(6))), r.sigmaMarginalized[i].toPrecision(4), r.sigmaConditional[i].toPrecision(4), Number.isNaN(pct) ? '(abs)' : pct.toFixed(2) + ' %'];
   });
   const head = ['parameter', 'fiducial', 'sigma (marg.)', 'sigma (cond.)', 'marg./fid.'];
   const w = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
