@@ -13,6 +13,7 @@ import { linearPowerPlugins } from './linear-power/index.js';
 import { nonlinearPowerPlugins } from './nonlinear-power/index.js';
 import { limber } from './spectra/limber.js';
 import { gaussianFisher } from './likelihood/gaussian-fisher.js';
+import { commandPlugins } from './command/index.js';
 
 export const plugins: AnyPlugin[] = [
   ...integratorPlugins,
@@ -25,4 +26,5 @@ export const plugins: AnyPlugin[] = [
   ...nonlinearPowerPlugins,
   limber,
   gaussianFisher,
+  ...commandPlugins,
 ];

@@ -3,10 +3,16 @@ import Run from './commands/run.js';
 import Validate from './commands/validate.js';
 import Plugins from './commands/plugins.js';
 import FisherCombine from './commands/fisher-combine.js';
+import Plot from './commands/plot.js';
+import Compare from './commands/compare.js';
+import PluginsNew from './commands/plugins-new.js';
 
 export const COMMANDS = {
   run: Run,
   validate: Validate,
   plugins: Plugins,
   'fisher:combine': FisherCombine,
+  plot: Plot,
+  compare: Compare,
+  'plugins:new': PluginsNew,
 };
