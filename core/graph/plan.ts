@@ -195,6 +195,11 @@ export function planPipeline(raw: unknown, registry: PluginRegistry, baseDir = p
       const have = parameters.get(p);
       if (have) {
         have.readBy.push(name);
+        // a stage that declares no default (e.g. an external program's parameter list) takes another's
+        if (!Number.isFinite(have.spec.default) && Number.isFinite(spec.default)) {
+          have.spec = { ...have.spec, default: spec.default, description: spec.description, unit: spec.unit ?? have.spec.unit, absStep: have.spec.absStep ?? spec.absStep };
+          if (!pipeline.parameters?.[p]) have.value = spec.default;
+        }
         // the tightest declared range wins
         have.spec = {
           ...have.spec,
@@ -212,6 +217,10 @@ export function planPipeline(raw: unknown, registry: PluginRegistry, baseDir = p
       if (!parameters.has(p))
         problems.push(issue(`parameters.${p}`, `no stage reads a parameter "${p}"; parameters read: ${[...parameters.keys()].join(', ')}`));
   for (const p of parameters.values()) {
+    if (p.value === undefined || (typeof p.value === 'number' && Number.isNaN(p.value) && !Number.isFinite(p.spec.default))) {
+      problems.push(issue(`parameters.${p.name}`, `has no value: no stage that reads it (${p.readBy.join(', ')}) declares a default; give one in "parameters"`));
+      continue;
+    }
     const msg = checkRange(p.name, p.value, p.spec);
     if (msg) problems.push(issue(`parameters.${p.name}.value`, msg));
   }
