@@ -13,6 +13,8 @@ import { linearPowerPlugins } from './linear-power/index.js';
 import { nonlinearPowerPlugins } from './nonlinear-power/index.js';
 import { limber } from './spectra/limber.js';
 import { gaussianFisher } from './likelihood/gaussian-fisher.js';
+import { gaussianLikelihood } from './likelihood/gaussian.js';
+import { reverseAdjoint } from './differentiator/reverse-adjoint.js';
 import { commandPlugins } from './command/index.js';
 
 export const plugins: AnyPlugin[] = [
@@ -26,5 +28,7 @@ export const plugins: AnyPlugin[] = [
   ...nonlinearPowerPlugins,
   limber,
   gaussianFisher,
+  gaussianLikelihood,
+  reverseAdjoint,
   ...commandPlugins,
 ];

@@ -9,6 +9,9 @@
  */
 import type { DualArray } from '../ad/dual-array.js';
 import type { Dual } from '../ad/dual.js';
+import type { MemoStore } from '../cache/store.js';
+import type { PluginRegistry } from '../plugin/registry.js';
+import type { Plan } from './plan.js';
 
 export interface VariedParameter {
   name: string;
@@ -19,8 +22,26 @@ export interface VariedParameter {
   absStep?: number;
 }
 
-/** Run the sub-graph with `params` overriding fiducial values and forward tangents for `tangents`. */
-export type Evaluator = (params: Record<string, number>, tangents: readonly string[]) => Promise<unknown>;
+/**
+ * Run the sub-graph with `params` overriding fiducial values and forward tangents for `tangents`. The runtime
+ * also describes the evaluation (`graph`): reverse mode needs the graph itself, not only its values.
+ */
+export type Evaluator = ((params: Record<string, number>, tangents: readonly string[]) => Promise<unknown>) & {
+  readonly graph?: EvaluationGraph;
+};
+
+/** The sub-graph an Evaluator runs: its plan, registry, memo store, target stage and parameter values. */
+export interface EvaluationGraph {
+  readonly plan: Plan;
+  readonly registry: PluginRegistry;
+  readonly store: MemoStore;
+  /** The stage whose output the evaluator returns. */
+  readonly target: string;
+  /** Parameter values of the evaluation point. */
+  readonly params: Readonly<Record<string, number>>;
+  /** The stage that asked for the derivatives (its plugin may pull gradients back in reverse mode). */
+  readonly consumer?: string;
+}
 
 export interface Differentiator {
   readonly name: string;

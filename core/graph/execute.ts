@@ -133,8 +133,11 @@ export async function executePlan(plan: Plan, registry: PluginRegistry, opts: Ex
       if (consumer) {
         // derivatives of every input with respect to the varied parameters, by the bound differentiator
         for (const [input, src] of Object.entries(st.inputs)) {
-          const ev: Evaluator = async (over, tans) =>
-            (await executePlan(plan, registry, { params: { ...params, ...over }, tangents: tans, store, targets: [src] })).outputs.get(src);
+          const ev: Evaluator = Object.assign(
+            async (over: Record<string, number>, tans: readonly string[]) =>
+              (await executePlan(plan, registry, { params: { ...params, ...over }, tangents: tans, store, targets: [src] })).outputs.get(src),
+            { graph: { plan, registry, store, target: src, params, consumer: name } },
+          );
           inputs[input] = await diff!.differentiate(ev, varied, (done, total) => emit({ type: 'progress', stage: name, done, total, label: `derivatives of ${src} (${diff!.name})` }));
         }
         value = await runStage(st, inputs, params, varied.map((v) => v.name), registry, (e) => emit({ ...e, stage: name }), plan);

@@ -58,6 +58,26 @@ export interface StageContext<C, I> {
   progress(done: number, total: number, label?: string): void;
 }
 
+/**
+ * Reverse mode: a cotangent ("bar") of a stage output or input. It mirrors the differentiable leaves of the
+ * value: a Float64Array (the length of the DualArray's `value`) for a DualArray, a number for a Dual, an
+ * object (or array) of bars for a container. A missing field is a zero bar.
+ */
+export type Bar = Float64Array | number | Bar[] | { [field: string]: Bar | undefined };
+
+/** What a stage's `vjp` sees: the context of its forward run (values only, no tangents) and its output. */
+export interface VjpContext<C, I, O> extends StageContext<C, I> {
+  readonly output: O;
+}
+
+/** The vector-Jacobian product of one stage: bars of its inputs and of the parameters it reads. */
+export interface VjpResult {
+  /** Input name -> bar of that input (omitted: zero). */
+  inputs?: Record<string, Bar | undefined>;
+  /** Parameter name -> d(bar . output)/d(parameter), through this stage's own reads only (omitted: zero). */
+  params?: Record<string, number>;
+}
+
 /** Files a stage writes for a pipeline `outputs` entry: relative file name -> contents. */
 export type OutputFiles = Record<string, string | Uint8Array>;
 
@@ -84,6 +104,13 @@ export interface StagePlugin<C = any, I = any, O = any> {
    */
   consumesTangents?: boolean;
   run(ctx: StageContext<C, I>): RunResult<O>;
+  /**
+   * Reverse mode (optional): given the bar of this stage's output (outputBar mirrors its differentiable
+   * leaves), the bars of its inputs and of the parameters it reads: the transpose of the stage's Jacobian at
+   * the forward point, outputBar^T d(output)/d(inputs, parameters). The runtime (core/graph/reverse.ts) calls
+   * it in reverse topological order; a stage without it is differentiated in forward mode at its boundary.
+   */
+  vjp?(ctx: VjpContext<C, I, O>, outputBar: Bar): VjpResult | Promise<VjpResult>;
   /**
    * Extra memo-key material that the config alone does not capture, e.g. the hash of an input file's
    * contents, so that editing a table invalidates the cached stage.

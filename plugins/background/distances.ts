@@ -12,7 +12,7 @@
  * the value of 1/E), summed cumulatively; the base-space tangents are weighted sums on the same nodes,
  * d(1/E)/dq_k = -(1/2) E^-3 dE^2/dq_k, so they are exact derivatives of the quadrature.
  */
-import type { Integrator } from '../../core/numerics/integrator.js';
+import type { Integrator, QuadratureRule } from '../../core/numerics/integrator.js';
 import {
   DQ_E2, E2, EXPANSION_SCRATCH, type ExpansionCoefficients, NB, e2At, expansionAt, nonPositiveE2Error,
 } from './expansion.js';
@@ -21,6 +21,25 @@ import {
 export interface BaseArray {
   value: Float64Array;
   base: Float64Array | null;
+}
+
+/**
+ * The quadrature rule of grid interval [z_{i-1}, z_i] for Integral dz/E: the integrator adapts it on 1/E (values
+ * only), with an absolute floor far below rtol times the interval's integral (>= dz/E(z_i)), so rtol decides.
+ */
+export function intervalRules(c: ExpansionCoefficients, z: Float64Array, integrator: Integrator): (i: number) => QuadratureRule {
+  // 1/E(z) at the nodes, for the integrator's adaptivity (values only).
+  const probe = (zq: Float64Array, out: Float64Array): void => {
+    for (let j = 0; j < zq.length; j++) {
+      const e2 = e2At(c, -Math.log1p(zq[j]));
+      if (!(e2 > 0)) throw nonPositiveE2Error(c, zq[j], e2);
+      out[j] = 1 / Math.sqrt(e2);
+    }
+  };
+  return (i) => {
+    const floor = (1e-3 * integrator.rtol * (z[i] - z[i - 1])) / Math.sqrt(Math.abs(e2At(c, -Math.log1p(z[i]))));
+    return integrator.adaptRule(probe, z[i - 1], z[i], floor);
+  };
 }
 
 /**
@@ -38,19 +57,10 @@ export function lineOfSightDistance(
   const base = withBase ? new Float64Array(NB * n) : null;
   const scratch = new Float64Array(EXPANSION_SCRATCH);
   const acc = new Float64Array(NB);
-  // 1/E(z) at the nodes, for the integrator's adaptivity (values only).
-  const probe = (zq: Float64Array, out: Float64Array): void => {
-    for (let j = 0; j < zq.length; j++) {
-      const e2 = e2At(c, -Math.log1p(zq[j]));
-      if (!(e2 > 0)) throw nonPositiveE2Error(c, zq[j], e2);
-      out[j] = 1 / Math.sqrt(e2);
-    }
-  };
+  const ruleOf = intervalRules(c, z, integrator);
   let U = 0;
   for (let i = 1; i < n; i++) {
-    // Absolute floor far below rtol times this interval's integral (>= dz/E(z_i)), so rtol decides.
-    const floor = (1e-3 * integrator.rtol * (z[i] - z[i - 1])) / Math.sqrt(Math.abs(e2At(c, -Math.log1p(z[i]))));
-    const rule = integrator.adaptRule(probe, z[i - 1], z[i], floor);
+    const rule = ruleOf(i);
     const xs = rule.x, ws = rule.w;
     let s = 0;
     if (base) acc.fill(0);
@@ -199,4 +209,66 @@ export function conformalTime(
       for (let i = 0; i < n; i++) base[o + i] = dT[k] + top - U.base[o + i];
     }
   return { value, base };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Reverse mode: bars of U, V, T pulled back to the base quantities q (and to U)
+
+/**
+ * qbar_k += sum_i Ubar_i dU_i/dq_k for U = H0 chi. U_i = sum_{j <= i} s_j with s_j = sum_nodes w/E the
+ * integral over interval j, so sbar_j = sum_{i >= j} Ubar_i (a running sum from the top), and
+ * d(1/E)/dq_k = -(1/2) E^-3 dE^2/dq_k at each node of the interval's rule (the rules of the forward run:
+ * intervalRules adapts on the same values).
+ */
+export function lineOfSightDistanceAdjoint(c: ExpansionCoefficients, z: Float64Array, integrator: Integrator, Ubar: Float64Array, qbar: Float64Array): void {
+  const n = z.length;
+  const scratch = new Float64Array(EXPANSION_SCRATCH);
+  const ruleOf = intervalRules(c, z, integrator);
+  let suffix = 0;
+  for (let i = n - 1; i >= 1; i--) {
+    suffix += Ubar[i];
+    if (suffix === 0) continue;
+    const rule = ruleOf(i);
+    for (let j = 0; j < rule.x.length; j++) {
+      expansionAt(c, -Math.log1p(rule.x[j]), scratch);
+      const invE = 1 / Math.sqrt(scratch[E2]);
+      const g = -0.5 * rule.w[j] * invE * invE * invE * suffix;
+      for (let k = 0; k < NB; k++) qbar[k] += g * scratch[DQ_E2 + k];
+    }
+  }
+}
+
+/**
+ * V = U S(Omega_k U^2): Ubar_i += Vbar_i (S + 2 u S'), qbar[Omega_k] += Vbar_i U^3 S' (u = Omega_k U^2), the
+ * transpose of transverseDistance's tangent.
+ */
+export function transverseDistanceAdjoint(U: Float64Array, Ok: number, Vbar: Float64Array, Ubar: Float64Array, qbar: Float64Array): void {
+  const sf = new Float64Array(2);
+  for (let i = 0; i < U.length; i++) {
+    if (Vbar[i] === 0) continue;
+    const u0 = U[i], u = Ok * u0 * u0;
+    curvatureFactor(u, sf);
+    Ubar[i] += Vbar[i] * (sf[0] + 2 * u * sf[1]);
+    qbar[2] += Vbar[i] * u0 * u0 * u0 * sf[1]; // q_2 = Omega_k
+  }
+}
+
+/**
+ * T_i = T(z_max) + U_(n-1) - U_i: Ubar_(n-1) += sum Tbar, Ubar_i -= Tbar_i, and T(z_max) (early analytic part
+ * plus the integral in ln a) gives qbar += (sum Tbar) dT(z_max)/dq, its base derivative taken from
+ * conformalTime itself (with a zero U tangent, its base rows are dT(z_max)/dq).
+ */
+export function conformalTimeAdjoint(
+  c: ExpansionCoefficients, U: Float64Array, z: Float64Array, aIni: number, integrator: Integrator, Tbar: Float64Array, Ubar: Float64Array, qbar: Float64Array,
+): void {
+  const n = z.length;
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    sum += Tbar[i];
+    Ubar[i] -= Tbar[i];
+  }
+  if (sum === 0) return;
+  Ubar[n - 1] += sum;
+  const T = conformalTime(c, { value: U, base: new Float64Array(NB * n) }, z, aIni, integrator);
+  for (let k = 0; k < NB; k++) qbar[k] += sum * T.base![k * n];
 }

@@ -9,6 +9,7 @@
  */
 import { type DualArray, mapUnary } from '../../core/ad/dual-array.js';
 import { interpDual } from '../../core/ad/interp.js';
+import { interpAdjoint } from '../../core/ad/interp-adjoint.js';
 import type { Background } from '../contracts/background.js';
 
 export interface BackgroundSample {
@@ -54,4 +55,27 @@ export function backgroundAt(bg: Background, z: Float64Array | DualArray): Backg
     D: interpDual(x, bg.D, s),
     f: interpDual(x, bg.f, s),
   };
+}
+
+/** Bars of the sampled quantities (reverse mode): arrays over the query redshifts, any subset. */
+export type BackgroundSampleBar = Partial<Record<'E' | 'chi_Mpc' | 'dM_Mpc' | 'D' | 'f', Float64Array>>;
+
+/**
+ * Reverse mode of backgroundAt with the redshifts fixed: the bars of E, chi, d_M, D, f at the queries z
+ * pulled back onto the Background's grid (the transposed spline in ln(1+z), core/ad/interp-adjoint.ts).
+ * Returns a bar of the Background with only the fields that received one.
+ */
+export function backgroundAtAdjoint(bg: Background, z: Float64Array, bar: BackgroundSampleBar): BackgroundSampleBar {
+  const x = gridOf(bg);
+  const s = Float64Array.from(z, Math.log1p);
+  const out: BackgroundSampleBar = {};
+  for (const key of ['E', 'chi_Mpc', 'dM_Mpc', 'D', 'f'] as const) {
+    const b = bar[key];
+    if (!b) continue;
+    if (b.length !== z.length) throw new Error(`backgroundAtAdjoint: the bar of ${key} has ${b.length} values for ${z.length} redshifts`);
+    const ybar = new Float64Array(x.length);
+    interpAdjoint(x, s, b, ybar);
+    out[key] = ybar;
+  }
+  return out;
 }

@@ -13,18 +13,20 @@
  * w0, wa) in closed form, then contracted with their Jacobian with respect to the varied parameters;
  * h enters also through H0 = 100 h km/s/Mpc / c.
  */
-import { type Dual, constant, recip, scale, sub } from '../../core/ad/dual.js';
+import { type Dual, constant, recip, scale, seed, sub } from '../../core/ad/dual.js';
 import { type DualArray, scaleA } from '../../core/ad/dual-array.js';
 import type { Integrator } from '../../core/numerics/integrator.js';
 import { PLUGIN_API_VERSION, type ParameterSpec, type StagePlugin } from '../../core/plugin/types.js';
 import type { Background } from '../contracts/background.js';
 import { backgroundAt } from './evaluate.js';
-import { conformalTime, lineOfSightDistance, transverseDistance } from './distances.js';
+import {
+  conformalTime, conformalTimeAdjoint, lineOfSightDistance, lineOfSightDistanceAdjoint, transverseDistance, transverseDistanceAdjoint,
+} from './distances.js';
 import {
   DQ_E2, E2, EXPANSION_SCRATCH, NB, baseJacobian, coefficientsOf, contractBase, e2At, expansionAt,
   nonPositiveE2Culprit, nonPositiveE2Error, nonPositiveE2Message, type ExpansionCoefficients,
 } from './expansion.js';
-import { earlyDarkEnergyProblem, linearGrowth } from './growth.js';
+import { earlyDarkEnergyProblem, linearGrowth, linearGrowthAdjoint } from './growth.js';
 import { C_KM_PER_S, radiationDensities, omegaGammaH2, UR_PER_NEFF } from './radiation.js';
 import { type GridSpacing, type OutputZ, checkOutputGrid, outputGrid, tabulationGrid } from './redshift-grid.js';
 
@@ -233,6 +235,13 @@ export const w0waBackground: StagePlugin<W0waConfig, {}, Background> = {
     };
   },
 
+  vjp(ctx, outputBar) {
+    const v: Record<string, number> = {};
+    for (const n of PARAM_NAMES) v[n] = ctx.param(n).v;
+    const params = w0waAdjoint(ctx.config, v, ctx.method<Integrator>('integrator'), ctx.output as W0waBackground, outputBar as W0waBar);
+    return { params };
+  },
+
   write(output, file, { config }) {
     const zq = outputGrid(config.output_z);
     const r = backgroundAt(output, zq);
@@ -248,3 +257,86 @@ export const w0waBackground: StagePlugin<W0waConfig, {}, Background> = {
   },
 };
 
+
+// ---------------------------------------------------------------------------------------------------------
+// Reverse mode
+
+/** The bar of a W0waBackground: arrays over its z grid, numbers for the scalars (any subset). */
+export type W0waBar = Partial<Record<'E' | 'chi_Mpc' | 'dM_Mpc' | 'D' | 'f' | 'tau_Mpc', Float64Array>> &
+  Partial<Record<'H0_1overMpc' | 'Omega_m' | 'Omega_r' | 'Omega_k' | 'Omega_de' | 'w0' | 'wa' | 'h', number>>;
+
+/**
+ * The vector-Jacobian product of the background: the bars of its arrays pulled back to the base quantities
+ * q = (Omega_r, Omega_m, Omega_k, Omega_de, w0, wa) and to c/H0, then to the eight parameters it reads.
+ *   E = sqrt(E^2(q)):              qbar += Ebar dE^2/dq / (2E)                       (expansion.ts)
+ *   chi = U c/H0, d_M = V c/H0, tau = T c/H0:  Ubar, Vbar, Tbar and (c/H0)bar;
+ *   V = U S(Omega_k U^2), T = T(z_max) + U(z_max) - U:  transposed (distances.ts);
+ *   U = cumulative quadrature of 1/E: the transposed cumulative sum, then the nodes' d(1/E)/dq;
+ *   D, f: the discrete adjoint of the growth RK4 (growth.ts: linearGrowthAdjoint);
+ * and finally thetabar = J^T qbar + (c/H0)bar d(c/H0)/dtheta + the scalars' bars, with J = dq/dtheta from
+ * the closure Omega_de = 1 - Omega_m - Omega_r - Omega_k and Omega_r(h, T_cmb, N_eff): eight scalar duals
+ * seeded locally (no arrays).
+ */
+export function w0waAdjoint(cfg: W0waConfig, values: Record<string, number>, integrator: Integrator, output: W0waBackground, bar: W0waBar): Record<string, number> {
+  // the scalar prelude with the eight parameters seeded locally: J = dq/dtheta and d(c/H0)/dtheta
+  const NP = PARAM_NAMES.length;
+  const p: Record<string, Dual> = {};
+  PARAM_NAMES.forEach((n, j) => { p[n] = seed(values[n], j, NP); });
+  const { Omega_r } = radiationDensities(p.h, p.T_cmb, p.N_eff);
+  const Omega_de = sub(sub(sub(constant(1), p.Omega_m), Omega_r), p.Omega_k);
+  const q = [Omega_r, p.Omega_m, p.Omega_k, Omega_de, p.w0, p.wa];
+  const c = coefficientsOf(q);
+  const H0 = scale(p.h, 100 / C_KM_PER_S);
+  const invH0 = recip(H0);
+  const z = output.z;
+  const n = z.length;
+
+  const qbar = new Float64Array(NB);
+  let invH0bar = 0;
+  // E
+  if (bar.E) {
+    const sc = new Float64Array(EXPANSION_SCRATCH);
+    for (let i = 0; i < n; i++) {
+      if (bar.E[i] === 0) continue;
+      expansionAt(c, -Math.log1p(z[i]), sc);
+      const g = bar.E[i] / (2 * Math.sqrt(sc[E2]));
+      for (let k = 0; k < NB; k++) qbar[k] += g * sc[DQ_E2 + k];
+    }
+  }
+  // distances: chi = U c/H0, d_M = V c/H0, tau = T c/H0 (their values divided by c/H0)
+  const dot = (a: Float64Array, b: Float64Array) => { let t = 0; for (let i = 0; i < a.length; i++) t += a[i] * b[i]; return t; };
+  const Ubar = new Float64Array(n);
+  const U = Float64Array.from(output.chi_Mpc.value, (x) => x / invH0.v);
+  if (bar.chi_Mpc) {
+    invH0bar += dot(bar.chi_Mpc, U);
+    for (let i = 0; i < n; i++) Ubar[i] += bar.chi_Mpc[i] * invH0.v;
+  }
+  if (bar.dM_Mpc) {
+    const V = Float64Array.from(output.dM_Mpc.value, (x) => x / invH0.v);
+    invH0bar += dot(bar.dM_Mpc, V);
+    transverseDistanceAdjoint(U, c.Ok, Float64Array.from(bar.dM_Mpc, (b) => b * invH0.v), Ubar, qbar);
+  }
+  if (bar.tau_Mpc) {
+    const T = Float64Array.from(output.tau_Mpc.value, (x) => x / invH0.v);
+    invH0bar += dot(bar.tau_Mpc, T);
+    conformalTimeAdjoint(c, U, z, cfg.growth.a_ini, integrator, Float64Array.from(bar.tau_Mpc, (b) => b * invH0.v), Ubar, qbar);
+  }
+  if (bar.chi_Mpc || bar.dM_Mpc || bar.tau_Mpc) lineOfSightDistanceAdjoint(c, z, integrator, Ubar, qbar);
+  // growth
+  if (bar.D || bar.f) linearGrowthAdjoint(c, z, { aIni: cfg.growth.a_ini, maxStep: cfg.growth.max_dlna }, bar.D ?? null, bar.f ?? null, qbar);
+
+  // to the parameters
+  const out = new Float64Array(NP);
+  const addDual = (x: Dual, b: number | undefined) => { if (b && x.d) for (let j = 0; j < NP; j++) out[j] += b * x.d[j]; };
+  q.forEach((x, k) => addDual(x, qbar[k]));
+  addDual(invH0, invH0bar);
+  addDual(H0, bar.H0_1overMpc);
+  addDual(p.Omega_m, bar.Omega_m);
+  addDual(Omega_r, bar.Omega_r);
+  addDual(p.Omega_k, bar.Omega_k);
+  addDual(Omega_de, bar.Omega_de);
+  addDual(p.w0, bar.w0);
+  addDual(p.wa, bar.wa);
+  addDual(p.h, bar.h);
+  return Object.fromEntries(PARAM_NAMES.map((n, j) => [n, out[j]]));
+}

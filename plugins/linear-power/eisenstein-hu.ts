@@ -27,7 +27,7 @@ import type { DualArray } from '../../core/ad/dual-array.js';
 import { PLUGIN_API_VERSION, type ParameterSpec, type StagePlugin } from '../../core/plugin/types.js';
 import type { Background } from '../contracts/background.js';
 import type { PowerGrid } from '../contracts/power.js';
-import { backgroundAt } from '../background/evaluate.js';
+import { backgroundAt, backgroundAtAdjoint } from '../background/evaluate.js';
 import {
   type KGridConfig, type ZGridConfig, kGridProblems, kGridSchema, logKGrid, outputZProblems, outputZSchema, zGrid,
   zGridProblems, zGridSchema,
@@ -502,7 +502,62 @@ export const eisensteinHu: StagePlugin<EisensteinHuConfig, { background: Backgro
     return { k_1overMpc: k, z, P_Mpc3: scaleByGrowth(P0, D), source: cfg.wiggles ? 'eisenstein-hu' : 'eisenstein-hu-nowiggle' };
   },
 
+  vjp(ctx, outputBar) {
+    const Pbar = (outputBar as { P_Mpc3?: Float64Array }).P_Mpc3;
+    if (!Pbar) return {};
+    const cfg = ctx.config;
+    const v = (n: string) => ctx.param(n).v;
+    const r = eisensteinHuAdjoint(ctx.inputs.background, logKGrid(cfg.k), zGrid(cfg.z), cfg.wiggles,
+      { h: v('h'), Omega_m: v('Omega_m'), Omega_b: v('Omega_b'), T_cmb: v('T_cmb'), n_s: v('n_s'), sigma8: v('sigma8') }, Pbar);
+    return { inputs: { background: r.background }, params: r.params };
+  },
+
   write(output, file, { config }) {
     return { [file]: formatPowerGridAt(output, Float64Array.from(config.output_z)) };
   },
 };
+
+// ---------------------------------------------------------------------------------------------------------
+// 6. Reverse mode
+
+const EH_READS = ['h', 'Omega_m', 'Omega_b', 'T_cmb', 'n_s', 'sigma8'] as const;
+
+/**
+ * The vector-Jacobian product of P(k, z) = P0(k) D(z)^2:
+ *   P0bar_k = sum_z Pbar_zk D_z^2,    Dbar_z = sum_k Pbar_zk 2 D_z P0_k   (then D onto the background's grid);
+ * and P0 depends on nothing but this stage's six parameters (h, Omega_m, Omega_b, T_cmb, n_s, sigma8): its
+ * Jacobian is six tangent blocks of one forward pass seeded locally in those six (the EH98 scales are scalar
+ * functions of them, the sigma8 normalisation a fixed rule), so thetabar_j = sum_k P0bar_k dP0_k/dtheta_j at a
+ * cost independent of how many parameters the pipeline varies.
+ */
+export function eisensteinHuAdjoint(
+  bg: Background, k: Float64Array, z: Float64Array, wiggles: boolean, values: Record<(typeof EH_READS)[number], number>, Pbar: Float64Array,
+) {
+  const nk = k.length, nz = z.length;
+  if (Pbar.length !== nk * nz) throw new Error(`linear-power/eisenstein-hu vjp: the bar of P has ${Pbar.length} entries, expected ${nz} x ${nk}`);
+  const seeded = Object.fromEntries(EH_READS.map((n, j) => {
+    const d = new Float64Array(EH_READS.length);
+    d[j] = 1;
+    return [n, { v: values[n], d }];
+  })) as unknown as EHPowerParams;
+  const { P: P0 } = ehLinearPowerZ0(k, seeded, { wiggles });
+  const D = backgroundAt(bg, z).D.value;
+  const P0bar = new Float64Array(nk), Dbar = new Float64Array(nz);
+  for (let iz = 0; iz < nz; iz++) {
+    const D2 = D[iz] * D[iz];
+    let db = 0;
+    for (let ik = 0; ik < nk; ik++) {
+      const pb = Pbar[iz * nk + ik];
+      P0bar[ik] += pb * D2;
+      db += pb * P0.value[ik];
+    }
+    Dbar[iz] = 2 * D[iz] * db;
+  }
+  const params: Record<string, number> = {};
+  EH_READS.forEach((n, j) => {
+    let t = 0;
+    if (P0.tangent) for (let ik = 0; ik < nk; ik++) t += P0bar[ik] * P0.tangent[j * nk + ik];
+    params[n] = t;
+  });
+  return { background: backgroundAtAdjoint(bg, z, { D: Dbar }), params };
+}

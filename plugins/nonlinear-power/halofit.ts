@@ -39,11 +39,12 @@ import {
 } from '../../core/ad/dual.js';
 import { type DualArray, at, logA } from '../../core/ad/dual-array.js';
 import { interpRowsDual } from '../../core/ad/interp.js';
+import { interpRowsAdjoint } from '../../core/ad/interp-adjoint.js';
 import { brent } from '../../core/numerics/root.js';
 import { PLUGIN_API_VERSION, type ParameterSpec, type StagePlugin } from '../../core/plugin/types.js';
 import type { Background } from '../contracts/background.js';
 import type { PowerGrid } from '../contracts/power.js';
-import { backgroundAt } from '../background/evaluate.js';
+import { backgroundAt, backgroundAtAdjoint } from '../background/evaluate.js';
 import { formatPowerGridAt } from '../linear-power/power-table.js';
 
 export type WConvention = 'w0' | 'instantaneous';
@@ -435,11 +436,146 @@ export const halofit: StagePlugin<HalofitConfig, { linear: PowerGrid; background
           "raise the background stage's z_max",
       );
     const cos = halofitCosmologies(bg, lin.z, ctx.param('w0'), ctx.param('wa'), cfg.w_convention ?? 'w0');
-    const { P } = halofitGrid(lin, cos, { sigma_k_per_decade: cfg.sigma_k_per_decade });
-    return { k_1overMpc: lin.k_1overMpc, z: lin.z, P_Mpc3: P, source: 'halofit' };
+    const { P, scales } = halofitGrid(lin, cos, { sigma_k_per_decade: cfg.sigma_k_per_decade });
+    const out: PowerGrid = { k_1overMpc: lin.k_1overMpc, z: lin.z, P_Mpc3: P, source: 'halofit' };
+    KEPT_ROOTS.set(out, Float64Array.from(scales, (sc) => sc.lnR.v)); // the roots, for the reverse pass
+    return out;
+  },
+
+  vjp(ctx, outputBar) {
+    const Pbar = (outputBar as { P_Mpc3?: Float64Array }).P_Mpc3;
+    if (!Pbar) return {};
+    const cfg = ctx.config;
+    const r = halofitAdjoint(ctx.inputs.linear, ctx.inputs.background, ctx.param('w0').v, ctx.param('wa').v, cfg.w_convention ?? 'w0',
+      { sigma_k_per_decade: cfg.sigma_k_per_decade }, ctx.output, Pbar);
+    return {
+      inputs: { linear: { P_Mpc3: r.PlinBar }, background: r.background },
+      params: { w0: r.w0, wa: r.wa },
+    };
   },
 
   write(output, file, { config }) {
     return { [file]: formatPowerGridAt(output, Float64Array.from(config.output_z)) };
   },
 };
+
+// ---------------------------------------------------------------------------------------------------------
+// 6. Reverse mode
+
+/** ln R of each row's root, kept from the forward run (the backward pass needs the root, not its iterations). */
+const KEPT_ROOTS = new WeakMap<PowerGrid, Float64Array>();
+
+/**
+ * The vector-Jacobian product of Halofit on a grid: Pbar (the bar of P_NL, z-by-k) pulled back to the linear
+ * P(k, z), to the background (E at the rows' redshifts, Omega_m, Omega_r, Omega_k) and to w0, wa. Per row, in
+ * reverse order of the forward steps:
+ *   6'. Delta_NL^2(Delta_L^2, ln y, coefficients): the closed-form partials of deltaNL, transposed: the direct
+ *       term into P_lin, the rest into lnRbar and the coefficients' bars;
+ *   4'. the coefficients are scalar functions of (n_eff, C, Omega_m(z), Omega_de(z), w): their local Jacobian
+ *       (5 seeded scalar duals through takahashiCoefficients) transposed;
+ *   3'. n_eff = -3 + 2 I_1/I_0, C = (3 + n_eff)^2 + 4 (I_1 - I_2)/I_0 transposed into I_0..I_2 bars; with
+ *       I_j = sum_i w_i Delta_i y_i^(2j) e^(-y_i^2), y = k R, dI_j/d ln R = 2j I_j - 2 I_(j+1);
+ *   2'. the root: I_0(ln R, Delta) = 1, so d ln R = J_0/(2 I_1) with J_0 = sum_i a_i d ln Delta_i,
+ *       a_i = w_i Delta_i e^(-y_i^2) (implicit-function theorem); transposed, the total bar of ln R becomes
+ *       d ln Delta bar_i += lnRbar a_i/(2 I_1), and the direct dependence adds sum_j Ibar_j a_i y_i^(2j);
+ *   1'. Delta = e^(ln P_resampled) k^3/(2 pi^2): ln Delta bar is the bar of the resampled ln P, pulled back
+ *       through the spline in ln k (core/ad/interp-adjoint.ts) onto ln P_lin, then dP/P.
+ * Cosmology: Omega_m(z) = Omega_m (1+z)^3/E^2 (likewise Omega_r, Omega_k), Omega_de(z) = 1 - the others.
+ */
+export function halofitAdjoint(
+  lin: PowerGrid, bg: Background, w0: number, wa: number, convention: WConvention, opts: HalofitOptions,
+  output: PowerGrid, Pbar: Float64Array,
+) {
+  const k = lin.k_1overMpc, z = lin.z;
+  const nk = k.length, nz = z.length, N = nk * nz;
+  const Plin = lin.P_Mpc3.value;
+  if (Pbar.length !== N) throw new Error(`nonlinear-power/halofit vjp: the bar of P has ${Pbar.length} entries, expected ${nz} x ${nk}`);
+  const g = sigmaGrid(k[0], k[nk - 1], opts.sigma_k_per_decade ?? 200);
+  const ng = g.lnk.length;
+  const lnk = Float64Array.from(k, Math.log);
+  const lnPf = interpRowsDual(lnk, { value: Float64Array.from(Plin, Math.log), tangent: null, P: 0 }, nz, g.lnk).value;
+  const roots = KEPT_ROOTS.get(output) ?? Float64Array.from(halofitScales(lin, opts), (sc) => sc.lnR.v);
+  const E = backgroundAt(bg, z).E.value;
+
+  const PlinBar = new Float64Array(N);
+  const lnPfBar = new Float64Array(nz * ng);
+  const Ebar = new Float64Array(nz);
+  let OmBar = 0, OrBar = 0, OkBar = 0, w0Bar = 0, waBar = 0;
+  const coef = new Float64Array(N_COEF), coefBar = new Float64Array(N_COEF);
+  const d = new Float64Array(2 + N_COEF);
+  const Delta = new Float64Array(ng);
+  // local seeds: the coefficients' Jacobian with respect to (n_eff, C, Omega_m(z), Omega_de(z), w)
+  const local = (v: number, j: number): Dual => { const t = new Float64Array(5); t[j] = 1; return { v, d: t }; };
+  for (let r = 0; r < nz; r++) {
+    let any = false;
+    for (let i = 0; i < nk; i++) if (Pbar[r * nk + i] !== 0) { any = true; break; }
+    if (!any) continue;
+    // the row's forward quantities at the root
+    const lnR = roots[r], R = Math.exp(lnR), R2 = R * R;
+    let I0 = 0, I1 = 0, I2 = 0, I3 = 0;
+    for (let i = 0; i < ng; i++) {
+      Delta[i] = Math.exp(lnPf[r * ng + i]) * g.k3over2pi2[i];
+      const y2 = g.k2[i] * R2;
+      const a = g.w[i] * Delta[i] * Math.exp(-y2);
+      I0 += a; I1 += a * y2; I2 += a * y2 * y2; I3 += a * y2 * y2 * y2;
+    }
+    const nEff = -3 + (2 * I1) / I0;
+    const Cv = (3 + nEff) * (3 + nEff) + (4 * (I1 - I2)) / I0;
+    const a1 = 1 + z[r], E2 = E[r] * E[r];
+    const Omz = (bg.Omega_m.v * a1 * a1 * a1) / E2, Orz = (bg.Omega_r.v * a1 * a1 * a1 * a1) / E2, Okz = (bg.Omega_k.v * a1 * a1) / E2;
+    const wz = convention === 'instantaneous' ? w0 + (wa * z[r]) / a1 : w0;
+    const tc = coefficientList(takahashiCoefficients(
+      { lnR: { v: lnR, d: null }, n_eff: local(nEff, 0), C: local(Cv, 1), sigma2: I0 },
+      { Omega_m: local(Omz, 2), Omega_de: local(1 - Omz - Orz - Okz, 3), w: local(wz, 4) },
+    ));
+    for (let c = 0; c < N_COEF; c++) coef[c] = tc[c].v;
+    // 6'. per k
+    coefBar.fill(0);
+    let lnRbar = 0;
+    for (let i = 0; i < nk; i++) {
+      const idx = r * nk + i;
+      const pb = Pbar[idx];
+      if (pb === 0) continue;
+      const norm = (k[i] * k[i] * k[i]) / (2 * Math.PI * Math.PI);
+      deltaNL(Plin[idx] * norm, k[i] * R, coef, d);
+      PlinBar[idx] += pb * d[0]; // value = DNL/norm, DL = P norm
+      const t = pb / norm;
+      lnRbar += t * d[1];
+      for (let c = 0; c < N_COEF; c++) coefBar[c] += t * d[2 + c];
+    }
+    // 4'. coefficients -> (n_eff, C, Omega_m(z), Omega_de(z), w)
+    const lb = new Float64Array(5);
+    for (let c = 0; c < N_COEF; c++) {
+      const dd = tc[c].d;
+      if (dd && coefBar[c] !== 0) for (let j = 0; j < 5; j++) lb[j] += coefBar[c] * dd[j];
+    }
+    // 3'. (n_eff, C) -> I_0, I_1, I_2
+    const nBar = lb[0] + lb[1] * 2 * (3 + nEff);
+    const I0bar = (nBar * -2 * I1) / (I0 * I0) - (lb[1] * 4 * (I1 - I2)) / (I0 * I0);
+    const I1bar = (nBar * 2) / I0 + (lb[1] * 4) / I0;
+    const I2bar = (-lb[1] * 4) / I0;
+    // 2'. ln R: total bar (direct + through the moments), then the implicit-function rule into ln Delta
+    const L = lnRbar + I0bar * (-2 * I1) + I1bar * (2 * I1 - 2 * I2) + I2bar * (4 * I2 - 2 * I3);
+    const rootFactor = L / (2 * I1);
+    for (let i = 0; i < ng; i++) {
+      const y2 = g.k2[i] * R2;
+      const a = g.w[i] * Delta[i] * Math.exp(-y2);
+      if (a === 0) continue;
+      lnPfBar[r * ng + i] += a * (rootFactor + I0bar + y2 * (I1bar + y2 * I2bar)); // 1'. d ln Delta = d ln P
+    }
+    // cosmology of the row
+    const OmzBar = lb[2] - lb[3], OrzBar = -lb[3], OkzBar = -lb[3];
+    OmBar += (OmzBar * a1 * a1 * a1) / E2;
+    OrBar += (OrzBar * a1 * a1 * a1 * a1) / E2;
+    OkBar += (OkzBar * a1 * a1) / E2;
+    Ebar[r] += (-2 / E[r]) * (OmzBar * Omz + OrzBar * Orz + OkzBar * Okz);
+    w0Bar += lb[4];
+    if (convention === 'instantaneous') waBar += (lb[4] * z[r]) / a1;
+  }
+  // 1'. resampled ln P -> ln P_lin rows -> P_lin
+  const lnPlinBar = new Float64Array(N);
+  interpRowsAdjoint(lnk, nz, g.lnk, lnPfBar, lnPlinBar);
+  for (let i = 0; i < N; i++) PlinBar[i] += lnPlinBar[i] / Plin[i];
+  const bgE = backgroundAtAdjoint(bg, z, { E: Ebar });
+  return { PlinBar, background: { ...bgE, Omega_m: OmBar, Omega_r: OrBar, Omega_k: OkBar }, w0: w0Bar, wa: waBar };
+}

@@ -26,6 +26,7 @@ import {
   checkRetainedMass,
   edgeMidpoints,
   normaliseShifted,
+  normaliseShiftedAdjoint,
   rowIntegral,
   shiftParameterNames,
   shiftParameterSpecs,
@@ -303,6 +304,37 @@ export const istfPhotometricPlugin: StagePlugin<IstfPhotometricConfig, Record<st
     const nBins = nBinsOf(ctx.config);
     return istfPhotometric(ctx.config, shiftParameterNames(nBins).map((n) => ctx.param(n)));
   },
+  vjp(ctx, outputBar) {
+    const nbar = (outputBar as { n?: Float64Array }).n;
+    if (!nbar) return {};
+    const names = shiftParameterNames(nBinsOf(ctx.config));
+    const dzbar = istfPhotometricAdjoint(ctx.config, names.map((n) => ctx.param(n).v), ctx.output, nbar);
+    return { params: Object.fromEntries(names.map((n, i) => [n, dzbar[i]])) };
+  },
   write: (output, file) => ({ [file]: formatNzTsv(output) }),
 };
+
+/**
+ * Reverse mode: the bars of the shifts dz_i from the bar of the normalised n_i(z) (normaliseShiftedAdjoint),
+ * with the closed-form slopes n_i'(z - dz_i) as in the forward tangent; N_i = s_i(z_k)/p_i(z_k) at the peak.
+ */
+export function istfPhotometricAdjoint(config: Partial<IstfPhotometricConfig>, dz: readonly number[], output: RedshiftDistribution, nbar: Float64Array): Float64Array {
+  const c = resolveIstfConfig(config);
+  const z = output.z, nz = z.length, nBins = output.nBins, edges = c.binEdges;
+  const p = output.n.value;
+  if (nbar.length !== nBins * nz) throw new Error(`istf-photometric vjp: the bar of n has ${nbar.length} entries, expected ${nBins} x ${nz}`);
+  const slopes = new Float64Array(nBins * nz);
+  const norms = new Float64Array(nBins);
+  for (let i = 0; i < nBins; i++) {
+    const o = i * nz, lo = edges[i], hi = edges[i + 1];
+    let any = false;
+    for (let k = 0; k < nz; k++) if (nbar[o + k] !== 0) { any = true; break; }
+    if (!any) { norms[i] = 1; continue; }
+    for (let k = 0; k < nz; k++) slopes[o + k] = istfBinSlope(z[k] - dz[i], lo, hi, c.z0, c.photoZ);
+    let kMax = 0;
+    for (let k = 1; k < nz; k++) if (p[o + k] > p[o + kMax]) kMax = k;
+    norms[i] = istfBin(z[kMax] - dz[i], lo, hi, c.z0, c.photoZ) / p[o + kMax];
+  }
+  return normaliseShiftedAdjoint(z, nBins, p, slopes, norms, c.normalise, nbar);
+}
 

@@ -170,3 +170,35 @@ export function shiftParameterSpecs(nBins: number): Record<string, ParameterSpec
     };
   return specs;
 }
+
+/**
+ * Reverse mode of normaliseShifted: the bars of the shifts dz_i from the bar of the normalised rows p_i.
+ * With dp_i/d dz_i = (-r_i'(z - dz_i) + p_i Q[r_i'(. - dz_i)]) / N_i (above) and Q linear,
+ *   dzbar_i = sum_k pbar_ik dp_ik/d dz_i = ( -sum_k pbar_ik r'_ik + (sum_k pbar_ik p_ik) Q[r'_i] ) / N_i.
+ * `value` are the normalised rows, `slopes` r_i'(z_k - dz_i), `norms` N_i (1 for 'none').
+ */
+export function normaliseShiftedAdjoint(
+  z: Float64Array,
+  nBins: number,
+  value: Float64Array,
+  slopes: Float64Array,
+  norms: Float64Array,
+  rule: NormalisationRule,
+  pbar: Float64Array,
+): Float64Array {
+  const nz = z.length;
+  const Q = rowIntegral(z, rule);
+  const out = new Float64Array(nBins);
+  for (let i = 0; i < nBins; i++) {
+    const o = i * nz;
+    let sr = 0, sp = 0;
+    for (let k = 0; k < nz; k++) {
+      sr += pbar[o + k] * slopes[o + k];
+      sp += pbar[o + k] * value[o + k];
+    }
+    if (sr === 0 && sp === 0) continue;
+    const qSlope = rule === 'none' ? 0 : Q(slopes, o);
+    out[i] = (-sr + sp * qSlope) / norms[i];
+  }
+  return out;
+}

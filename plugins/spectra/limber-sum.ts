@@ -9,6 +9,7 @@
  */
 import { findInterval, solveSecondDerivs, splineFactor } from '../../core/numerics/spline.js';
 import { interpRowsDual } from '../../core/ad/interp.js';
+import { interpRowsAdjoint, secondDerivsAdjoint } from '../../core/ad/interp-adjoint.js';
 import { nonzeroBlocks, type DualArray } from '../../core/ad/dual-array.js';
 import type { PowerGrid } from '../contracts/power.js';
 
@@ -261,4 +262,134 @@ export function bandedProducts(M: Float64Array, nRows: number, K: Float64Array, 
     }
   }
   return C;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Reverse mode: the transposes of the steps above (vector-Jacobian products), in reverse order of the equation
+
+/**
+ * Node range [lo, hi) of each row of M outside which |M| < 1e-14 max|M row| (the band bandedProducts sums
+ * over); an all-zero row gets lo = hi = 0.
+ */
+export function rowBands(M: Float64Array, nRows: number, nq: number): { lo: Int32Array; hi: Int32Array } {
+  const lo = new Int32Array(nRows), hi = new Int32Array(nRows);
+  for (let p = 0; p < nRows; p++) {
+    const o = p * nq;
+    let mx = 0;
+    for (let q = 0; q < nq; q++) mx = Math.max(mx, Math.abs(M[o + q]));
+    if (mx === 0) continue;
+    const cut = 1e-14 * mx;
+    let a = 0, b = nq;
+    while (Math.abs(M[o + a]) < cut) a++;
+    while (Math.abs(M[o + b - 1]) < cut) b--;
+    lo[p] = a;
+    hi[p] = b;
+  }
+  return { lo, hi };
+}
+
+/**
+ * Transpose of the banded contraction C[p, l] = sum_{q in band(p)} M[p, q] K[l, q]: given Cbar (nRows*nl),
+ *   Kbar[l, q] += sum_p Cbar[p, l] M[p, q],      Mbar[p, q] += sum_l Cbar[p, l] K[l, q]     (q in band(p)).
+ * Two passes over the band of each row, the node loop innermost and contiguous.
+ */
+export function bandedProductsAdjoint(
+  M: Float64Array, nRows: number, K: Float64Array, nl: number, nq: number, bands: { lo: Int32Array; hi: Int32Array },
+  Cbar: Float64Array, Mbar: Float64Array, Kbar: Float64Array,
+): void {
+  for (let p = 0; p < nRows; p++) {
+    const a = bands.lo[p], b = bands.hi[p];
+    if (b <= a) continue;
+    const mo = p * nq;
+    for (let l = 0; l < nl; l++) {
+      const c = Cbar[p * nl + l];
+      if (c === 0) continue;
+      const ko = l * nq;
+      for (let q = a; q < b; q++) {
+        Kbar[ko + q] += c * M[mo + q];
+        Mbar[mo + q] += c * K[ko + q];
+      }
+    }
+  }
+}
+
+/**
+ * Transpose of limberWeights with respect to ln P at the nodes, H and chi (values of the forward inputs;
+ * Kbar nl*nq): with K = w/(H chi^2) P((l+1/2)/chi) T(k), k = (l+1/2)/chi, and ln P the cubic of node q's
+ * row in ln k (basis weights a, b, c_a, c_b of the forward query, second derivatives m = M_lnk ln P),
+ *   lnPbar[q, i..] += Kbar K (a, b) + M_lnk^T (Kbar K (c_a, c_b)),
+ *   Hbar[q]   += -Kbar K / H,
+ *   chibar[q] += Kbar [K (-2 - dlnP/dlnk) - P w/(H chi^2) dT/dlnk] / chi
+ * (the same terms as the forward tangent dK/K = -dH/H - 2 dchi/chi + dlnP - (dlnP/dlnk) dchi/chi, transposed).
+ */
+export function limberWeightsAdjoint(
+  ell: Float64Array, k: Float64Array, lnPq: Float64Array, zW: Float64Array, H: Float64Array, chi: Float64Array,
+  kMin: number, kMax: number, Kbar: Float64Array,
+): { lnPqBar: Float64Array; Hbar: Float64Array; chiBar: Float64Array } {
+  const nl = ell.length, nq = zW.length, nk = k.length;
+  const lnk = new Float64Array(nk);
+  for (let i = 0; i < nk; i++) lnk[i] = Math.log(k[i]);
+  const lnkMin = Math.log(kMin), lnkMax = Math.log(kMax);
+  const fk = splineFactor(lnk, 'not-a-knot');
+  const m = new Float64Array(nk), mbar = new Float64Array(nk);
+  const lnPqBar = new Float64Array(nq * nk), Hbar = new Float64Array(nq), chiBar = new Float64Array(nq);
+  const lnEll = Float64Array.from(ell, (l) => Math.log(l + 0.5));
+  const flatLo = lnkMin + Math.LN2, flatHi = lnkMax - Math.LN2;
+  for (let q = 0; q < nq; q++) {
+    let any = false;
+    for (let l = 0; l < nl; l++) if (Kbar[l * nq + q] !== 0) { any = true; break; }
+    if (!any) continue;
+    solveSecondDerivs(fk, lnPq, q * nk, m, 0);
+    mbar.fill(0);
+    const c = chi[q];
+    const pre = zW[q] / (H[q] * c * c);
+    const o = q * nk;
+    const lnc = Math.log(c);
+    let i = 0, hb = 0, cb = 0;
+    for (let l = 0; l < nl; l++) {
+      const kb = Kbar[l * nq + q];
+      if (kb === 0) continue;
+      const x = lnEll[l] - lnc; // ln k
+      if (x <= lnkMin || x >= lnkMax) continue;
+      const flat = x >= flatLo && x <= flatHi;
+      const w = flat ? 1 : kTaper(x, lnkMin, lnkMax), dw = flat ? 0 : kTaperSlope(x, lnkMin, lnkMax);
+      i = findInterval(lnk, x, i);
+      const h = lnk[i + 1] - lnk[i];
+      const a = (lnk[i + 1] - x) / h, bb = 1 - a;
+      const ca = ((a * a * a - a) * h * h) / 6, cbb = ((bb * bb * bb - bb) * h * h) / 6;
+      const lnP = a * lnPq[o + i] + bb * lnPq[o + i + 1] + ca * m[i] + cbb * m[i + 1];
+      const Pw = pre * Math.exp(lnP);
+      const Kv = Pw * w;
+      const slope = (lnPq[o + i + 1] - lnPq[o + i]) / h + (((3 * bb * bb - 1) * m[i + 1] - (3 * a * a - 1) * m[i]) * h) / 6;
+      const t = kb * Kv;
+      lnPqBar[o + i] += t * a;
+      lnPqBar[o + i + 1] += t * bb;
+      mbar[i] += t * ca;
+      mbar[i + 1] += t * cbb;
+      hb -= t / H[q];
+      cb += (t * (-2 - slope) - kb * Pw * dw) / c;
+    }
+    secondDerivsAdjoint(fk, mbar, 0, lnPqBar, o);
+    Hbar[q] = hb;
+    chiBar[q] = cb;
+  }
+  return { lnPqBar, Hbar, chiBar };
+}
+
+/**
+ * Transpose of lnPowerAtNodes (values): from lnPbar at the nodes (node-major nq*nk) to the bar of the P(k, z)
+ * grid (z-major, as PowerGrid.P_Mpc3): the spline in z transposed per k (core/ad/interp-adjoint.ts), then
+ * d ln P = dP / P.
+ */
+export function lnPowerAtNodesAdjoint(power: PowerGrid, zNodes: Float64Array, lnPqBar: Float64Array): Float64Array {
+  const k = power.k_1overMpc, zGrid = power.z, Pv = power.P_Mpc3.value;
+  const nk = k.length, nz = zGrid.length, nq = zNodes.length;
+  const qbarT = new Float64Array(nk * nq);
+  for (let q = 0; q < nq; q++) for (let ik = 0; ik < nk; ik++) qbarT[ik * nq + q] = lnPqBar[q * nk + ik];
+  const ybarT = new Float64Array(nk * nz);
+  interpRowsAdjoint(zGrid, nk, zNodes, qbarT, ybarT, nz >= 4 ? 'not-a-knot' : 'natural');
+  const Pbar = new Float64Array(nz * nk);
+  for (let iz = 0; iz < nz; iz++)
+    for (let ik = 0; ik < nk; ik++) Pbar[iz * nk + ik] = ybarT[ik * nz + iz] / Pv[iz * nk + ik];
+  return Pbar;
 }

@@ -17,8 +17,12 @@ import type { Background } from '../contracts/background.js';
 import type { Kernels } from '../contracts/kernels.js';
 import type { PowerGrid } from '../contracts/power.js';
 import type { Spectra } from '../contracts/spectra.js';
-import { backgroundAt } from '../background/evaluate.js';
-import { bandedProducts, limberWeights, lnPowerAtNodes, shearPrefactor } from './limber-sum.js';
+import { backgroundAt, backgroundAtAdjoint } from '../background/evaluate.js';
+import {
+  bandedProducts, bandedProductsAdjoint, limberWeights, limberWeightsAdjoint, lnPowerAtNodes, lnPowerAtNodesAdjoint, rowBands,
+  shearPrefactor,
+} from './limber-sum.js';
+import { interpRowsAdjoint } from '../../core/ad/interp-adjoint.js';
 import { ellGrid, ellGridSchema, type EllSpec } from './ell-grid.js';
 import { writeSpectra } from './write-spectra.js';
 import { readSpectra } from './read-spectra.js';
@@ -115,13 +119,14 @@ function checkCoverage(power: PowerGrid, zLo: number, zHi: number, kNeedLo: numb
     throw new Error(`the P(k, z) grid (${power.source}) does not cover the integral: ${problems.join('; ')}. Extend the power stage's k/z grid, or narrow with.k_min_1overMpc / with.k_max_1overMpc / with.ell`);
 }
 
-export function computeLimber(inp: LimberInputs, config: LimberConfig, integrator: Integrator): Spectra {
-  const ell = ellGrid(config.ell);
+/**
+ * The z quadrature of the Limber integral: the integrator's rule in x = ln z over the kernels' support, adapted
+ * on the probe integrand (the sum over tracers of peak-normalised auto-spectra at `probe_ell`) or fixed.
+ */
+export function limberNodes(inp: LimberInputs, config: LimberConfig, integrator: Integrator): { lnRule: QuadratureRule; zLo: number; zHi: number } {
   const { kernels, power } = inp;
   const nt = kernels.tracers.length;
   const [zLo, zHi] = kernelSupport(kernels);
-  const { names, pairs } = pairOrder(kernels);
-
   // 1. quadrature nodes: adapt on the probe integrand (sum over tracers of normalised auto-spectra)
   const probeEll = Float64Array.from(config.probe_ell);
   // each tracer's kernel normalised by its peak on the kernel grid (fixed, so the probe is one function)
@@ -178,6 +183,17 @@ export function computeLimber(inp: LimberInputs, config: LimberConfig, integrato
     for (let q = 0; q < vals.length; q++) est += coarse.w[q] * vals[q];
     lnRule = integrator.adaptRule(probeLn, xLo, xHi, config.rtol * Math.abs(est));
   } else lnRule = integrator.fixedRule(xLo, xHi, config.z_nodes.level);
+  return { lnRule, zLo, zHi };
+}
+
+export function computeLimber(inp: LimberInputs, config: LimberConfig, integrator: Integrator): Spectra {
+  const ell = ellGrid(config.ell);
+  const { kernels, power } = inp;
+  const nt = kernels.tracers.length;
+  const { names, pairs } = pairOrder(kernels);
+
+  // 1. quadrature nodes (limberNodes)
+  const { lnRule, zLo, zHi } = limberNodes(inp, config, integrator);
   const zq = Float64Array.from(lnRule.x, Math.exp);
   const rule: QuadratureRule = { x: zq, w: Float64Array.from(lnRule.w, (w, q) => w * zq[q]) };
   const nq = zq.length, nl = ell.length, np = pairs.length;
@@ -246,10 +262,12 @@ export function computeLimber(inp: LimberInputs, config: LimberConfig, integrato
       }
     });
   }
-  return {
+  const out: Spectra = {
     ell, tracers: kernels.tracers, pairNames: names, pairs, C: { value: C, tangent: dC, P: NP },
     settings: { z_nodes: nq, z_range: [zLo, zHi], integrator: integrator.name, rtol: integrator.rtol, k_range_1overMpc: [config.k_min_1overMpc, config.k_max_1overMpc], shear_prefactor: kernels.shearPrefactor },
   };
+  KEPT_NODES.set(out, lnRule); // for the reverse pass (a reference, no copy)
+  return out;
 }
 
 export const limber: StagePlugin<LimberConfig, LimberInputs, Spectra> = {
@@ -266,6 +284,11 @@ export const limber: StagePlugin<LimberConfig, LimberInputs, Spectra> = {
   run(ctx) {
     return computeLimber(ctx.inputs, ctx.config, ctx.method<Integrator>('integrator'));
   },
+  vjp(ctx, outputBar) {
+    const Cbar = (outputBar as { C?: Float64Array }).C;
+    if (!Cbar) return {};
+    return limberVjp(ctx.inputs, ctx.config, ctx.method<Integrator>('integrator'), ctx.output, Cbar);
+  },
   write: (out, file, ctx) => writeSpectra(out, file, ctx.config),
   async redraw(dir) {
     const s = readSpectra(dir);
@@ -274,3 +297,119 @@ export const limber: StagePlugin<LimberConfig, LimberInputs, Spectra> = {
     return { 'cl.svg': svg, 'cl.png': png };
   },
 };
+
+// ---------------------------------------------------------------------------------------------------------
+// Reverse mode
+
+/** The z rule of each computed output (kept by reference: the reverse pass reuses the forward's nodes). */
+const KEPT_NODES = new WeakMap<Spectra, QuadratureRule>();
+
+/** Forward values the backward pass needs, recomputed once per output (repeated sweeps reuse them). */
+interface LimberForward {
+  zq: Float64Array;
+  w: Float64Array;
+  H: Float64Array;
+  chi: Float64Array;
+  E: Float64Array;
+  W: Float64Array;
+  lnPq: Float64Array;
+  K: Float64Array;
+  M: Float64Array;
+  bands: { lo: Int32Array; hi: Int32Array };
+}
+const PREPARED = new WeakMap<Spectra, LimberForward>();
+
+function limberForward(inp: LimberInputs, config: LimberConfig, integrator: Integrator, output: Spectra): LimberForward {
+  const hit = PREPARED.get(output);
+  if (hit) return hit;
+  // the same nodes as the forward run (kept, or re-adapted on the same values: the rule is a function of them)
+  const lnRule = KEPT_NODES.get(output) ?? limberNodes(inp, config, integrator).lnRule;
+  const zq = Float64Array.from(lnRule.x, Math.exp);
+  const w = Float64Array.from(lnRule.w, (wq, q) => wq * zq[q]);
+  const nq = zq.length, np = output.pairs.length;
+  const s = sampleAtNodes(inp, zq, false);
+  const valuePower: PowerGrid = { ...inp.power, P_Mpc3: { value: inp.power.P_Mpc3.value, tangent: null, P: 0 } };
+  const lnPq = lnPowerAtNodes(valuePower, zq).value;
+  const K = limberWeights(output.ell, inp.power.k_1overMpc, { value: lnPq, tangent: null, P: 0 }, w, s.H, s.chi, config.k_min_1overMpc, config.k_max_1overMpc).value;
+  const mult = inp.kernels.multiplicative.value;
+  const M = new Float64Array(np * nq);
+  output.pairs.forEach(([a, b], p) => {
+    const f = mult[a] * mult[b];
+    for (let q = 0; q < nq; q++) M[p * nq + q] = f * s.W.value[a * nq + q] * s.W.value[b * nq + q];
+  });
+  const E = Float64Array.from(s.H.value, (h) => h / inp.background.H0_1overMpc.v);
+  const f: LimberForward = { zq, w, H: s.H.value, chi: s.chi.value, E, W: s.W.value, lnPq, K, M, bands: rowBands(M, np, nq) };
+  PREPARED.set(output, f);
+  return f;
+}
+
+/**
+ * The vector-Jacobian product of the Limber spectra: Cbar (pair-major, like C) pulled back, in reverse order
+ * of computeLimber, to the kernels (W, 1+m), the P(k, z) grid and the background (E, chi, H0):
+ *   5'. prefactor:      Cbar <- Cbar F_l^(lensing legs);
+ *   5'. contraction:    Kbar = Cbar^T M, Mbar = Cbar K  (transposed banded product);
+ *   4'. kernel products M = (1+m_A)(1+m_B) W_A W_B:  Wbar_A += Mbar f W_B, Wbar_B += Mbar f W_A, mbar from f;
+ *   3'. Limber weights: Kbar -> ln P at the nodes (transposed spline in ln k), H and chi at the nodes;
+ *       ln P at the nodes -> P(k, z) grid (transposed spline in z, d ln P = dP/P);
+ *   2'. nodes -> grids: kernels (transposed spline in z), background (transposed spline in ln(1+z)), H = H0 E.
+ * The z nodes are those of the forward run (a function of the values, as in forward mode).
+ */
+export function limberVjp(inp: LimberInputs, config: LimberConfig, integrator: Integrator, output: Spectra, Cbar: Float64Array) {
+  const { kernels, power, background } = inp;
+  const f = limberForward(inp, config, integrator, output);
+  const ell = output.ell;
+  const nl = ell.length, np = output.pairs.length, nq = f.zq.length, nt = kernels.tracers.length;
+  if (Cbar.length !== np * nl) throw new Error(`spectra/limber vjp: the bar of C has ${Cbar.length} entries, expected ${np} x ${nl}`);
+  // 5'. spin-2 prefactor per lensing leg
+  let Cb = Cbar;
+  if (kernels.shearPrefactor === 'exact') {
+    Cb = Float64Array.from(Cbar);
+    const F = Float64Array.from(ell, shearPrefactor);
+    output.pairs.forEach(([a, b], p) => {
+      const legs = (kernels.kinds[a] === 'lensing' ? 1 : 0) + (kernels.kinds[b] === 'lensing' ? 1 : 0);
+      if (legs === 0) return;
+      for (let l = 0; l < nl; l++) Cb[p * nl + l] *= legs === 2 ? F[l] * F[l] : F[l];
+    });
+  }
+  // 5'. the contraction over the nodes
+  const Kbar = new Float64Array(nl * nq), Mbar = new Float64Array(np * nq);
+  bandedProductsAdjoint(f.M, np, f.K, nl, nq, f.bands, Cb, Mbar, Kbar);
+  // 4'. kernel products and shear biases
+  const mult = kernels.multiplicative.value;
+  const WbarNodes = new Float64Array(nt * nq), multBar = new Float64Array(mult.length);
+  output.pairs.forEach(([a, b], p) => {
+    const fp = mult[a] * mult[b];
+    let fbar = 0;
+    for (let q = f.bands.lo[p]; q < f.bands.hi[p]; q++) {
+      const mb = Mbar[p * nq + q];
+      if (mb === 0) continue;
+      const Wa = f.W[a * nq + q], Wb = f.W[b * nq + q];
+      WbarNodes[a * nq + q] += mb * fp * Wb;
+      WbarNodes[b * nq + q] += mb * fp * Wa;
+      fbar += mb * Wa * Wb;
+    }
+    multBar[a] += fbar * mult[b];
+    multBar[b] += fbar * mult[a];
+  });
+  // 3'. Limber weights, then ln P at the nodes back onto the P(k, z) grid
+  const kw = limberWeightsAdjoint(ell, power.k_1overMpc, f.lnPq, f.w, f.H, f.chi, config.k_min_1overMpc, config.k_max_1overMpc, Kbar);
+  const Pbar = lnPowerAtNodesAdjoint(power, f.zq, kw.lnPqBar);
+  // 2'. nodes back onto the kernel and background grids; H = H0 E
+  const Wbar = new Float64Array(nt * kernels.z.length);
+  interpRowsAdjoint(kernels.z, nt, f.zq, WbarNodes, Wbar);
+  const Ebar = new Float64Array(nq);
+  let H0bar = 0;
+  const H0 = background.H0_1overMpc.v;
+  for (let q = 0; q < nq; q++) {
+    Ebar[q] = kw.Hbar[q] * H0;
+    H0bar += kw.Hbar[q] * f.E[q];
+  }
+  const bgBar = backgroundAtAdjoint(background, f.zq, { E: Ebar, chi_Mpc: kw.chiBar });
+  return {
+    inputs: {
+      kernels: { W: Wbar, multiplicative: multBar },
+      power: { P_Mpc3: Pbar },
+      background: { ...bgBar, H0_1overMpc: H0bar },
+    },
+  };
+}

@@ -20,7 +20,7 @@ import type { Dual } from '../../core/ad/dual.js';
 import type { DualArray } from '../../core/ad/dual-array.js';
 import { cumulativeWeights } from '../../core/numerics/cumulative.js';
 import { PLUGIN_API_VERSION, type ParameterSpec, type StageContext, type StagePlugin } from '../../core/plugin/types.js';
-import { backgroundAt } from '../background/evaluate.js';
+import { backgroundAt, backgroundAtAdjoint } from '../background/evaluate.js';
 import type { Background } from '../contracts/background.js';
 import type { Kernels, TracerKind } from '../contracts/kernels.js';
 import type { RedshiftDistribution } from '../contracts/redshift.js';
@@ -450,6 +450,33 @@ export const threeByTwoPlugin: StagePlugin<ThreeByTwoConfig, ThreeByTwoInputs, K
       P,
     );
   },
+  vjp(ctx, outputBar) {
+    const bar = outputBar as { W?: Float64Array; multiplicative?: Float64Array };
+    if (!bar.W && !bar.multiplicative) return {};
+    const cfg = resolveThreeByTwoConfig(ctx.config);
+    const { nz, background } = ctx.inputs;
+    const s = backgroundAt(background, nz.z);
+    const withIA = cfg.lensing && cfg.intrinsicAlignment === 'nla';
+    const v = (n: string) => ctx.param(n).v;
+    const par = {
+      A_IA: withIA ? v('A_IA') : 0,
+      eta_IA: withIA ? v('eta_IA') : 0,
+      b: cfg.clustering ? Array.from({ length: cfg.bins }, (_, i) => v(`b_${i + 1}`)) : [],
+    };
+    const r = threeByTwoKernelsAdjoint(
+      nz, { chi: s.chi_Mpc.value, E: s.E.value, D: s.D.value, H0: background.H0_1overMpc.v, Omega_m: background.Omega_m.v },
+      par, cfg, bar.W ?? null, bar.multiplicative ?? null,
+    );
+    const params: Record<string, number> = {};
+    if (withIA) { params.A_IA = r.A_IA; params.eta_IA = r.eta_IA; }
+    r.b.forEach((x, i) => { params[`b_${i + 1}`] = x; });
+    r.m.forEach((x, i) => { params[`m_${i + 1}`] = x; });
+    const bg = backgroundAtAdjoint(background, nz.z, { chi_Mpc: r.chi, E: r.E, D: r.D });
+    return {
+      inputs: { nz: { n: r.n }, background: { ...bg, H0_1overMpc: r.H0, Omega_m: r.Omega_m } },
+      params,
+    };
+  },
   write(output, file) {
     const n = output.z.length;
     const lines = [['z', ...output.tracers.map((t) => `W_${t}_1overMpc`)].join('\t')];
@@ -461,3 +488,178 @@ export const threeByTwoPlugin: StagePlugin<ThreeByTwoConfig, ThreeByTwoInputs, K
     return { [file]: lines.join('\n') + '\n' };
   },
 };
+
+// ---------------------------------------------------------------------------------------------------------
+// Reverse mode
+
+/**
+ * Transpose of topDownIntegrator(x): ybar[yo ..] += T^T obar[oo ..], where out = T y is the cumulative integral
+ * from the top. out[n-2-j] = sum_{j' <= j} t_j' with t_j = sum_q w_jq y_(top - start_j - q), so
+ * tbar_j = sum_{j' >= j} obar[n-2-j'] (a running sum from the bottom) and ybar gets w_jq tbar_j.
+ */
+export function topDownIntegratorAdjoint(x: Float64Array): (obar: Float64Array, oo: number, ybar: Float64Array, yo: number) => void {
+  const n = x.length;
+  const xr = new Float64Array(n);
+  for (let j = 0; j < n; j++) xr[j] = -x[n - 1 - j];
+  const { w, start } = cumulativeWeights(xr);
+  const npt = Math.min(n, 4);
+  return (obar, oo, ybar, yo) => {
+    const top = yo + n - 1;
+    let acc = 0;
+    for (let j = n - 2; j >= 0; j--) {
+      acc += obar[oo + n - 2 - j];
+      if (acc === 0) continue;
+      const b = 4 * j, s = top - start[j];
+      for (let q = 0; q < npt; q++) ybar[s - q] += w[b + q] * acc;
+    }
+  };
+}
+
+/** Values of the background on the n(z) grid and of the parameters, as the reverse pass reads them. */
+export interface KernelValues {
+  chi: Float64Array;
+  E: Float64Array;
+  D: Float64Array;
+  H0: number;
+  Omega_m: number;
+}
+
+/** Bars of everything the kernels depend on. */
+export interface KernelBars {
+  /** n(z) rows (bin-major, like RedshiftDistribution.n) */
+  n: Float64Array;
+  chi: Float64Array;
+  E: Float64Array;
+  D: Float64Array;
+  H0: number;
+  Omega_m: number;
+  A_IA: number;
+  eta_IA: number;
+  b: number[];
+  m: number[];
+}
+
+/**
+ * The vector-Jacobian product of threeByTwoKernels: Wbar (tracer-by-z) and multBar (per tracer) pulled back
+ * through the steps of the forward function in reverse order:
+ *   6'. (1 + m_i):              mbar_i = multBar_i;
+ *   5'. W_G = b p H:            bbar_i = sum Wbar p H,  pbar += Wbar b H,  Hbar += Wbar b p;
+ *   4'. W_L = K (1+z) chi G - A g p H,  G = A_i - chi B_i,  A_i = T p_i,  B_i = T (p_i/chi)  (T: cumulative
+ *       integral from the top, transposed by topDownIntegratorAdjoint);
+ *   3'. g = (1+z)^eta C_IA Omega_m / D;
+ *   2'. K = (3/2) H0^2 Omega_m;   1'. H = H0 E.
+ */
+export function threeByTwoKernelsAdjoint(
+  nzd: RedshiftDistribution,
+  bg: KernelValues,
+  par: { A_IA: number; eta_IA: number; b: readonly number[] },
+  config: Partial<ThreeByTwoConfig>,
+  Wbar: Float64Array | null,
+  multBar: Float64Array | null,
+): KernelBars {
+  const cfg = resolveThreeByTwoConfig(config);
+  const z = nzd.z, nz = z.length, nB = nzd.nBins;
+  const withIA = cfg.lensing && cfg.intrinsicAlignment === 'nla';
+  const nL = cfg.lensing ? nB : 0, nG = cfg.clustering ? nB : 0;
+  const pv = nzd.n.value, chi = bg.chi, D = bg.D, Om = bg.Omega_m, H0 = bg.H0;
+  const out: KernelBars = {
+    n: new Float64Array(nB * nz), chi: new Float64Array(nz), E: new Float64Array(nz), D: new Float64Array(nz),
+    H0: 0, Omega_m: 0, A_IA: 0, eta_IA: 0, b: new Array(nG).fill(0), m: new Array(nL).fill(0),
+  };
+  // 6'. shear biases
+  if (multBar) for (let i = 0; i < nL; i++) out.m[i] = multBar[i];
+  if (!Wbar) return out;
+  const H = new Float64Array(nz);
+  for (let k = 0; k < nz; k++) H[k] = H0 * bg.E[k];
+  const Hbar = new Float64Array(nz);
+
+  // 5'. clustering rows
+  for (let i = 0; i < nG; i++) {
+    const po = i * nz, ro = (nL + i) * nz, b = par.b[i];
+    let bb = 0;
+    for (let k = 0; k < nz; k++) {
+      const wb = Wbar[ro + k];
+      if (wb === 0) continue;
+      bb += wb * pv[po + k] * H[k];
+      out.n[po + k] += wb * b * H[k];
+      Hbar[k] += wb * b * pv[po + k];
+    }
+    out.b[i] = bb;
+  }
+
+  // 4'. lensing rows
+  if (nL) {
+    const atOrigin = z[0] === 0;
+    const cumTop = topDownIntegrator(z);
+    const cumTopT = topDownIntegratorAdjoint(z);
+    const K = 1.5 * H0 * H0 * Om;
+    let Kbar = 0;
+    const g = new Float64Array(nz), gbar = new Float64Array(nz);
+    if (withIA) for (let k = 0; k < nz; k++) g[k] = (Math.pow(1 + z[k], par.eta_IA) * cfg.C_IA * Om) / D[k];
+    const q = new Float64Array(nz), Acum = new Float64Array(nz), Bcum = new Float64Array(nz);
+    const AcumBar = new Float64Array(nz), BcumBar = new Float64Array(nz), qbar = new Float64Array(nz);
+    for (let i = 0; i < nL; i++) {
+      const po = i * nz, ro = i * nz;
+      let any = false;
+      for (let k = 0; k < nz; k++) if (Wbar[ro + k] !== 0) { any = true; break; }
+      if (!any) continue;
+      // the forward values of this row
+      for (let k = 0; k < nz; k++) q[k] = chi[k] > 0 ? pv[po + k] / chi[k] : 0;
+      if (atOrigin) q[0] = 2 * q[1] - q[2];
+      cumTop(pv, po, Acum, 0);
+      cumTop(q, 0, Bcum, 0);
+      for (let k = 0; k < nz; k++) {
+        const wb = Wbar[ro + k];
+        const r = (1 + z[k]) * chi[k];
+        const G = Acum[k] - chi[k] * Bcum[k];
+        // W = K r G
+        Kbar += wb * r * G;
+        out.chi[k] += wb * K * (1 + z[k]) * G;
+        const Gbar = wb * K * r;
+        AcumBar[k] = Gbar;
+        out.chi[k] -= Gbar * Bcum[k];
+        BcumBar[k] = -Gbar * chi[k];
+        if (withIA) {
+          // W += -A g p H
+          const pk = pv[po + k];
+          out.A_IA -= wb * g[k] * pk * H[k];
+          gbar[k] -= wb * par.A_IA * pk * H[k];
+          out.n[po + k] -= wb * par.A_IA * g[k] * H[k];
+          Hbar[k] -= wb * par.A_IA * g[k] * pk;
+        }
+      }
+      cumTopT(AcumBar, 0, out.n, po); // A = T p
+      qbar.fill(0);
+      cumTopT(BcumBar, 0, qbar, 0); // B = T q
+      if (atOrigin) {
+        // q_0 = 2 q_1 - q_2
+        qbar[1] += 2 * qbar[0];
+        qbar[2] -= qbar[0];
+        qbar[0] = 0;
+      }
+      for (let k = 0; k < nz; k++)
+        if (chi[k] > 0 && qbar[k] !== 0) {
+          out.n[po + k] += qbar[k] / chi[k];
+          out.chi[k] -= (qbar[k] * pv[po + k]) / (chi[k] * chi[k]);
+        }
+    }
+    // 3'. g = (1+z)^eta C_IA Omega_m / D
+    if (withIA)
+      for (let k = 0; k < nz; k++) {
+        const t = gbar[k] * g[k];
+        if (t === 0) continue;
+        out.eta_IA += t * Math.log1p(z[k]);
+        out.Omega_m += t / Om;
+        out.D[k] -= t / D[k];
+      }
+    // 2'. K = (3/2) H0^2 Omega_m
+    out.H0 += Kbar * 3 * H0 * Om;
+    out.Omega_m += Kbar * 1.5 * H0 * H0;
+  }
+  // 1'. H = H0 E
+  for (let k = 0; k < nz; k++) {
+    out.E[k] += Hbar[k] * H0;
+    out.H0 += Hbar[k] * bg.E[k];
+  }
+  return out;
+}

@@ -1,0 +1,42 @@
+/**
+ * From a Fisher matrix F (P x P over the varied parameters, row-major) to the forecast: fixed parameters
+ * removed, Gaussian priors added (1/sigma_prior^2 on the diagonal), the covariance F^-1 from a Cholesky
+ * factor, marginalized and conditional errors, and the w0-wa figure of merit 1/sqrt(det Cov(w0, wa)).
+ * Shared by likelihood/gaussian-fisher and likelihood/gaussian.
+ */
+import { spdInverse } from '../../core/numerics/cholesky.js';
+import type { FisherResult } from './gaussian-fisher.js';
+
+export interface VariedSpec { name: string; value: number; prior_sigma?: number; latex?: string }
+
+export function fisherResult(F: Float64Array, varied: readonly VariedSpec[], fixed: readonly string[], settings: Record<string, unknown>): FisherResult {
+  const P = varied.length;
+  // fixed parameters out, priors in
+  for (const f of fixed) if (!varied.some((v) => v.name === f)) throw new Error(`with.fixed names "${f}", which is not a varied parameter (${varied.map((v) => v.name).join(', ')})`);
+  const keep = varied.map((v, i) => i).filter((i) => !fixed.includes(varied[i].name));
+  const K = keep.length;
+  const Fk = new Float64Array(K * K);
+  keep.forEach((i, a) => keep.forEach((j, b) => { Fk[a * K + b] = F[i * P + j]; }));
+  keep.forEach((i, a) => { const ps = varied[i].prior_sigma; if (ps) Fk[a * K + a] += 1 / (ps * ps); });
+
+  // a parameter nothing depends on makes F singular: name it
+  const scale = Math.max(...Array.from({ length: K }, (_, a) => Math.abs(Fk[a * K + a])));
+  const dead = keep.filter((_, a) => !(Math.abs(Fk[a * K + a]) > 1e-14 * scale)).map((i) => varied[i].name);
+  if (dead.length) throw new Error(`the Fisher matrix is singular: nothing in the data depends on ${dead.join(', ')} (zero derivatives); fix ${dead.length > 1 ? 'them' : 'it'} (with.fixed) or give a prior`);
+  const cov = spdInverse(Fk, K);
+  if (!cov) throw new Error(`the Fisher matrix is not positive definite (degenerate parameters among ${keep.map((i) => varied[i].name).join(', ')}); add priors or fix parameters`);
+
+  const names = keep.map((i) => varied[i].name);
+  const sigmaMarginalized = Float64Array.from({ length: K }, (_, a) => Math.sqrt(cov[a * K + a]));
+  const sigmaConditional = Float64Array.from({ length: K }, (_, a) => 1 / Math.sqrt(Fk[a * K + a]));
+  const iw0 = names.indexOf('w0'), iwa = names.indexOf('wa');
+  const fom = iw0 >= 0 && iwa >= 0
+    ? 1 / Math.sqrt(cov[iw0 * K + iw0] * cov[iwa * K + iwa] - cov[iw0 * K + iwa] ** 2)
+    : NaN;
+  return {
+    names, latex: keep.map((i) => varied[i].latex ?? varied[i].name),
+    fiducial: Float64Array.from(keep, (i) => varied[i].value),
+    F: Fk, cov, sigmaMarginalized, sigmaConditional, fom,
+    settings,
+  };
+}
