@@ -15,6 +15,8 @@ import { limber } from './spectra/limber.js';
 import { gaussianFisher } from './likelihood/gaussian-fisher.js';
 import { gaussianLikelihood } from './likelihood/gaussian.js';
 import { reverseAdjoint } from './differentiator/reverse-adjoint.js';
+import { recombinationPlugins } from './recombination/index.js';
+import { boltzmann } from './linear-power/boltzmann.js';
 import { commandPlugins } from './command/index.js';
 
 export const plugins: AnyPlugin[] = [
@@ -30,5 +32,7 @@ export const plugins: AnyPlugin[] = [
   gaussianFisher,
   gaussianLikelihood,
   reverseAdjoint,
+  ...recombinationPlugins,
+  boltzmann,
   ...commandPlugins,
 ];

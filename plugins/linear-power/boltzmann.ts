@@ -1,0 +1,320 @@
+/**
+ * `linear-power/boltzmann`: the linear matter power spectrum from first principles. For each Fourier mode the
+ * scalar adiabatic perturbations of CDM, baryons, photons (temperature and polarisation), massless neutrinos
+ * and (for w != -1) PPF dark energy are integrated in the synchronous gauge from deep in the radiation era to
+ * today (boltzmann/equations.ts, boltzmann/mode.ts), with the injected `ode-solver`; the modes run on worker
+ * threads. Then, in physics order:
+ *
+ *   1. thermal history: the `recombination` input, or recombination/recfast's default when the pipeline has none;
+ *   2. delta_m(k, z) / R for every solved k (comoving-gauge total matter, CLASS's definition);
+ *   3. the transfer function between and beyond the solved k (boltzmann/transfer.ts);
+ *   4. P(k, z) = A_s (k / k_pivot)^(n_s - 1) (2 pi^2 / k^3) [delta_m(k, z) / R]^2,
+ *      A_s either the parameter or fixed by sigma8 (top hat of 8 Mpc/h, total matter, z = 0: sigma8.ts).
+ *
+ * Forward-mode tangents: the ODE sensitivities along the varied parameters that the background and the
+ * thermal history depend on, then the chain rule through the transfer interpolation, A_s (or sigma8) and n_s.
+ * Equations, approximations, accuracy against CLASS and timings: docs/boltzmann.md.
+ */
+import { type Dual, div, mul, recip } from '../../core/ad/dual.js';
+import type { DualArray } from '../../core/ad/dual-array.js';
+import type { OdeSolver } from '../../core/numerics/ode/index.js';
+import { PLUGIN_API_VERSION, type ParameterSpec, type StagePlugin } from '../../core/plugin/types.js';
+import type { Background } from '../contracts/background.js';
+import type { PowerGrid } from '../contracts/power.js';
+import type { Recombination } from '../contracts/recombination.js';
+import { defaultRecombination } from '../recombination/index.js';
+import { solveModes } from './boltzmann/parallel.js';
+import { type ApproximationSettings, DEFAULT_APPROXIMATIONS, buildModeSetup } from './boltzmann/setup.js';
+import { type TransferTable, transferAt, transferKGrid, transferSplines } from './boltzmann/transfer.js';
+import {
+  type KGridConfig, type ZGridConfig, kGridProblems, kGridSchema, logKGrid, outputZProblems, outputZSchema, zGrid,
+  zGridProblems, zGridSchema,
+} from './k-z-grid.js';
+import { formatPowerGridAt } from './power-table.js';
+import { sigmaRule, topHatVariance } from './sigma8.js';
+
+export interface BoltzmannConfig {
+  k: KGridConfig;
+  z: ZGridConfig;
+  output_z: number[];
+  normalization: 'sigma8' | 'A_s';
+  k_pivot: number;
+  transfer: { k_max: number; per_decade: number; bao: { k_min: number; k_max: number; step: number } };
+  precision: {
+    rtol: number;
+    atol: number;
+    l_max_photons: number;
+    l_max_polarization: number;
+    l_max_neutrinos: number;
+    tca_tau_c_over_tau_k: number;
+    tca_tau_c_over_tau_h: number;
+    ufa_k_tau: number;
+    rsa_k_tau: number;
+    rsa_tau_c_over_tau: number;
+  };
+  dark_energy: { perturbations: 'ppf' | 'none'; c_gamma_over_c_s: number };
+  threads: number;
+}
+
+/** The output: the PowerGrid contract plus the normalisation actually used. */
+export interface BoltzmannPower extends PowerGrid {
+  readonly A_s: Dual;
+  readonly sigma8: Dual;
+  readonly modes: number;
+  readonly threads: number;
+}
+
+export const BOLTZMANN_PARAMETERS: Record<string, ParameterSpec> = {
+  Omega_b: { default: 0.05, description: 'baryon density today (part of Omega_m)', exclusiveMin: 0 },
+  T_cmb: { default: 2.7255, description: 'CMB temperature today', unit: 'K', exclusiveMin: 0 },
+  N_eff: { default: 3.046, description: 'effective number of massless neutrino species (BBN helium of the default recombination)', min: 0 },
+  tau_reio: { default: 0.0544, description: 'Thomson optical depth to reionisation (default recombination only)', exclusiveMin: 0 },
+  n_s: { default: 0.96, description: 'primordial scalar spectral index, P_R ~ (k/k_pivot)^(n_s - 1)' },
+  sigma8: { default: 0.816, description: 'rms linear density contrast of total matter in spheres of 8 Mpc/h at z = 0', exclusiveMin: 0 },
+  A_s: { default: 2.1e-9, description: 'primordial curvature power at k_pivot', exclusiveMin: 0 },
+};
+
+const num = (d: number, desc: string, extra: Record<string, unknown> = {}) => ({ type: 'number', default: d, description: desc, ...extra });
+
+const configSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    k: kGridSchema,
+    z: zGridSchema,
+    output_z: outputZSchema,
+    normalization: { enum: ['sigma8', 'A_s'], default: 'sigma8', description: 'fix the amplitude by the parameter sigma8 (A_s derived) or by A_s' },
+    k_pivot: num(0.05, 'pivot scale of the primordial spectrum [1/Mpc]', { exclusiveMinimum: 0 }),
+    transfer: {
+      type: 'object', additionalProperties: false, default: {},
+      description: 'k-modes actually solved; the output grid is interpolated (and extrapolated beyond k_max) from them',
+      properties: {
+        k_max: num(1.0, 'largest solved k [1/Mpc]; beyond it delta_m = A ln(c k) (Meszaros), see docs/boltzmann.md', { exclusiveMinimum: 0 }),
+        per_decade: { type: 'integer', minimum: 5, maximum: 1000, default: 16, description: 'log-spaced modes per decade (plus the uniform BAO modes)' },
+        bao: {
+          type: 'object', additionalProperties: false, default: {},
+          description: 'extra modes uniform in k over the baryon acoustic range (period 2 pi / r_s ~ 0.043 /Mpc)',
+          properties: {
+            k_min: num(0.02, '[1/Mpc]', { exclusiveMinimum: 0 }),
+            k_max: num(0.5, '[1/Mpc]', { exclusiveMinimum: 0 }),
+            step: num(0.006, 'step [1/Mpc]; 0 = none', { minimum: 0 }),
+          },
+        },
+      },
+    },
+    precision: {
+      type: 'object', additionalProperties: false, default: {},
+      properties: {
+        rtol: num(1e-5, 'relative tolerance of the perturbation ODEs', { exclusiveMinimum: 0, maximum: 0.01 }),
+        atol: num(1e-10, 'absolute tolerance (the state is normalised to eta = R = 1 initially)', { exclusiveMinimum: 0 }),
+        l_max_photons: { type: 'integer', minimum: 4, maximum: 200, default: DEFAULT_APPROXIMATIONS.lmaxPhotons },
+        l_max_polarization: { type: 'integer', minimum: 4, maximum: 200, default: DEFAULT_APPROXIMATIONS.lmaxPolarization },
+        l_max_neutrinos: { type: 'integer', minimum: 4, maximum: 500, default: DEFAULT_APPROXIMATIONS.lmaxNeutrinos },
+        tca_tau_c_over_tau_k: num(DEFAULT_APPROXIMATIONS.tcaTauCOverTauK, 'tight coupling ends when k/kappa\' exceeds this', { exclusiveMinimum: 0 }),
+        tca_tau_c_over_tau_h: num(DEFAULT_APPROXIMATIONS.tcaTauCOverTauH, 'tight coupling ends when aH/kappa\' exceeds this', { exclusiveMinimum: 0 }),
+        ufa_k_tau: num(DEFAULT_APPROXIMATIONS.ufaKTau, 'neutrino fluid approximation from k tau > this (0: never)', { minimum: 0 }),
+        rsa_k_tau: num(DEFAULT_APPROXIMATIONS.rsaKTau, 'radiation streaming from k tau > this ... (0: never)', { minimum: 0 }),
+        rsa_tau_c_over_tau: num(DEFAULT_APPROXIMATIONS.rsaTauCOverTau, '... and tau_c/tau > this', { exclusiveMinimum: 0 }),
+      },
+    },
+    dark_energy: {
+      type: 'object', additionalProperties: false, default: {},
+      properties: {
+        perturbations: { enum: ['ppf', 'none'], default: 'ppf', description: "'ppf': Fang, Hu & Lewis 2008 (regular across w = -1); 'none': smooth dark energy" },
+        c_gamma_over_c_s: num(0.4, 'PPF transition scale c_Gamma / c_s (c_s = 1)', { exclusiveMinimum: 0 }),
+      },
+    },
+    threads: { type: 'integer', minimum: 0, maximum: 256, default: 0, description: 'worker threads for the k-modes (0: one per core, 1: none)' },
+  },
+} as const;
+
+function readsOf(c: BoltzmannConfig): Record<string, ParameterSpec> {
+  const r: Record<string, ParameterSpec> = {};
+  for (const k of ['Omega_b', 'T_cmb', 'N_eff', 'tau_reio', 'n_s']) r[k] = BOLTZMANN_PARAMETERS[k];
+  if ((c.normalization ?? 'sigma8') === 'sigma8') r.sigma8 = BOLTZMANN_PARAMETERS.sigma8;
+  else r.A_s = BOLTZMANN_PARAMETERS.A_s;
+  return r;
+}
+
+function configProblems(c: BoltzmannConfig): string[] {
+  const out = [...kGridProblems(c.k), ...zGridProblems(c.z), ...outputZProblems(c.output_z, c.z.z_max)];
+  const b = c.transfer.bao;
+  if (b.step > 0 && !(b.k_max > b.k_min)) out.push(`with.transfer.bao.k_max: ${b.k_max} must exceed with.transfer.bao.k_min = ${b.k_min}`);
+  return out;
+}
+
+function approximations(c: BoltzmannConfig): ApproximationSettings {
+  const p = c.precision;
+  return {
+    ...DEFAULT_APPROXIMATIONS,
+    lmaxPhotons: p.l_max_photons,
+    lmaxPolarization: p.l_max_polarization,
+    lmaxNeutrinos: p.l_max_neutrinos,
+    tcaTauCOverTauK: p.tca_tau_c_over_tau_k,
+    tcaTauCOverTauH: p.tca_tau_c_over_tau_h,
+    ufaKTau: p.ufa_k_tau,
+    rsaKTau: p.rsa_k_tau,
+    rsaTauCOverTau: p.rsa_tau_c_over_tau,
+  };
+}
+
+/**
+ * Solve the modes and assemble P(k, z): the computation of the stage, callable without a StageContext
+ * (benchmarks, tests).
+ */
+export async function boltzmannPower(
+  cfg: BoltzmannConfig,
+  inp: {
+    background: Background; recombination: Recombination; P: number; solver: OdeSolver;
+    Omega_b: Dual; T_cmb: Dual; n_s: Dual; sigma8?: Dual; A_s?: Dual;
+    onProgress?: (done: number, total: number) => void;
+    /** Output grids overriding cfg.k / cfg.z (benchmarks): ascending k [1/Mpc], ascending z. */
+    kOut?: Float64Array;
+    zOut?: Float64Array;
+  },
+): Promise<BoltzmannPower> {
+  const problems = configProblems(cfg);
+  if (problems.length) throw new Error(`linear-power/boltzmann: invalid config:\n  ${problems.join('\n  ')}`);
+  const { background: bg, P } = inp;
+  const kOut = inp.kOut ?? logKGrid(cfg.k);
+  const zOut = inp.zOut ?? zGrid(cfg.z);
+
+  // 1. modes: setup, solved k, output times (ascending x = ln a, z = 0 included for sigma8)
+  const { setup, active } = buildModeSetup({
+    background: bg, recombination: inp.recombination, Omega_b: inp.Omega_b, T_cmb: inp.T_cmb, P,
+    approx: approximations(cfg), darkEnergy: cfg.dark_energy.perturbations, ppfCGammaOverCs: cfg.dark_energy.c_gamma_over_c_s,
+  });
+  if (cfg.dark_energy.perturbations === 'none' && !(bg.w0.v === -1 && bg.wa.v === 0))
+    throw new Error(
+      `linear-power/boltzmann: w0 = ${bg.w0.v}, wa = ${bg.wa.v} needs dark-energy perturbations; ` +
+        "set with.dark_energy.perturbations to 'ppf'",
+    );
+  const kSolveMax = Math.min(cfg.transfer.k_max, kOut[kOut.length - 1]);
+  const kSolveMin = Math.min(kOut[0], kSolveMax / 10);
+  const ks = transferKGrid({
+    kMin: kSolveMin, kMax: kSolveMax, perDecade: cfg.transfer.per_decade,
+    baoMin: cfg.transfer.bao.k_min, baoMax: cfg.transfer.bao.k_max, baoStep: cfg.transfer.bao.step,
+  });
+  const zs = Array.from(new Set([0, ...Array.from(zOut)])).sort((a, b) => b - a);
+  const xOut = Float64Array.from(zs, (z) => -Math.log1p(z));
+  const nx = xOut.length;
+  const Pa = P > 0 ? setup.Pa : 0;
+
+  // 2. delta_m(k, z) / R
+  const run = await solveModes(setup, ks, xOut, inp.solver,
+    { rtol: cfg.precision.rtol, atol: cfg.precision.atol, sensitivities: Pa > 0 },
+    { threads: cfg.threads, onProgress: inp.onProgress });
+  const nk = ks.length;
+  const T: TransferTable = { k: ks, nz: nx, delta: new Float64Array(nx * nk), Pa, dDelta: Pa > 0 ? new Float64Array(Pa * nx * nk) : null };
+  run.results.forEach((r, ik) => {
+    for (let ix = 0; ix < nx; ix++) {
+      T.delta[ix * nk + ik] = r.delta[ix];
+      for (let a = 0; a < Pa; a++) T.dDelta![(a * nx + ix) * nk + ik] = r.dDelta![a * nx + ix];
+    }
+  });
+  const sp = transferSplines(T);
+
+  // 3. normalisation: sigma8 of the unit-amplitude spectrum, A_s = sigma8^2 / sigma^2_unit (or the parameter)
+  const kp = cfg.k_pivot;
+  const ns = inp.n_s;
+  const rowOf = (z: number) => zs.indexOf(z);
+  const iz0 = rowOf(0);
+  const rule = sigmaRule();
+  const nr = rule.k.length;
+  const dr = new Float64Array(nr), ddr = Pa > 0 ? new Float64Array(Pa * nr) : null;
+  transferAt(T, sp, iz0, rule.k, dr, ddr, nr);
+  // Delta^2_unit(k) = (k/k_p)^(n_s - 1) delta^2: tangents from delta (active directions) and n_s
+  const D2v = new Float64Array(nr);
+  const D2t = P > 0 ? new Float64Array(P * nr) : null;
+  for (let i = 0; i < nr; i++) {
+    const lk = Math.log(rule.k[i] / kp);
+    const v = Math.exp((ns.v - 1) * lk) * dr[i] * dr[i];
+    D2v[i] = v;
+    if (D2t) {
+      if (ns.d) for (let p = 0; p < P; p++) D2t[p * nr + i] = v * lk * ns.d[p];
+      for (let a = 0; a < Pa; a++) D2t[active[a] * nr + i] += (2 * v * ddr![a * nr + i]) / dr[i];
+    }
+  }
+  const R8 = recip(bg.h, 8); // 8 Mpc/h
+  const sigma2Unit = topHatVariance(rule, { value: D2v, tangent: D2t, P }, R8);
+  let A_s: Dual, sigma8: Dual;
+  if (cfg.normalization === 'sigma8') {
+    sigma8 = inp.sigma8!;
+    A_s = div(mul(sigma8, sigma8), sigma2Unit);
+  } else {
+    A_s = inp.A_s!;
+    const s2 = mul(A_s, sigma2Unit);
+    sigma8 = { v: Math.sqrt(s2.v), d: s2.d ? Float64Array.from(s2.d, (d) => d / (2 * Math.sqrt(s2.v))) : null };
+  }
+
+  // 4. P(k, z) on the output grid (z-by-k), tangents: dP/P = dA_s/A_s + ln(k/k_p) dn_s + 2 d delta/delta
+  const nko = kOut.length, nzo = zOut.length, N = nko * nzo;
+  const value = new Float64Array(N);
+  const tangent = P > 0 ? new Float64Array(P * N) : null;
+  const d = new Float64Array(nko), dd = Pa > 0 ? new Float64Array(Pa * nko) : null;
+  const lnAsD = P > 0 ? Float64Array.from({ length: P }, (_, p) => (A_s.d ? A_s.d[p] / A_s.v : 0)) : null;
+  for (let jz = 0; jz < nzo; jz++) {
+    transferAt(T, sp, rowOf(zOut[jz]), kOut, d, dd, nko);
+    for (let i = 0; i < nko; i++) {
+      const k = kOut[i];
+      const lk = Math.log(k / kp);
+      const v = ((A_s.v * Math.exp((ns.v - 1) * lk) * 2 * Math.PI * Math.PI) / (k * k * k)) * d[i] * d[i];
+      const idx = jz * nko + i;
+      value[idx] = v;
+      if (tangent) {
+        for (let p = 0; p < P; p++) tangent[p * N + idx] = v * (lnAsD![p] + (ns.d ? lk * ns.d[p] : 0));
+        for (let a = 0; a < Pa; a++) tangent[active[a] * N + idx] += (2 * v * dd![a * nko + i]) / d[i];
+      }
+    }
+  }
+  const P_Mpc3: DualArray = { value, tangent, P: tangent ? P : 0 };
+  return { k_1overMpc: kOut, z: zOut, P_Mpc3, source: 'boltzmann', A_s, sigma8, modes: nk, threads: run.threadsUsed };
+}
+
+export const boltzmann: StagePlugin<BoltzmannConfig, { background: Background; recombination?: Recombination }, BoltzmannPower> = {
+  apiVersion: PLUGIN_API_VERSION,
+  id: 'linear-power/boltzmann',
+  version: '1.0.0',
+  port: 'linear-power',
+  description:
+    'Linear matter P(k, z) from the Einstein-Boltzmann equations (synchronous gauge; CDM, baryons, photons with polarisation, ' +
+    'massless neutrinos, PPF dark energy; tight-coupling, fluid and radiation-streaming approximations), normalised by sigma8 or A_s; ' +
+    'k-modes on worker threads, forward-mode tangents by ODE sensitivities.',
+  configSchema,
+  inputs: { background: 'background', recombination: { port: 'recombination', optional: true } },
+  reads: readsOf,
+  methods: ['ode-solver'],
+  differentiable: 'forward',
+
+  check(config, { params }) {
+    const out = configProblems(config);
+    if (params.Omega_k !== undefined && params.Omega_k !== 0)
+      out.push(`parameters.Omega_k: ${params.Omega_k}: linear-power/boltzmann solves flat cosmologies only (Omega_k = 0)`);
+    return out;
+  },
+
+  async run(ctx): Promise<BoltzmannPower> {
+    const cfg = ctx.config;
+    const P = ctx.tangentParams.length;
+    const bg = ctx.inputs.background;
+    const Omega_b = ctx.param('Omega_b'), T_cmb = ctx.param('T_cmb');
+    const rec =
+      ctx.inputs.recombination ??
+      defaultRecombination(bg, { Omega_b, T_cmb, N_eff: ctx.param('N_eff'), tau_reio: ctx.param('tau_reio') }, P);
+    return boltzmannPower(cfg, {
+      background: bg, recombination: rec, P, solver: ctx.method<OdeSolver>('ode-solver'),
+      Omega_b, T_cmb, n_s: ctx.param('n_s'),
+      sigma8: cfg.normalization === 'sigma8' ? ctx.param('sigma8') : undefined,
+      A_s: cfg.normalization === 'A_s' ? ctx.param('A_s') : undefined,
+      onProgress: (done, total) => ctx.progress(done, total, 'k-modes'),
+    });
+  },
+
+  summarize(o) {
+    return `${o.modes} k-modes on ${o.threads} thread(s); A_s = ${o.A_s.v.toExponential(6)}, sigma8 = ${o.sigma8.v.toPrecision(6)}`;
+  },
+
+  write(output, file, { config }) {
+    return { [file]: formatPowerGridAt(output, Float64Array.from(config.output_z)) };
+  },
+};

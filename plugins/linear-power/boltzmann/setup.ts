@@ -1,0 +1,241 @@
+/**
+ * Everything one k-mode of the Boltzmann hierarchy needs, as plain numbers and Float64Arrays (so that it can
+ * be sent to a worker thread as is): the homogeneous densities, the thermal history tabulated on a grid
+ * uniform in x = ln a (cubic splines of ln kappa', c_b^2 and conformal time tau), the analytic early-time
+ * forms above the table, the approximation settings, and, for forward-mode derivatives, the tangents of all
+ * of these along the "active" directions (the varied parameters they depend on).
+ *
+ * Base quantities (`qp`): H0 [1/Mpc], Omega_b, Omega_c, Omega_gamma, Omega_ur, Omega_de, w0, wa. In the
+ * right-hand side they are evaluated at q(s) = q0 + Jq s, and the tables at T(x) + sum_a s_a T_a(x): the ODE
+ * sensitivities with respect to s at s = 0 are the derivatives along the active directions (linear in s is
+ * enough: the solver differentiates once).
+ */
+import type { Dual } from '../../../core/ad/dual.js';
+import type { DualArray } from '../../../core/ad/dual-array.js';
+import type { Background } from '../../contracts/background.js';
+import type { Recombination } from '../../contracts/recombination.js';
+
+export const P_H0 = 0, P_OB = 1, P_OC = 2, P_OG = 3, P_OUR = 4, P_ODE = 5, P_W0 = 6, P_WA = 7;
+export const NP_BASE = 8;
+
+/** Which approximations and truncations to use (docs/boltzmann.md, "Approximations"). */
+export interface ApproximationSettings {
+  /** Highest photon temperature multipole (MB95 truncation, eq. 51). */
+  lmaxPhotons: number;
+  /** Highest photon polarisation multipole. */
+  lmaxPolarization: number;
+  /** Highest massless-neutrino multipole. */
+  lmaxNeutrinos: number;
+  /** Tight coupling ends when tau_c/tau_k = k/kappa' or tau_c/tau_h = aH/kappa' exceeds these (BLT11 sec. 3). */
+  tcaTauCOverTauK: number;
+  tcaTauCOverTauH: number;
+  /** Ultra-relativistic fluid approximation from k tau > this (BLT11 sec. 4; <= 0: never). */
+  ufaKTau: number;
+  /** Radiation streaming from k tau > rsaKTau and tau_c/tau > rsaTauCOverTau (BLT11 sec. 5; rsaKTau <= 0: never). */
+  rsaKTau: number;
+  rsaTauCOverTau: number;
+  /** Start when k tau <= startKTau and omega tau <= startOmegaTau (omega = Omega_m H0 / sqrt(Omega_r)). */
+  startKTau: number;
+  startOmegaTau: number;
+}
+
+export const DEFAULT_APPROXIMATIONS: ApproximationSettings = {
+  lmaxPhotons: 16,
+  lmaxPolarization: 6,
+  lmaxNeutrinos: 17,
+  tcaTauCOverTauK: 0.1,
+  tcaTauCOverTauH: 0.005,
+  ufaKTau: 30,
+  rsaKTau: 45,
+  rsaTauCOverTau: 5,
+  startKTau: 1e-3,
+  startOmegaTau: 1e-4,
+};
+
+/** Cubic spline table on a uniform grid: values, second derivatives, and Pa tangent rows of each. */
+export interface SplineColumn {
+  y: Float64Array;
+  m: Float64Array;
+  /** Pa rows of n (tangent along each active direction) or empty. */
+  yt: Float64Array;
+  mt: Float64Array;
+}
+
+export interface ModeSetup {
+  /** Base quantities (see P_*) and their Jacobian along the active directions, Jq[j*Pa + a]. */
+  q0: Float64Array;
+  Jq: Float64Array;
+  /** Number of active directions. */
+  Pa: number;
+  /** Table grid: x = ln a from xMin (uniform step dx, n points) to 0. */
+  xMin: number;
+  dx: number;
+  n: number;
+  lnKappa: SplineColumn;
+  cb2: SplineColumn;
+  tau: SplineColumn;
+  /** Above the table (x < xMin): kappa' = exp(lnKappaEarly - 2x), c_b^2 = cb2Early e^-x. */
+  lnKappaEarly: number;
+  dLnKappaEarly: Float64Array;
+  cb2Early: number;
+  dLnCb2Early: Float64Array;
+  /** PPF dark-energy perturbations (Fang, Hu & Lewis 2008) are evolved. */
+  ppf: boolean;
+  /** c_Gamma^2 = (c_Gamma/c_s)^2 c_s^2 of the PPF transition scale, and the stiffness cut on (c_Gamma k/aH)^2. */
+  ppfCGamma2: number;
+  ppfXMax: number;
+  approx: ApproximationSettings;
+}
+
+/** Natural cubic spline second derivatives on a uniform grid of step h (Thomas algorithm). */
+export function uniformSplineM(y: Float64Array, off: number, n: number, h: number, out: Float64Array, outOff: number): void {
+  // m_0 = m_{n-1} = 0; m_{i-1} + 4 m_i + m_{i+1} = 6 (y_{i+1} - 2 y_i + y_{i-1}) / h^2
+  const c = new Float64Array(n);
+  const d = new Float64Array(n);
+  for (let i = 1; i < n - 1; i++) {
+    const rhs = (6 * (y[off + i + 1] - 2 * y[off + i] + y[off + i - 1])) / (h * h);
+    const den = 4 - (i > 1 ? c[i - 1] : 0);
+    c[i] = 1 / den;
+    d[i] = (rhs - (i > 1 ? d[i - 1] : 0)) / den;
+  }
+  out[outOff] = 0;
+  out[outOff + n - 1] = 0;
+  for (let i = n - 2; i >= 1; i--) out[outOff + i] = d[i] - c[i] * (i < n - 2 ? out[outOff + i + 1] : 0);
+}
+
+function splineColumn(y: Float64Array, yt: Float64Array, Pa: number, h: number): SplineColumn {
+  const n = y.length;
+  const m = new Float64Array(n);
+  uniformSplineM(y, 0, n, h, m, 0);
+  const mt = new Float64Array(Pa * n);
+  for (let a = 0; a < Pa; a++) uniformSplineM(yt, a * n, n, h, mt, a * n);
+  return { y, m, yt, mt };
+}
+
+/** Values and tangent rows (active directions `act`) of a DualArray, reversed (ascending z -> ascending x). */
+function reversed(d: DualArray, act: number[]): { v: Float64Array; t: Float64Array } {
+  const n = d.value.length;
+  const v = new Float64Array(n);
+  for (let i = 0; i < n; i++) v[i] = d.value[n - 1 - i];
+  const t = new Float64Array(act.length * n);
+  if (d.tangent)
+    act.forEach((p, a) => {
+      for (let i = 0; i < n; i++) t[a * n + i] = d.tangent![p * n + n - 1 - i];
+    });
+  return { v, t };
+}
+
+const tangentOf = (d: Dual, p: number) => (d.d ? d.d[p] : 0);
+
+/** Omega_gamma h^2 for T_cmb (CLASS v3 constants, as background/radiation.ts): Omega_gamma = this / h^2. */
+export function photonDensityH2(T: number): number {
+  const sigmaSB = (2 * Math.PI ** 5 * 1.3806504e-23 ** 4) / (15 * 6.62606896e-34 ** 3 * 2.99792458e8 ** 2);
+  const H100 = 1e5 / 3.085677581282e22;
+  const rhoCrit100 = (3 * 2.99792458e8 ** 2 * H100 * H100) / (8 * Math.PI * 6.67428e-11);
+  return ((4 * sigmaSB) / 2.99792458e8) * T ** 4 / rhoCrit100;
+}
+
+export interface SetupInput {
+  background: Background;
+  recombination: Recombination;
+  Omega_b: Dual;
+  T_cmb: Dual;
+  P: number;
+  approx: ApproximationSettings;
+  /** 'ppf' | 'none': dark-energy perturbations; PPF is needed whenever w != -1 or w0, wa are varied. */
+  darkEnergy: 'ppf' | 'none';
+  ppfCGammaOverCs: number;
+}
+
+/**
+ * Build the ModeSetup: base values, active directions (those of the P tangent directions along which any
+ * base quantity or thermal table varies), and spline tables in x ascending.
+ */
+export function buildModeSetup(inp: SetupInput): { setup: ModeSetup; active: number[] } {
+  const bg = inp.background, rec = inp.recombination;
+  const P = inp.P;
+  if (Math.abs(bg.Omega_k.v) > 0)
+    throw new Error(
+      `linear-power/boltzmann: parameters.Omega_k = ${bg.Omega_k.v}: only flat cosmologies are implemented ` +
+        '(the hierarchy would need the curvature factors s_l of Lesgourgues & Tram 2013)',
+    );
+  const h = bg.h, Ob = inp.Omega_b, T = inp.T_cmb;
+  const H0 = bg.H0_1overMpc;
+  // Omega_gamma = c T^4 / h^2; Omega_ur = Omega_r - Omega_gamma; Omega_c = Omega_m - Omega_b
+  const og2 = photonDensityH2(T.v);
+  const Og = og2 / (h.v * h.v);
+  const base: { v: number; d: (p: number) => number }[] = [
+    { v: H0.v, d: (p) => tangentOf(H0, p) },
+    { v: Ob.v, d: (p) => tangentOf(Ob, p) },
+    { v: bg.Omega_m.v - Ob.v, d: (p) => tangentOf(bg.Omega_m, p) - tangentOf(Ob, p) },
+    { v: Og, d: (p) => Og * ((4 * tangentOf(T, p)) / T.v - (2 * tangentOf(h, p)) / h.v) },
+    { v: bg.Omega_r.v - Og, d: (p) => tangentOf(bg.Omega_r, p) - Og * ((4 * tangentOf(T, p)) / T.v - (2 * tangentOf(h, p)) / h.v) },
+    { v: bg.Omega_de.v, d: (p) => tangentOf(bg.Omega_de, p) },
+    { v: bg.w0.v, d: (p) => tangentOf(bg.w0, p) },
+    { v: bg.wa.v, d: (p) => tangentOf(bg.wa, p) },
+  ];
+  if (!(base[P_OC].v > 0)) throw new Error(`linear-power/boltzmann: Omega_m - Omega_b = ${base[P_OC].v} must be > 0 (cold dark matter)`);
+  if (!(base[P_OUR].v >= -1e-12 * Og))
+    throw new Error(`linear-power/boltzmann: Omega_r - Omega_gamma = ${base[P_OUR].v} < 0: the background's radiation is less than the CMB photons at T_cmb = ${T.v} K`);
+
+  // active directions: any base tangent or thermal-table tangent nonzero
+  const tables = [rec.kappa_prime_1overMpc, rec.c_b2, rec.tau_Mpc];
+  const active: number[] = [];
+  for (let p = 0; p < P; p++) {
+    let on = base.some((b) => b.d(p) !== 0) || tangentOf(rec.x_e_early, p) !== 0 || tangentOf(rec.kappa_coefficient_1overMpc, p) !== 0;
+    for (const t of tables) if (!on && t.tangent) for (let i = 0, o = p * t.value.length; i < t.value.length && !on; i++) on = t.tangent[o + i] !== 0;
+    if (on) active.push(p);
+  }
+  const Pa = active.length;
+  const q0 = Float64Array.from(base, (b) => b.v);
+  const Jq = new Float64Array(NP_BASE * Pa);
+  base.forEach((b, j) => active.forEach((p, a) => (Jq[j * Pa + a] = b.d(p))));
+
+  // thermal tables, ascending x (the recombination grid is uniform in ln(1+z))
+  const n = rec.z.length;
+  const xMin = -Math.log1p(rec.z[n - 1]);
+  const dx = -xMin / (n - 1);
+  for (let i = 1; i < n; i++) {
+    const expect = Math.log1p(rec.z[i]) - Math.log1p(rec.z[i - 1]);
+    if (Math.abs(expect - dx) > 1e-6 * dx)
+      throw new Error('linear-power/boltzmann: the recombination grid must be uniform in ln(1+z) (the Recombination contract)');
+  }
+  const kp = reversed(rec.kappa_prime_1overMpc, active);
+  const lnK = new Float64Array(n), lnKt = new Float64Array(Pa * n);
+  for (let i = 0; i < n; i++) {
+    lnK[i] = Math.log(kp.v[i]);
+    for (let a = 0; a < Pa; a++) lnKt[a * n + i] = kp.t[a * n + i] / kp.v[i];
+  }
+  const cb = reversed(rec.c_b2, active);
+  const tau = reversed(rec.tau_Mpc, active);
+
+  // early forms: kappa' = kappa_c x_e,early a^-2; c_b^2 = (k T_cmb / a m_H c^2)(1/mu)(4/3) with T_b = T_R
+  const kc = rec.kappa_coefficient_1overMpc, xe = rec.x_e_early, Y = rec.Y_He;
+  const lnKappaEarly = Math.log(kc.v * xe.v);
+  const dLnKappaEarly = Float64Array.from(active, (p) => tangentOf(kc, p) / kc.v + tangentOf(xe, p) / xe.v);
+  const NOT4 = 3.9715, MH_K = (1.673575e-27 * 2.99792458e8 ** 2) / 1.3806504e-23;
+  const invMu = 1 - Y.v + Y.v / NOT4 + xe.v * (1 - Y.v);
+  const cb2Early = ((T.v / MH_K) * invMu * 4) / 3;
+  const dLnCb2Early = Float64Array.from(active, (p) => {
+    const dY = tangentOf(Y, p);
+    return tangentOf(T, p) / T.v + (-dY + dY / NOT4 + tangentOf(xe, p) * (1 - Y.v) - xe.v * dY) / invMu;
+  });
+
+  const wConst = bg.w0.v === -1 && bg.wa.v === 0;
+  const deVaried = active.some((p) => tangentOf(bg.w0, p) !== 0 || tangentOf(bg.wa, p) !== 0);
+  const ppf = inp.darkEnergy === 'ppf' && (!wConst || deVaried) && bg.Omega_de.v !== 0;
+  return {
+    active,
+    setup: {
+      q0, Jq, Pa, xMin, dx, n,
+      lnKappa: splineColumn(lnK, lnKt, Pa, dx),
+      cb2: splineColumn(cb.v, cb.t, Pa, dx),
+      tau: splineColumn(tau.v, tau.t, Pa, dx),
+      lnKappaEarly, dLnKappaEarly, cb2Early, dLnCb2Early,
+      ppf,
+      ppfCGamma2: inp.ppfCGammaOverCs * inp.ppfCGammaOverCs,
+      ppfXMax: 1e3,
+      approx: inp.approx,
+    },
+  };
+}

@@ -1,0 +1,56 @@
+/**
+ * Worker-thread entry of the Boltzmann stage: receives the mode setup once, then solves the k-modes it is
+ * sent, one message per mode (the parent keeps a queue, so fast and slow modes balance across threads).
+ *
+ * Messages in:  {type: 'init', setup, xOut, solver: {name, config}, options}
+ *               {type: 'mode', index, k}
+ * Messages out: {type: 'ready'} | {type: 'mode', index, result} | {type: 'error', index, message}
+ */
+import { parentPort } from 'node:worker_threads';
+import { createAuto, createBdf, createRosenbrock, createTsit5, type OdeSolver } from '../../../core/numerics/ode/index.js';
+import { type ModeOptions, solveMode } from './mode.js';
+import type { ModeSetup } from './setup.js';
+
+/** The built-in solvers a worker can rebuild by name (the bound object itself cannot cross threads). */
+export function solverByName(name: string, config: Record<string, unknown> = {}): OdeSolver {
+  switch (name) {
+    case 'tsit5':
+      return createTsit5(config);
+    case 'rosenbrock':
+      return createRosenbrock(config);
+    case 'bdf':
+      return createBdf(config);
+    case 'auto':
+      return createAuto(config);
+    default:
+      throw new Error(`linear-power/boltzmann: cannot rebuild ode-solver '${name}' in a worker thread`);
+  }
+}
+
+if (parentPort) {
+  const port = parentPort;
+  let setup: ModeSetup | null = null;
+  let xOut: Float64Array | null = null;
+  let solver: OdeSolver | null = null;
+  let options: ModeOptions | null = null;
+  port.on('message', (msg: { type: string; [k: string]: unknown }) => {
+    if (msg.type === 'init') {
+      setup = msg.setup as ModeSetup;
+      xOut = msg.xOut as Float64Array;
+      const s = msg.solver as { name: string; config: Record<string, unknown> };
+      solver = solverByName(s.name, s.config);
+      options = msg.options as ModeOptions;
+      port.postMessage({ type: 'ready' });
+    } else if (msg.type === 'mode') {
+      const index = msg.index as number;
+      try {
+        const result = solveMode(setup!, msg.k as number, xOut!, solver!, options!);
+        const transfer = [result.delta.buffer] as ArrayBuffer[];
+        if (result.dDelta) transfer.push(result.dDelta.buffer as ArrayBuffer);
+        port.postMessage({ type: 'mode', index, result }, transfer);
+      } catch (e) {
+        port.postMessage({ type: 'error', index, message: (e as Error).message });
+      }
+    }
+  });
+}

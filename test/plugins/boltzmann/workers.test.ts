@@ -1,0 +1,76 @@
+/**
+ * k-modes on worker threads: the same numbers as in one thread, progress reported per mode, failures named.
+ *
+ * Under vitest the sources are TypeScript, which a worker thread cannot load; the test transpiles the worker's
+ * import closure (TypeScript's transpileModule, no type check) into a temporary directory and points the
+ * stage at it with COSMODAG_BOLTZMANN_WORKER (what the compiled package finds next to parallel.js itself).
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import ts from 'typescript';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { constant } from '../../../core/ad/dual.js';
+import { createTsit5, type OdeSolver } from '../../../core/numerics/ode/index.js';
+import type { Recombination } from '../../../plugins/contracts/recombination.js';
+import { solveModes } from '../../../plugins/linear-power/boltzmann/parallel.js';
+import { DEFAULT_APPROXIMATIONS, buildModeSetup } from '../../../plugins/linear-power/boltzmann/setup.js';
+import { recfastRecombination } from '../../../plugins/recombination/recfast.js';
+import { FID, fakeContext, repoRoot, runBackground } from './harness.js';
+
+/** Transpile `entry` and every relative import it reaches into outDir (same layout as the repository). */
+function transpileClosure(entry: string, outDir: string): string {
+  const seen = new Set<string>();
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const src = readFileSync(file, 'utf8');
+    const js = ts.transpileModule(src, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
+    const out = path.join(outDir, path.relative(repoRoot, file)).replace(/\.ts$/, '.js');
+    mkdirSync(path.dirname(out), { recursive: true });
+    writeFileSync(out, js);
+    for (const m of js.matchAll(/from\s+'(\.[^']+)\.js'/g)) visit(path.resolve(path.dirname(file), `${m[1]}.ts`));
+  };
+  visit(entry);
+  return path.join(outDir, path.relative(repoRoot, entry)).replace(/\.ts$/, '.js');
+}
+
+describe('worker threads', () => {
+  let dir = '';
+  const bg = runBackground(FID);
+  const rec = recfastRecombination.run(fakeContext(recfastRecombination, { params: FID, inputs: { background: bg } })) as Recombination;
+  const { setup } = buildModeSetup({
+    background: bg, recombination: rec, Omega_b: constant(0.05), T_cmb: constant(2.7255), P: 0,
+    approx: DEFAULT_APPROXIMATIONS, darkEnergy: 'ppf', ppfCGammaOverCs: 0.4,
+  });
+  const ks = Float64Array.from({ length: 12 }, (_, i) => 1e-4 * Math.pow(5000, i / 11));
+  const xOut = Float64Array.of(-Math.log(2), 0);
+  const opt = { rtol: 1e-5, atol: 1e-10, sensitivities: false };
+
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'cosmodag-boltzmann-worker-'));
+    process.env.COSMODAG_BOLTZMANN_WORKER = transpileClosure(path.join(repoRoot, 'plugins/linear-power/boltzmann/worker.ts'), dir);
+  });
+  afterAll(() => {
+    delete process.env.COSMODAG_BOLTZMANN_WORKER;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('two threads give the same transfer functions as one, with a progress event per mode', async () => {
+    const one = await solveModes(setup, ks, xOut, createTsit5(), opt, { threads: 1 });
+    const events: [number, number][] = [];
+    const two = await solveModes(setup, ks, xOut, createTsit5(), opt, { threads: 2, onProgress: (d, t) => events.push([d, t]) });
+    expect(one.threadsUsed).toBe(1);
+    expect(two.threadsUsed).toBe(2);
+    for (let i = 0; i < ks.length; i++) for (let j = 0; j < xOut.length; j++) expect(two.results[i].delta[j]).toBe(one.results[i].delta[j]);
+    expect(events.length).toBe(ks.length);
+    expect(events[events.length - 1]).toEqual([ks.length, ks.length]);
+  });
+
+  test('a failing mode is reported with its k, and a solver a worker cannot rebuild runs in this thread', async () => {
+    await expect(solveModes(setup, ks, xOut, createTsit5(), { ...opt, maxSteps: 3 }, { threads: 2 })).rejects.toThrow(/mode k = .* \/Mpc failed: .*maximum number of steps/);
+    const custom: OdeSolver = { name: 'my-solver', solve: (p, o) => createTsit5().solve(p, o) };
+    const r = await solveModes(setup, ks.subarray(0, 3), xOut, custom, opt, { threads: 2 });
+    expect(r.threadsUsed).toBe(1);
+  });
+});
