@@ -98,14 +98,16 @@ export function limberWeights(
       g[b] = -dH / Hv[q] - (2 * dc) / c;
     }
     const o = q * nk;
-    let i = 0;
+    let i = -1;
     const lnc = Math.log(c);
     for (let l = 0; l < nl; l++) {
       const x = lnEll[l] - lnc; // ln k
       if (x <= lnkMin || x >= lnkMax) continue;
       const flat = x >= flatLo && x <= flatHi;
       const w = flat ? 1 : kTaper(x, lnkMin, lnkMax), dw = flat ? 0 : kTaperSlope(x, lnkMin, lnkMax);
-      i = findInterval(lnk, x, i);
+      // ln k increases with l: locate the first interval by bisection, then walk forward
+      if (i < 0) i = findInterval(lnk, x, 0);
+      else while (i < nk - 2 && x >= lnk[i + 1]) i++;
       const h = lnk[i + 1] - lnk[i];
       const a = (lnk[i + 1] - x) / h, bb = 1 - a;
       const ca = ((a * a * a - a) * h * h) / 6, cb = ((bb * bb * bb - bb) * h * h) / 6;
@@ -353,7 +355,9 @@ export function limberWeightsAdjoint(
       if (x <= lnkMin || x >= lnkMax) continue;
       const flat = x >= flatLo && x <= flatHi;
       const w = flat ? 1 : kTaper(x, lnkMin, lnkMax), dw = flat ? 0 : kTaperSlope(x, lnkMin, lnkMax);
-      i = findInterval(lnk, x, i);
+      // ln k increases with l: locate the first interval by bisection, then walk forward
+      if (i < 0) i = findInterval(lnk, x, 0);
+      else while (i < nk - 2 && x >= lnk[i + 1]) i++;
       const h = lnk[i + 1] - lnk[i];
       const a = (lnk[i + 1] - x) / h, bb = 1 - a;
       const ca = ((a * a * a - a) * h * h) / 6, cbb = ((bb * bb * bb - bb) * h * h) / 6;
