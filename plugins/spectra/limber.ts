@@ -138,10 +138,16 @@ export function limberNodes(inp: LimberInputs, config: LimberConfig, integrator:
   const valuePower: PowerGrid = { ...power, P_Mpc3: { value: power.P_Mpc3.value, tangent: null, P: 0 } };
   // splines of the kernels and of ln P in z are prepared once for all probe evaluations
   const kernelRows = prepareRows(kernels.z, kernels.W.value, nt);
-  const nkP = power.k_1overMpc.length, nzP = power.z.length;
+  // the probe only steers the node choice: it reads P on every 4th k of the grid (ends kept), 4x cheaper
+  const nkAll = power.k_1overMpc.length, nzP = power.z.length;
+  const probeK: number[] = [];
+  for (let ik = 0; ik < nkAll; ik += 4) probeK.push(ik);
+  if (probeK[probeK.length - 1] !== nkAll - 1) probeK.push(nkAll - 1);
+  const nkP = probeK.length;
+  const kProbe = Float64Array.from(probeK, (ik) => power.k_1overMpc[ik]);
   const lnPT = new Float64Array(nkP * nzP);
-  for (let iz = 0; iz < nzP; iz++) for (let ik = 0; ik < nkP; ik++) lnPT[ik * nzP + iz] = Math.log(power.P_Mpc3.value[iz * nkP + ik]);
-  const powerRows = nzP >= 4 ? prepareRows(power.z, lnPT, nkP) : null;
+  for (let iz = 0; iz < nzP; iz++) probeK.forEach((ik, j) => { lnPT[j * nzP + iz] = Math.log(power.P_Mpc3.value[iz * nkAll + ik]); });
+  const powerRows = nzP >= 4 && nkP >= 4 ? prepareRows(power.z, lnPT, nkP) : null;
   const probe = (z: Float64Array, out: Float64Array) => {
     const n = z.length;
     const bg = backgroundAt(valuesOnly(inp.background), z);
@@ -154,7 +160,7 @@ export function limberNodes(inp: LimberInputs, config: LimberConfig, integrator:
       for (let ik = 0; ik < nkP; ik++) for (let q = 0; q < n; q++) v[q * nkP + ik] = kMajor[ik * n + q];
       lnPq = { value: v, tangent: null, P: 0 };
     } else lnPq = lnPowerAtNodes(valuePower, z);
-    const K = limberWeights(probeEll, power.k_1overMpc, lnPq, new Float64Array(n).fill(1), { value: H, tangent: null, P: 0 }, bg.chi_Mpc, config.k_min_1overMpc, config.k_max_1overMpc).value;
+    const K = limberWeights(probeEll, powerRows ? kProbe : power.k_1overMpc, lnPq, new Float64Array(n).fill(1), { value: H, tangent: null, P: 0 }, bg.chi_Mpc, config.k_min_1overMpc, config.k_max_1overMpc).value;
     out.fill(0);
     for (let t = 0; t < nt; t++) {
       const norm = kernelMax[t];
