@@ -12,7 +12,8 @@
  * sweep, slope differences) transposed and in reverse order. Every routine accumulates (+=) into its output
  * and allocates per call only, never per element.
  */
-import { findInterval, type SplineBC, type SplineFactor, splineFactor } from '../numerics/spline.js';
+import { type SplineBC, type SplineFactor, splineFactor } from '../numerics/spline.js';
+import { queryGeometry } from './interp.js';
 
 /**
  * ybar[yo .. yo+n) += M^T mbar[mo .. mo+n), the transpose of `solveSecondDerivs(f, y, yo, m, mo)`.
@@ -71,21 +72,8 @@ export function interpRowsAdjoint(
   if (qbar.length !== nRows * nq) throw new Error(`interpRowsAdjoint: qbar has ${qbar.length} values, expected ${nRows}*${nq}`);
   if (ybar.length !== nRows * nx) throw new Error(`interpRowsAdjoint: ybar has ${ybar.length} values, expected ${nRows}*${nx}`);
   const f = splineFactor(x, bc);
-  // query geometry once (the same interval search and basis weights as core/ad/interp.ts)
-  const idx = new Int32Array(nq);
-  const A = new Float64Array(nq), B = new Float64Array(nq), C = new Float64Array(nq), D = new Float64Array(nq);
-  let i = 0;
-  for (let j = 0; j < nq; j++) {
-    i = findInterval(x, xq[j], i);
-    const h = x[i + 1] - x[i];
-    const a = (x[i + 1] - xq[j]) / h;
-    const b = 1 - a;
-    idx[j] = i;
-    A[j] = a;
-    B[j] = b;
-    C[j] = ((a * a * a - a) * h * h) / 6;
-    D[j] = ((b * b * b - b) * h * h) / 6;
-  }
+  // the same interval search and basis weights as the forward interpolation
+  const { idx, A, B, C, D } = queryGeometry(x, xq);
   const mbar = new Float64Array(nx);
   for (let r = 0; r < nRows; r++) {
     const qo = r * nq, yo = r * nx;

@@ -11,7 +11,7 @@ import type { DualArray } from './dual-array.js';
 import { findInterval, solveSecondDerivs, splineFactor, type SplineBC } from '../numerics/spline.js';
 
 /** Interval index and basis weights of each query: S = A y_i + B y_{i+1} + C m_i + D m_{i+1}. */
-interface QueryGeometry {
+export interface QueryGeometry {
   idx: Int32Array;
   A: Float64Array;
   B: Float64Array;
@@ -19,7 +19,7 @@ interface QueryGeometry {
   D: Float64Array;
 }
 
-function queryGeometry(x: Float64Array, xq: Float64Array): QueryGeometry {
+export function queryGeometry(x: Float64Array, xq: Float64Array): QueryGeometry {
   const nq = xq.length;
   const idx = new Int32Array(nq);
   const A = new Float64Array(nq), B = new Float64Array(nq), C = new Float64Array(nq), D = new Float64Array(nq);
