@@ -6,7 +6,7 @@
  */
 import { isObservable, lastValueFrom, tap, type Observable, type Subject } from 'rxjs';
 import { seed, type Dual } from '../ad/dual.js';
-import { memoKey } from '../cache/memo-key.js';
+import { memoKey, stableStringify } from '../cache/memo-key.js';
 import { MemoryStore, type MemoStore } from '../cache/store.js';
 import { methodToken, type PluginRegistry } from '../plugin/registry.js';
 import type { StageContext, StageEvent } from '../plugin/types.js';
@@ -25,6 +25,12 @@ export type RunEvent = { t: number; stage?: string } & (
 );
 
 export interface ExecuteOptions {
+  /**
+   * Discretisation choices shared by every evaluation of one differentiation (ctx.sticky): stencils and
+   * finite differences then differentiate one discretised problem, as forward AD does, instead of seeing
+   * adaptive quadrature nodes change between their points.
+   */
+  sticky?: Map<string, unknown>;
   /** Differentiator for stages that consume tangents; default: the plan's `methods.differentiator`. */
   differentiator?: Differentiator;
   /** Parameter values overriding the plan's (stencil points, --param). */
@@ -117,7 +123,7 @@ export async function executePlan(plan: Plan, registry: PluginRegistry, opts: Ex
     const diff = consumer ? (opts.differentiator ?? differentiatorOf(plan)) : null;
     const key = consumer
       ? stageKey(st, params, varied.map((v) => v.name), { ...inputKeys, $differentiator: differentiatorKey(plan) }, plan.baseDir)
-      : stageKey(st, params, tangents, inputKeys, plan.baseDir);
+      : stageKey(st, params, tangents, opts.sticky ? { ...inputKeys, $sticky: 'shared-discretisation' } : inputKeys, plan.baseDir);
     keys.set(name, key);
     const hit = store.get(key);
     if (hit !== undefined) {
@@ -133,19 +139,20 @@ export async function executePlan(plan: Plan, registry: PluginRegistry, opts: Ex
       if (consumer) {
         // derivatives of every input with respect to the varied parameters, by the bound differentiator
         for (const [input, src] of Object.entries(st.inputs)) {
+          const sticky = new Map<string, unknown>();
           const ev: Evaluator = Object.assign(
             async (over: Record<string, number>, tans: readonly string[]) =>
-              (await executePlan(plan, registry, { params: { ...params, ...over }, tangents: tans, store, targets: [src] })).outputs.get(src),
+              (await executePlan(plan, registry, { params: { ...params, ...over }, tangents: tans, store, targets: [src], sticky })).outputs.get(src),
             { graph: { plan, registry, store, target: src, params, consumer: name } },
           );
           inputs[input] = await diff!.differentiate(ev, varied, (done, total) => emit({ type: 'progress', stage: name, done, total, label: `derivatives of ${src} (${diff!.name})` }));
         }
-        value = await runStage(st, inputs, params, varied.map((v) => v.name), registry, (e) => emit({ ...e, stage: name }), plan);
+        value = await runStage(st, inputs, params, varied.map((v) => v.name), registry, (e) => emit({ ...e, stage: name }), plan, opts.sticky);
       } else if (tangents.length && st.plugin.differentiable === 'none') {
         // a black box: run its values, then get its tangents from the regression stencil around it
         value = await blackBoxWithTangents(plan, registry, st, params, tangents, store, (e) => emit({ ...e, stage: name }));
       } else
-        value = await runStage(st, inputs, params, tangents, registry, (e) => emit({ ...e, stage: name }), plan);
+        value = await runStage(st, inputs, params, tangents, registry, (e) => emit({ ...e, stage: name }), plan, opts.sticky);
     } catch (e) {
       emit({ type: 'stage-failed', stage: name, plugin: st.plugin.id, message: (e as Error).message });
       throw e instanceof StageError ? e : new StageError(name, st.plugin.id, e as Error);
@@ -167,6 +174,7 @@ async function runStage(
   registry: PluginRegistry,
   emit: (e: Record<string, unknown>) => void,
   plan: Plan,
+  sticky?: Map<string, unknown>,
 ): Promise<unknown> {
   const instances: Record<string, unknown> = {};
   for (const [kind, m] of Object.entries(st.methods)) instances[kind] = m.plugin.create(m.config);
@@ -178,6 +186,12 @@ async function runStage(
     inputs,
     tangentParams: tangents,
     baseDir: plan.baseDir,
+    sticky<T>(what: string, compute: () => T): T {
+      if (!sticky) return compute();
+      const k = `${st.name}:${what}:${stableStringify(st.config)}`;
+      if (!sticky.has(k)) sticky.set(k, compute());
+      return sticky.get(k) as T;
+    },
     varied: variedParameters(plan).map((n) => {
       const p = plan.parameters.get(n)!;
       return { name: n, value: params[n], prior_sigma: p.prior_sigma, latex: p.latex };
@@ -264,8 +278,9 @@ async function blackBoxWithTangents(
   const deps = dependsOn(plan, st.name);
   const all = variedList(plan, params);
   const relevant = tangents.filter((t) => deps.has(t)).map((t) => all.find((v) => v.name === t) ?? { name: t, value: params[t] });
+  const sticky = new Map<string, unknown>();
   const ev: Evaluator = async (over) =>
-    (await executePlan(plan, registry, { params: { ...params, ...over }, tangents: [], store, targets: [st.name] })).outputs.get(st.name);
+    (await executePlan(plan, registry, { params: { ...params, ...over }, tangents: [], store, targets: [st.name], sticky })).outputs.get(st.name);
   const base = await ev({}, []);
   if (!relevant.length) return base;
   emit({ type: 'progress', done: 0, total: relevant.length, label: `stencil around black box ${st.plugin.id}` });

@@ -54,6 +54,12 @@ export interface StageContext<C, I> {
   method<T>(kind: string): T;
   /** Directory of the pipeline file: relative paths in a config (tables, programs) resolve against it. */
   readonly baseDir?: string;
+  /**
+   * A discretisation choice (e.g. adaptive quadrature nodes) made once and reused by every evaluation of the
+   * same differentiation (stencil and finite-difference points), so that derivatives are those of one
+   * discretised problem. Outside a differentiation it simply computes.
+   */
+  sticky?<T>(what: string, compute: () => T): T;
   /** Report progress without returning an Observable. */
   progress(done: number, total: number, label?: string): void;
 }

@@ -192,14 +192,17 @@ export function limberNodes(inp: LimberInputs, config: LimberConfig, integrator:
   return { lnRule, zLo, zHi };
 }
 
-export function computeLimber(inp: LimberInputs, config: LimberConfig, integrator: Integrator): Spectra {
+export function computeLimber(inp: LimberInputs, config: LimberConfig, integrator: Integrator, sticky?: <T>(what: string, compute: () => T) => T): Spectra {
   const ell = ellGrid(config.ell);
   const { kernels, power } = inp;
   const nt = kernels.tracers.length;
   const { names, pairs } = pairOrder(kernels);
 
   // 1. quadrature nodes (limberNodes)
-  const { lnRule, zLo, zHi } = limberNodes(inp, config, integrator);
+  // within one differentiation (stencil or finite-difference points) the nodes chosen at the first
+  // evaluation are reused, so that every point integrates on the same rule, as forward AD does
+  const choose = () => limberNodes(inp, config, integrator);
+  const { lnRule, zLo, zHi } = sticky ? sticky('limber-z-rule', choose) : choose();
   const zq = Float64Array.from(lnRule.x, Math.exp);
   const rule: QuadratureRule = { x: zq, w: Float64Array.from(lnRule.w, (w, q) => w * zq[q]) };
   const nq = zq.length, nl = ell.length, np = pairs.length;
@@ -288,7 +291,7 @@ export const limber: StagePlugin<LimberConfig, LimberInputs, Spectra> = {
   methods: ['integrator'],
   differentiable: 'forward',
   run(ctx) {
-    return computeLimber(ctx.inputs, ctx.config, ctx.method<Integrator>('integrator'));
+    return computeLimber(ctx.inputs, ctx.config, ctx.method<Integrator>('integrator'), ctx.sticky?.bind(ctx));
   },
   vjp(ctx, outputBar) {
     const Cbar = (outputBar as { C?: Float64Array }).C;
