@@ -18,7 +18,7 @@ import { type DualArray, scaleA } from '../../core/ad/dual-array.js';
 import type { Integrator } from '../../core/numerics/integrator.js';
 import { PLUGIN_API_VERSION, type ParameterSpec, type StagePlugin } from '../../core/plugin/types.js';
 import type { Background } from '../contracts/background.js';
-import { backgroundAt } from './evaluate.js';
+import { backgroundAt } from '../contracts/background-eval.js';
 import {
   conformalTime, conformalTimeAdjoint, lineOfSightDistance, lineOfSightDistanceAdjoint, transverseDistance, transverseDistanceAdjoint,
 } from './distances.js';

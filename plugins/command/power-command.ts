@@ -27,8 +27,8 @@ import type { PowerGrid } from '../contracts/power.js';
 import {
   OUTPUT_Z_DEFAULT, type KGridConfig, type ZGridConfig, kGridProblems, kGridSchema, logKGrid, outputZProblems, zGrid,
   zGridProblems, zGridSchema,
-} from '../linear-power/k-z-grid.js';
-import { type HUnits, type PowerTable, formatPowerGridAt, parsePowerTable, powerTableAt } from '../linear-power/power-table.js';
+} from '../contracts/power-grid-spec.js';
+import { type HUnits, type PowerTable, formatPowerGridAt, parsePowerTable, powerTableAt } from '../contracts/power-table.js';
 import {
   ProgramError, commandLine, exactNumber, fillPlaceholders, placeholdersIn, programFingerprint, programProblems,
   resolveProgram, runProgram, tail,

@@ -29,8 +29,8 @@ import { type TransferTable, transferAt, transferKGrid, transferSplines } from '
 import {
   type KGridConfig, type ZGridConfig, kGridProblems, kGridSchema, logKGrid, outputZProblems, outputZSchema, zGrid,
   zGridProblems, zGridSchema,
-} from './k-z-grid.js';
-import { formatPowerGridAt } from './power-table.js';
+} from '../contracts/power-grid-spec.js';
+import { formatPowerGridAt } from '../contracts/power-table.js';
 import { sigmaRule, topHatVariance } from './sigma8.js';
 
 export interface BoltzmannConfig {

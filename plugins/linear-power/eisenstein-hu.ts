@@ -27,12 +27,12 @@ import type { DualArray } from '../../core/ad/dual-array.js';
 import { PLUGIN_API_VERSION, type ParameterSpec, type StagePlugin } from '../../core/plugin/types.js';
 import type { Background } from '../contracts/background.js';
 import type { PowerGrid } from '../contracts/power.js';
-import { backgroundAt, backgroundAtAdjoint } from '../background/evaluate.js';
+import { backgroundAt, backgroundAtAdjoint } from '../contracts/background-eval.js';
 import {
   type KGridConfig, type ZGridConfig, kGridProblems, kGridSchema, logKGrid, outputZProblems, outputZSchema, zGrid,
   zGridProblems, zGridSchema,
-} from './k-z-grid.js';
-import { formatPowerGridAt } from './power-table.js';
+} from '../contracts/power-grid-spec.js';
+import { formatPowerGridAt } from '../contracts/power-table.js';
 import { sigmaRule, topHatVariance } from './sigma8.js';
 
 // ---------------------------------------------------------------------------------------------------------

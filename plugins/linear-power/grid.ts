@@ -8,7 +8,7 @@
  */
 import { PLUGIN_API_VERSION, type ParameterSpec, type StagePlugin } from '../../core/plugin/types.js';
 import type { PowerGrid } from '../contracts/power.js';
-import { H_UNIT_SPEC, type PowerGridFileConfig, formatPowerGridAt, powerGridFromFile, powerGridFileSchema } from './power-table.js';
+import { H_UNIT_SPEC, type PowerGridFileConfig, formatPowerGridAt, powerGridFromFile, powerGridFileSchema } from '../contracts/power-table.js';
 
 export const linearPowerGrid: StagePlugin<PowerGridFileConfig, {}, PowerGrid> = {
   apiVersion: PLUGIN_API_VERSION,

@@ -9,7 +9,7 @@ import { PLUGIN_API_VERSION, type ParameterSpec, type StagePlugin } from '../../
 import type { PowerGrid } from '../contracts/power.js';
 import {
   H_UNIT_SPEC, type PowerGridFileConfig, formatPowerGridAt, powerGridFromFile, powerGridFileSchema,
-} from '../linear-power/power-table.js';
+} from '../contracts/power-table.js';
 
 export const nonlinearPowerGrid: StagePlugin<PowerGridFileConfig, {}, PowerGrid> = {
   apiVersion: PLUGIN_API_VERSION,

@@ -44,8 +44,8 @@ import { brent } from '../../core/numerics/root.js';
 import { PLUGIN_API_VERSION, type ParameterSpec, type StagePlugin } from '../../core/plugin/types.js';
 import type { Background } from '../contracts/background.js';
 import type { PowerGrid } from '../contracts/power.js';
-import { backgroundAt, backgroundAtAdjoint } from '../background/evaluate.js';
-import { formatPowerGridAt } from '../linear-power/power-table.js';
+import { backgroundAt, backgroundAtAdjoint } from '../contracts/background-eval.js';
+import { formatPowerGridAt } from '../contracts/power-table.js';
 
 export type WConvention = 'w0' | 'instantaneous';
 

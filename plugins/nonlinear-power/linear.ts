@@ -5,7 +5,7 @@
  */
 import { PLUGIN_API_VERSION, type StagePlugin } from '../../core/plugin/types.js';
 import type { PowerGrid } from '../contracts/power.js';
-import { formatPowerGridAt } from '../linear-power/power-table.js';
+import { formatPowerGridAt } from '../contracts/power-table.js';
 
 export interface LinearPassConfig {
   output_z: number[];

@@ -17,7 +17,7 @@ import type { Background } from '../contracts/background.js';
 import type { Kernels } from '../contracts/kernels.js';
 import type { PowerGrid } from '../contracts/power.js';
 import type { Spectra } from '../contracts/spectra.js';
-import { backgroundAt, backgroundAtAdjoint } from '../background/evaluate.js';
+import { backgroundAt, backgroundAtAdjoint } from '../contracts/background-eval.js';
 import {
   bandedProducts, bandedProductsAdjoint, limberWeights, limberWeightsAdjoint, lnPowerAtNodes, lnPowerAtNodesAdjoint, rowBands,
   shearPrefactor,

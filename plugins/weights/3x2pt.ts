@@ -20,7 +20,7 @@ import type { Dual } from '../../core/ad/dual.js';
 import type { DualArray } from '../../core/ad/dual-array.js';
 import { cumulativeWeights } from '../../core/numerics/cumulative.js';
 import { PLUGIN_API_VERSION, type ParameterSpec, type StageContext, type StagePlugin } from '../../core/plugin/types.js';
-import { backgroundAt, backgroundAtAdjoint } from '../background/evaluate.js';
+import { backgroundAt, backgroundAtAdjoint } from '../contracts/background-eval.js';
 import type { Background } from '../contracts/background.js';
 import type { Kernels, TracerKind } from '../contracts/kernels.js';
 import type { RedshiftDistribution } from '../contracts/redshift.js';

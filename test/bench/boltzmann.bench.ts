@@ -23,7 +23,7 @@ import type { OdeSolver } from '../../core/numerics/ode/index.js';
 import type { Recombination } from '../../plugins/contracts/recombination.js';
 import { type BoltzmannConfig, boltzmann, boltzmannPower } from '../../plugins/linear-power/boltzmann.js';
 import { solverByName } from '../../plugins/linear-power/boltzmann/worker.js';
-import { parsePowerTable, powerTableAt } from '../../plugins/linear-power/power-table.js';
+import { parsePowerTable, powerTableAt } from '../../plugins/contracts/power-table.js';
 import { recfastRecombination } from '../../plugins/recombination/recfast.js';
 import { FID, configOf, fakeContext, runBackground } from '../plugins/boltzmann/harness.js';
 

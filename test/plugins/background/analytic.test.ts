@@ -15,7 +15,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import { gaussLegendreRule } from '../../../core/numerics/gauss-legendre.js';
-import { backgroundAt } from '../../../plugins/background/evaluate.js';
+import { backgroundAt } from '../../../plugins/contracts/background-eval.js';
 import { runBackground } from './harness.js';
 
 const TOL = 1e-9;

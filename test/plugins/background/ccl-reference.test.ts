@@ -9,7 +9,7 @@
  * (source Omega_m = baryons + CDM, radiation in H), which is the one we solve.
  */
 import { expect, test } from 'vitest';
-import { backgroundAt } from '../../../plugins/background/evaluate.js';
+import { backgroundAt } from '../../../plugins/contracts/background-eval.js';
 import { CLASS_FID, readTable, referencePath, runBackground } from './harness.js';
 
 const TOL = 1e-7;

@@ -12,7 +12,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import { interpDual } from '../../../core/ad/interp.js';
-import { backgroundAt } from '../../../plugins/background/evaluate.js';
+import { backgroundAt } from '../../../plugins/contracts/background-eval.js';
 import { UR_PER_NEFF, omegaGammaH2 } from '../../../plugins/background/radiation.js';
 import { CLASS_FID, CLASS_W0WA, readTable, referencePath, runBackground } from './harness.js';
 

@@ -8,7 +8,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import type { Integrator } from '../../../core/numerics/integrator.js';
-import { backgroundAt } from '../../../plugins/background/evaluate.js';
+import { backgroundAt } from '../../../plugins/contracts/background-eval.js';
 import { CLASS_W0WA, integrators, runBackground } from './harness.js';
 
 const params = { ...CLASS_W0WA, Omega_k: 0.03 };

@@ -3,7 +3,7 @@
  * what is allowed, from run() (when called directly) and from check() (what the planner reports).
  */
 import { describe, expect, test } from 'vitest';
-import { backgroundAt } from '../../../plugins/background/evaluate.js';
+import { backgroundAt } from '../../../plugins/contracts/background-eval.js';
 import { W0WA_PARAMETERS, w0waBackground } from '../../../plugins/background/w0wa.js';
 import { validateWith } from '../../../core/schema/ajv.js';
 import { CLASS_FID, configWith, runBackground } from './harness.js';

@@ -14,7 +14,7 @@
  * differently in interpreted and optimised code, ~1 ulp, i.e. 1e-16/h ~ 1e-12 relative), so it gets its own test.
  */
 import { describe, expect, test } from 'vitest';
-import { backgroundAt } from '../../../plugins/background/evaluate.js';
+import { backgroundAt } from '../../../plugins/contracts/background-eval.js';
 import type { DualArray } from '../../../core/ad/dual-array.js';
 import { W0WA_PARAMETERS } from '../../../plugins/background/w0wa.js';
 import { CLASS_W0WA, runBackground } from './harness.js';

@@ -12,7 +12,7 @@ import { PluginRegistry } from '../../../core/plugin/registry.js';
 import { plugins } from '../../../plugins/index.js';
 import type { BoltzmannPower } from '../../../plugins/linear-power/boltzmann.js';
 import { boltzmann } from '../../../plugins/linear-power/boltzmann.js';
-import { parsePowerTable, powerTableAt } from '../../../plugins/linear-power/power-table.js';
+import { parsePowerTable, powerTableAt } from '../../../plugins/contracts/power-table.js';
 import { classPath, repoRoot } from './harness.js';
 
 const registry = () => {

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createTsit5 } from '../../../core/numerics/ode/index.js';
 import type { Recombination } from '../../../plugins/contracts/recombination.js';
 import { type BoltzmannPower, boltzmann } from '../../../plugins/linear-power/boltzmann.js';
-import { parsePowerTable, powerTableAt } from '../../../plugins/linear-power/power-table.js';
+import { parsePowerTable, powerTableAt } from '../../../plugins/contracts/power-table.js';
 import { recfastRecombination } from '../../../plugins/recombination/recfast.js';
 import { classPath, fakeContext, runBackground } from './harness.js';
 

@@ -7,11 +7,11 @@ import { describe, expect, test } from 'vitest';
 import { seed } from '../../../core/ad/dual.js';
 import { gaussLegendreAdaptive } from '../../../core/numerics/gauss-legendre.js';
 import { cubicSpline, splineEval } from '../../../core/numerics/spline.js';
-import { backgroundAt } from '../../../plugins/background/evaluate.js';
+import { backgroundAt } from '../../../plugins/contracts/background-eval.js';
 import type { PowerGrid } from '../../../plugins/contracts/power.js';
 import { eisensteinHu, ehLinearPowerZ0, ehTransfer } from '../../../plugins/linear-power/eisenstein-hu.js';
-import { logKGrid } from '../../../plugins/linear-power/k-z-grid.js';
-import { parsePowerTable, powerTableAt } from '../../../plugins/linear-power/power-table.js';
+import { logKGrid } from '../../../plugins/contracts/power-grid-spec.js';
+import { parsePowerTable, powerTableAt } from '../../../plugins/contracts/power-table.js';
 import { topHatWindow, topHatWindowDeriv } from '../../../plugins/linear-power/sigma8.js';
 import { FID, fakeContext, maxRel, readTable, referencePath, runBackground } from './harness.js';
 

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import type { PowerGrid } from '../../../plugins/contracts/power.js';
 import { linearPowerGrid } from '../../../plugins/linear-power/grid.js';
-import { formatPowerTable, parsePowerTable, powerTableAt, readPowerTable } from '../../../plugins/linear-power/power-table.js';
+import { formatPowerTable, parsePowerTable, powerTableAt, readPowerTable } from '../../../plugins/contracts/power-table.js';
 import { fakeContext, maxRel, readTable, referencePath } from './harness.js';
 
 const CLASS_LIN = referencePath('class/fid/pk_lin.tsv');

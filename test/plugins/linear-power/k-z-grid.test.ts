@@ -6,9 +6,9 @@
 import { describe, expect, test } from 'vitest';
 import { constant } from '../../../core/ad/dual.js';
 import { cubicSpline, splineEval } from '../../../core/numerics/spline.js';
-import { backgroundAt } from '../../../plugins/background/evaluate.js';
+import { backgroundAt } from '../../../plugins/contracts/background-eval.js';
 import { ehLinearPowerZ0, scaleByGrowth } from '../../../plugins/linear-power/eisenstein-hu.js';
-import { K_GRID_DEFAULTS, Z_GRID_DEFAULTS, logKGrid, zGrid } from '../../../plugins/linear-power/k-z-grid.js';
+import { K_GRID_DEFAULTS, Z_GRID_DEFAULTS, logKGrid, zGrid } from '../../../plugins/contracts/power-grid-spec.js';
 import { halofitCosmologies, halofitGrid } from '../../../plugins/nonlinear-power/halofit.js';
 import { FID, runBackground } from './harness.js';
 

@@ -6,13 +6,13 @@
  */
 import { describe, expect, test } from 'vitest';
 import { constant } from '../../../core/ad/dual.js';
-import { backgroundAt } from '../../../plugins/background/evaluate.js';
+import { backgroundAt } from '../../../plugins/contracts/background-eval.js';
 import type { Background } from '../../../plugins/contracts/background.js';
 import type { PowerGrid } from '../../../plugins/contracts/power.js';
 import { eisensteinHu, ehLinearPowerZ0, scaleByGrowth } from '../../../plugins/linear-power/eisenstein-hu.js';
 import { linearPowerGrid } from '../../../plugins/linear-power/grid.js';
-import { logKGrid } from '../../../plugins/linear-power/k-z-grid.js';
-import { powerTableAt, readPowerTable } from '../../../plugins/linear-power/power-table.js';
+import { logKGrid } from '../../../plugins/contracts/power-grid-spec.js';
+import { powerTableAt, readPowerTable } from '../../../plugins/contracts/power-table.js';
 import { halofit, halofitCosmologies, halofitGrid, halofitScales } from '../../../plugins/nonlinear-power/halofit.js';
 import { FID, W0WA, fakeContext, maxRel, readTable, referencePath, runBackground } from '../linear-power/harness.js';
 

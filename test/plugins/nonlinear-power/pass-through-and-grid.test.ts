@@ -4,7 +4,7 @@
 import { describe, expect, test } from 'vitest';
 import type { PowerGrid } from '../../../plugins/contracts/power.js';
 import { eisensteinHu } from '../../../plugins/linear-power/eisenstein-hu.js';
-import { readPowerTable } from '../../../plugins/linear-power/power-table.js';
+import { readPowerTable } from '../../../plugins/contracts/power-table.js';
 import { nonlinearPowerGrid } from '../../../plugins/nonlinear-power/grid.js';
 import { nonlinearLinear } from '../../../plugins/nonlinear-power/linear.js';
 import { nonlinearPowerPlugins } from '../../../plugins/nonlinear-power/index.js';

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { pairProducts, shearPrefactor } from '../../../plugins/spectra/limber-sum.js';
 import { computeLimber, type LimberConfig } from '../../../plugins/spectra/limber.js';
-import { backgroundAt } from '../../../plugins/background/evaluate.js';
+import { backgroundAt } from '../../../plugins/contracts/background-eval.js';
 import { createGaussLegendre } from '../../../plugins/integrator/gauss-legendre.js';
 import { runJob } from '../../../core/cli/run-job.js';
 import type { Background } from '../../../plugins/contracts/background.js';

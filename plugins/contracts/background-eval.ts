@@ -10,7 +10,7 @@
 import { type DualArray, mapUnary } from '../../core/ad/dual-array.js';
 import { interpDual } from '../../core/ad/interp.js';
 import { interpAdjoint } from '../../core/ad/interp-adjoint.js';
-import type { Background } from '../contracts/background.js';
+import type { Background } from './background.js';
 
 export interface BackgroundSample {
   /** H/H0 */
