@@ -2,9 +2,6 @@
  * Test harness for background/w0wa: a minimal StageContext (config with schema defaults, parameters as
  * seeded duals, the integrator bound from a method plugin) and a reader for the reference tables.
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { seed } from '../../../core/ad/dual.js';
 import type { Integrator } from '../../../core/numerics/integrator.js';
 import type { StageContext } from '../../../core/plugin/types.js';
@@ -12,18 +9,7 @@ import { validateWith } from '../../../core/schema/ajv.js';
 import { gaussLegendre, newtonCotes, romberg } from '../../../plugins/integrator/index.js';
 import { W0WA_PARAMETERS, type W0waBackground, type W0waConfig, w0waBackground } from '../../../plugins/background/w0wa.js';
 
-export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-export const referencePath = (...parts: string[]) => path.resolve(repoRoot, '../shared/reference', ...parts);
-
-/** A TSV table with one header line: column name -> values. */
-export function readTable(file: string): Record<string, Float64Array> {
-  const lines = readFileSync(file, 'utf8').trim().split('\n');
-  const head = lines[0].split('\t');
-  const rows = lines.slice(1).map((l) => l.split('\t').map(Number));
-  const out: Record<string, Float64Array> = {};
-  head.forEach((h, j) => (out[h] = Float64Array.from(rows, (r) => r[j])));
-  return out;
-}
+export { repoRoot, referencePath, readTable } from '../../support/harness.js';
 
 export const integrators = {
   'gauss-legendre': (cfg: object = {}) => gaussLegendre.create(cfg) as Integrator,
