@@ -1,5 +1,5 @@
 /** Helpers shared by the integrator methods: scalar integrands and config range checks. */
-import type { VectorIntegrand } from './integrator.js';
+import type { Integrator, QuadratureRule, VectorIntegrand } from './integrator.js';
 
 /** Wrap a scalar function as a vectorised integrand. */
 export function scalarIntegrand(f: (x: number) => number): VectorIntegrand {
@@ -23,3 +23,28 @@ export function checkConfig(id: string, c: object, ranges: Record<string, [numbe
   }
 }
 
+
+/**
+ * The Integrator object every method plugin returns, from its two primitives: an adaptive run (estimate and
+ * the rule it settled on) and its fixed rule of a given level. Keeps the contract's plumbing in one place.
+ */
+export function makeIntegrator(o: {
+  name: string;
+  id: string;
+  rtol: number;
+  maxLevel: number;
+  adapt: (f: VectorIntegrand, a: number, b: number, atol?: number) => { value: number; rule: QuadratureRule };
+  fixed: (a: number, b: number, level: number) => QuadratureRule;
+}): Integrator {
+  return {
+    name: o.name,
+    rtol: o.rtol,
+    adaptRule: (f, a, b, atol) => o.adapt(f, a, b, atol).rule,
+    integrate: (f, a, b) => o.adapt(scalarIntegrand(f), a, b).value,
+    fixedRule(a, b, level) {
+      if (!Number.isInteger(level) || level < 0 || level > o.maxLevel)
+        throw new Error(`${o.id}: fixedRule level must be an integer in [0, ${o.maxLevel}], got ${level}`);
+      return o.fixed(a, b, level);
+    },
+  };
+}

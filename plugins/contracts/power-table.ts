@@ -22,7 +22,8 @@
  * last two nodes). Outside the tabulated z range: always an error.
  */
 import { readFileSync } from 'node:fs';
-import type { ParameterSpec } from '../../core/plugin/types.js';
+import { PLUGIN_API_VERSION, type ParameterSpec, type StagePlugin } from '../../core/plugin/types.js';
+import type { PowerGrid } from './power.js';
 import { evalInterval, findInterval, solveSecondDerivs, splineFactor, type SplineFactor } from '../../core/numerics/spline.js';
 
 export interface PowerTable {
@@ -431,4 +432,30 @@ export function powerGridFromFile(id: string, c: PowerGridFileConfig, h: number 
   }
   const P = k === t.k_1overMpc && z === t.z ? t.P_Mpc3 : powerTableAt(t, k, z, { extrapolate: c.extrapolate ?? false });
   return { k_1overMpc: k, z, P_Mpc3: { value: P, tangent: null, P: 0 }, source: `table ${c.file}` };
+}
+
+/**
+ * The stage that reads a P(k, z) table for `port` (`linear-power/grid`, `nonlinear-power/grid`): the table is
+ * a fixed function of (k, z), so its P carries no tangent; h is read only to convert (Mpc/h)-unit tables.
+ */
+export function powerGridFileStage(port: 'linear-power' | 'nonlinear-power', description: string): StagePlugin<PowerGridFileConfig, {}, PowerGrid> {
+  const id = `${port}/grid`;
+  return {
+    apiVersion: PLUGIN_API_VERSION,
+    id,
+    version: '1.0.0',
+    port,
+    description,
+    configSchema: powerGridFileSchema,
+    inputs: {},
+    reads: (config): Record<string, ParameterSpec> => (config.h_units === false ? {} : { h: H_UNIT_SPEC }),
+    differentiable: 'forward',
+    run(ctx): PowerGrid {
+      const h = ctx.config.h_units === false ? undefined : ctx.param('h').v;
+      return powerGridFromFile(id, ctx.config, h);
+    },
+    write(output, file, { config }) {
+      return { [file]: formatPowerGridAt(output, config.output_z ? Float64Array.from(config.output_z) : output.z) };
+    },
+  };
 }

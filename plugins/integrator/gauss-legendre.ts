@@ -2,10 +2,10 @@
  * integrator/gauss-legendre: composite Gauss-Legendre rule (`order` nodes per panel), panels doubled
  * until successive estimates agree (core/numerics/gauss-legendre.ts).
  */
-import type { Integrator, QuadratureRule, VectorIntegrand } from '../../core/numerics/integrator.js';
+import type { Integrator } from '../../core/numerics/integrator.js';
 import { gaussLegendreAdaptive, gaussLegendreLocal, gaussLegendreRule } from '../../core/numerics/gauss-legendre.js';
 import { PLUGIN_API_VERSION, type MethodPlugin } from '../../core/plugin/types.js';
-import { checkConfig, scalarIntegrand } from '../../core/numerics/integrator-config.js';
+import { checkConfig, makeIntegrator } from '../../core/numerics/integrator-config.js';
 
 export interface GaussLegendreConfig {
   rtol: number;
@@ -21,22 +21,12 @@ export function createGaussLegendre(config: Partial<GaussLegendreConfig> = {}): 
   const id = 'integrator/gauss-legendre';
   checkConfig(id, c, { rtol: [0, 1], order: [1, 1000], maxPanels: [2, 2 ** 24] }, ['order', 'maxPanels']);
   if (c.refinement !== 'local' && c.refinement !== 'uniform') throw new Error(`${id}: with.refinement must be 'local' or 'uniform', got ${JSON.stringify(c.refinement)}`);
-  const run = (f: VectorIntegrand, a: number, b: number, atol?: number) =>
-    (c.refinement === 'local' ? gaussLegendreLocal : gaussLegendreAdaptive)(f, a, b, { rtol: c.rtol, atol, order: c.order, maxPanels: c.maxPanels, what: id });
-  return {
-    name: 'gauss-legendre',
-    rtol: c.rtol,
-    adaptRule(f, a, b, atol): QuadratureRule {
-      return run(f, a, b, atol).rule;
-    },
-    integrate(f, a, b) {
-      return run(scalarIntegrand(f), a, b).value;
-    },
-    fixedRule(a, b, level) {
-      if (!Number.isInteger(level) || level < 0 || level > 24) throw new Error(`${id}: fixedRule level must be an integer in [0, 24], got ${level}`);
-      return gaussLegendreRule(a, b, c.order, 2 ** level);
-    },
-  };
+  const adaptive = c.refinement === 'local' ? gaussLegendreLocal : gaussLegendreAdaptive;
+  return makeIntegrator({
+    name: 'gauss-legendre', id, rtol: c.rtol, maxLevel: 24,
+    adapt: (f, a, b, atol) => adaptive(f, a, b, { rtol: c.rtol, atol, order: c.order, maxPanels: c.maxPanels, what: id }),
+    fixed: (a, b, level) => gaussLegendreRule(a, b, c.order, 2 ** level),
+  });
 }
 
 export const gaussLegendre: MethodPlugin<Partial<GaussLegendreConfig>, Integrator> = {

@@ -2,10 +2,10 @@
  * integrator/newton-cotes: composite trapezoid, Simpson or Boole rules on uniform grids, with panels
  * doubled until successive estimates agree (core/numerics/newton-cotes.ts).
  */
-import type { Integrator, QuadratureRule, VectorIntegrand } from '../../core/numerics/integrator.js';
+import type { Integrator } from '../../core/numerics/integrator.js';
 import { newtonCotesAdaptive, newtonCotesRule, type NewtonCotesName } from '../../core/numerics/newton-cotes.js';
 import { PLUGIN_API_VERSION, type MethodPlugin } from '../../core/plugin/types.js';
-import { scalarIntegrand, checkConfig } from '../../core/numerics/integrator-config.js';
+import { checkConfig, makeIntegrator } from '../../core/numerics/integrator-config.js';
 
 export interface NewtonCotesConfig {
   rule: NewtonCotesName;
@@ -25,22 +25,14 @@ export function createNewtonCotes(config: Partial<NewtonCotesConfig> = {}): Inte
   if (c.maxPanels < 2 * c.minPanels)
     throw new Error(`${id}: with.maxPanels (${c.maxPanels}) must be at least twice with.minPanels (${c.minPanels}) so that two estimates can be compared`);
   const what = `${id} (${c.rule})`;
-  const run = (f: VectorIntegrand, a: number, b: number, atol?: number) =>
-    newtonCotesAdaptive(f, a, b, { rule: c.rule, rtol: c.rtol, atol, minPanels: c.minPanels, maxPanels: c.maxPanels, what });
-  return {
-    name: 'newton-cotes',
-    rtol: c.rtol,
-    adaptRule(f, a, b, atol): QuadratureRule {
-      return newtonCotesRule(c.rule, a, b, run(f, a, b, atol).panels);
+  return makeIntegrator({
+    name: 'newton-cotes', id, rtol: c.rtol, maxLevel: 30,
+    adapt(f, a, b, atol) {
+      const r = newtonCotesAdaptive(f, a, b, { rule: c.rule, rtol: c.rtol, atol, minPanels: c.minPanels, maxPanels: c.maxPanels, what });
+      return { value: r.value, rule: newtonCotesRule(c.rule, a, b, r.panels) };
     },
-    integrate(f, a, b) {
-      return run(scalarIntegrand(f), a, b).value;
-    },
-    fixedRule(a, b, level) {
-      if (!Number.isInteger(level) || level < 0) throw new Error(`${id}: fixedRule level must be an integer >= 0, got ${level}`);
-      return newtonCotesRule(c.rule, a, b, c.minPanels * 2 ** level);
-    },
-  };
+    fixed: (a, b, level) => newtonCotesRule(c.rule, a, b, c.minPanels * 2 ** level),
+  });
 }
 
 export const newtonCotes: MethodPlugin<Partial<NewtonCotesConfig>, Integrator> = {

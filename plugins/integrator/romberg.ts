@@ -2,10 +2,10 @@
  * integrator/romberg: Richardson-extrapolated trapezoid rule on 2^k + 1 uniform points, level k raised
  * until successive diagonal estimates agree (core/numerics/romberg.ts).
  */
-import type { Integrator, QuadratureRule, VectorIntegrand } from '../../core/numerics/integrator.js';
+import type { Integrator } from '../../core/numerics/integrator.js';
 import { rombergAdaptive, rombergRule } from '../../core/numerics/romberg.js';
 import { PLUGIN_API_VERSION, type MethodPlugin } from '../../core/plugin/types.js';
-import { scalarIntegrand, checkConfig } from '../../core/numerics/integrator-config.js';
+import { checkConfig, makeIntegrator } from '../../core/numerics/integrator-config.js';
 
 export interface RombergConfig {
   rtol: number;
@@ -20,22 +20,14 @@ export function createRomberg(config: Partial<RombergConfig> = {}): Integrator {
   const c: RombergConfig = { ...DEFAULTS, ...config };
   const id = 'integrator/romberg';
   checkConfig(id, c, { rtol: [0, 1], maxLevel: [MIN_LEVEL, 30] }, ['maxLevel']);
-  const run = (f: VectorIntegrand, a: number, b: number, atol?: number) =>
-    rombergAdaptive(f, a, b, { rtol: c.rtol, atol, maxLevel: c.maxLevel, minLevel: MIN_LEVEL, what: id });
-  return {
-    name: 'romberg',
-    rtol: c.rtol,
-    adaptRule(f, a, b, atol): QuadratureRule {
-      return rombergRule(a, b, run(f, a, b, atol).level);
+  return makeIntegrator({
+    name: 'romberg', id, rtol: c.rtol, maxLevel: 30,
+    adapt(f, a, b, atol) {
+      const r = rombergAdaptive(f, a, b, { rtol: c.rtol, atol, maxLevel: c.maxLevel, minLevel: MIN_LEVEL, what: id });
+      return { value: r.value, rule: rombergRule(a, b, r.level) };
     },
-    integrate(f, a, b) {
-      return run(scalarIntegrand(f), a, b).value;
-    },
-    fixedRule(a, b, level) {
-      if (!Number.isInteger(level) || level < 0 || level > 30) throw new Error(`${id}: fixedRule level must be an integer in [0, 30], got ${level}`);
-      return rombergRule(a, b, level);
-    },
-  };
+    fixed: (a, b, level) => rombergRule(a, b, level),
+  });
 }
 
 export const romberg: MethodPlugin<Partial<RombergConfig>, Integrator> = {

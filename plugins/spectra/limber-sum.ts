@@ -86,6 +86,7 @@ export function limberWeights(
   const Hv = H.value, chiv = chi.value, lnPv = lnPq.value, lnPt = lnPq.tangent;
   const lnEll = Float64Array.from(ell, (l) => Math.log(l + 0.5));
   const flatLo = lnkMin + Math.LN2, flatHi = lnkMax - Math.LN2;
+  const basis = new Float64Array(5);
   for (let q = 0; q < nq; q++) {
     solveSecondDerivs(fk, lnPv, q * nk, m, 0);
     if (mt) for (const b of liveP) solveSecondDerivs(fk, lnPt!, (b * nq + q) * nk, mt, b * nk);
@@ -105,19 +106,15 @@ export function limberWeights(
       if (x <= lnkMin || x >= lnkMax) continue;
       const flat = x >= flatLo && x <= flatHi;
       const w = flat ? 1 : kTaper(x, lnkMin, lnkMax), dw = flat ? 0 : kTaperSlope(x, lnkMin, lnkMax);
-      // ln k increases with l: locate the first interval by bisection, then walk forward
-      if (i < 0) i = findInterval(lnk, x, 0);
-      else while (i < nk - 2 && x >= lnk[i + 1]) i++;
-      const h = lnk[i + 1] - lnk[i];
-      const a = (lnk[i + 1] - x) / h, bb = 1 - a;
-      const ca = ((a * a * a - a) * h * h) / 6, cb = ((bb * bb * bb - bb) * h * h) / 6;
+      i = kInterval(lnk, x, i);
+      kBasis(lnk, i, x, basis);
+      const a = basis[0], bb = basis[1], ca = basis[2], cb = basis[3], h = basis[4];
       const lnP = a * lnPv[o + i] + bb * lnPv[o + i + 1] + ca * m[i] + cb * m[i + 1];
       const Pw = pre * Math.exp(lnP);
       const Kv = Pw * w;
       K[l * nq + q] = Kv;
       if (!dK) continue;
-      // slope d lnP / d ln k of the same cubic (Numerical Recipes eq. 3.3.5)
-      const slope = (lnPv[o + i + 1] - lnPv[o + i]) / h + (((3 * bb * bb - 1) * m[i + 1] - (3 * a * a - 1) * m[i]) * h) / 6;
+      const slope = cubicSlope(lnPv, o, m, i, a, bb, h);
       for (let b = 0; b < NP; b++) {
         let dlnP = 0;
         if (mt && isLive[b]) {
@@ -337,6 +334,7 @@ export function limberWeightsAdjoint(
   const lnPqBar = new Float64Array(nq * nk), Hbar = new Float64Array(nq), chiBar = new Float64Array(nq);
   const lnEll = Float64Array.from(ell, (l) => Math.log(l + 0.5));
   const flatLo = lnkMin + Math.LN2, flatHi = lnkMax - Math.LN2;
+  const basis = new Float64Array(5);
   for (let q = 0; q < nq; q++) {
     let any = false;
     for (let l = 0; l < nl; l++) if (Kbar[l * nq + q] !== 0) { any = true; break; }
@@ -347,7 +345,7 @@ export function limberWeightsAdjoint(
     const pre = zW[q] / (H[q] * c * c);
     const o = q * nk;
     const lnc = Math.log(c);
-    let i = 0, hb = 0, cb = 0;
+    let i = -1, hb = 0, cb = 0;
     for (let l = 0; l < nl; l++) {
       const kb = Kbar[l * nq + q];
       if (kb === 0) continue;
@@ -355,16 +353,13 @@ export function limberWeightsAdjoint(
       if (x <= lnkMin || x >= lnkMax) continue;
       const flat = x >= flatLo && x <= flatHi;
       const w = flat ? 1 : kTaper(x, lnkMin, lnkMax), dw = flat ? 0 : kTaperSlope(x, lnkMin, lnkMax);
-      // ln k increases with l: locate the first interval by bisection, then walk forward
-      if (i < 0) i = findInterval(lnk, x, 0);
-      else while (i < nk - 2 && x >= lnk[i + 1]) i++;
-      const h = lnk[i + 1] - lnk[i];
-      const a = (lnk[i + 1] - x) / h, bb = 1 - a;
-      const ca = ((a * a * a - a) * h * h) / 6, cbb = ((bb * bb * bb - bb) * h * h) / 6;
+      i = kInterval(lnk, x, i);
+      kBasis(lnk, i, x, basis);
+      const a = basis[0], bb = basis[1], ca = basis[2], cbb = basis[3], h = basis[4];
       const lnP = a * lnPq[o + i] + bb * lnPq[o + i + 1] + ca * m[i] + cbb * m[i + 1];
       const Pw = pre * Math.exp(lnP);
       const Kv = Pw * w;
-      const slope = (lnPq[o + i + 1] - lnPq[o + i]) / h + (((3 * bb * bb - 1) * m[i + 1] - (3 * a * a - 1) * m[i]) * h) / 6;
+      const slope = cubicSlope(lnPq, o, m, i, a, bb, h);
       const t = kb * Kv;
       lnPqBar[o + i] += t * a;
       lnPqBar[o + i + 1] += t * bb;
@@ -396,4 +391,30 @@ export function lnPowerAtNodesAdjoint(power: PowerGrid, zNodes: Float64Array, ln
   for (let iz = 0; iz < nz; iz++)
     for (let ik = 0; ik < nk; ik++) Pbar[iz * nk + ik] = ybarT[ik * nz + iz] / Pv[iz * nk + ik];
   return Pbar;
+}
+
+/**
+ * Interval of the ln k grid holding x, given the previous answer (-1 for none): ln k grows with l along a
+ * node's row, so after one bisection the search only walks forward.
+ */
+function kInterval(lnk: Float64Array, x: number, i: number): number {
+  if (i < 0) return findInterval(lnk, x, 0);
+  const last = lnk.length - 2;
+  while (i < last && x >= lnk[i + 1]) i++;
+  return i;
+}
+
+/** Cubic-spline basis at x on interval i: out = [A, B, C, D, h], S = A y_i + B y_i+1 + C m_i + D m_i+1. */
+function kBasis(lnk: Float64Array, i: number, x: number, out: Float64Array): void {
+  const h = lnk[i + 1] - lnk[i];
+  const a = (lnk[i + 1] - x) / h, b = 1 - a;
+  out[0] = a; out[1] = b;
+  out[2] = ((a * a * a - a) * h * h) / 6;
+  out[3] = ((b * b * b - b) * h * h) / 6;
+  out[4] = h;
+}
+
+/** dS/dx of the same cubic (Numerical Recipes eq. 3.3.5), for the row of y at offset o. */
+function cubicSlope(y: ArrayLike<number>, o: number, m: ArrayLike<number>, i: number, a: number, b: number, h: number): number {
+  return (y[o + i + 1] - y[o + i]) / h + (((3 * b * b - 1) * m[i + 1] - (3 * a * a - 1) * m[i]) * h) / 6;
 }
