@@ -20,7 +20,8 @@ export interface MemoKeyParts {
   config: unknown;
   params: Record<string, number>;
   tangents: readonly string[];
-  inputs: Record<string, string>;
+  /** Input name -> key of its source, or the keys of a `many` input's sources in order. */
+  inputs: Record<string, string | string[]>;
   methods: Record<string, { id: string; version: string; config: unknown }>;
 }
 

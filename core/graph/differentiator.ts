@@ -11,7 +11,9 @@ import type { DualArray } from '../ad/dual-array.js';
 import type { Dual } from '../ad/dual.js';
 import type { MemoStore } from '../cache/store.js';
 import type { PluginRegistry } from '../plugin/registry.js';
+import type { Subject } from 'rxjs';
 import type { Plan } from './plan.js';
+import type { RunEvent } from './execute.js';
 
 export interface VariedParameter {
   name: string;
@@ -41,10 +43,29 @@ export interface EvaluationGraph {
   readonly params: Readonly<Record<string, number>>;
   /** The stage that asked for the derivatives (its plugin may pull gradients back in reverse mode). */
   readonly consumer?: string;
+  /** Where runs made for this evaluation report their events: pass to executePlan / pullback as is. */
+  readonly report?: NestedReport;
+}
+
+/** A nested run's events go to its parent's subject, tagged with its depth and the stage it runs within. */
+export interface NestedReport {
+  readonly events?: Subject<RunEvent>;
+  /** 1 for a run made by a stage of the top-level run, 2 for one made within that, ... */
+  readonly depth: number;
+  /** The stage (of the enclosing run) on whose behalf the nested run computes. */
+  readonly within: string;
 }
 
 export interface Differentiator {
   readonly name: string;
+  /**
+   * 'forward-single': differentiate() makes exactly one evaluation, evaluate({}, names of `varied`), and
+   * returns it (forward AD). The runtime then runs the consumer's ancestors with those tangents in its main
+   * pass, so values come with their tangents in one pass and the evaluation finds them in the memo store.
+   * 'evaluations' (default): any number of evaluations at shifted parameters (stencils, finite differences,
+   * reverse mode): the main pass computes values only.
+   */
+  readonly mode?: 'forward-single' | 'evaluations';
   /** Output of the evaluator at the fiducial, with tangent blocks for `varied` in order. */
   differentiate(evaluate: Evaluator, varied: readonly VariedParameter[], progress?: (done: number, total: number) => void): Promise<unknown>;
 }

@@ -2,18 +2,26 @@
  * Executes a plan in topological order. Each stage's output is memoized under its memo key, so a
  * re-run (another method, a stencil point, a changed nuisance parameter) recomputes only what lies
  * downstream of the change. Stage runs may return a value, a promise, or an rxjs Observable of
- * progress/chunk/result events; every event is forwarded, tagged with the stage, to `events`.
+ * progress/chunk/result events; every event is forwarded, tagged with the stage, to `events` — also those of
+ * the runs a stage makes inside it (a differentiator's evaluations, the stencil around a black box), tagged
+ * with their depth.
  */
 import { isObservable, lastValueFrom, tap, type Observable, type Subject } from 'rxjs';
-import { seed, type Dual } from '../ad/dual.js';
-import { memoKey, stableStringify } from '../cache/memo-key.js';
+import { memoKey } from '../cache/memo-key.js';
 import { MemoryStore, type MemoStore } from '../cache/store.js';
-import { methodToken, type PluginRegistry } from '../plugin/registry.js';
-import type { StageContext, StageEvent } from '../plugin/types.js';
-import { variedParameters, type Plan, type PlannedStage } from './plan.js';
-import { dualLeaves, leafValues, withTangents, type Differentiator, type Evaluator, type VariedParameter } from './differentiator.js';
+import type { PluginRegistry } from '../plugin/registry.js';
+import type { StageEvent } from '../plugin/types.js';
+import { ancestors, dependsOn, mapInputs, sourceStages, sourcesOf, variedParameters, type Plan, type PlannedStage } from './plan.js';
+import { stageContext } from './stage-context.js';
+import { dualLeaves, leafValues, withTangents, type Differentiator, type Evaluator, type NestedReport, type VariedParameter } from './differentiator.js';
+import { checkPortOutput } from './port-check.js';
 
-export type RunEvent = { t: number; stage?: string } & (
+/**
+ * An event of a run. Events of nested runs (a differentiator's evaluations, the stencil around a black box,
+ * reverse mode's forward runs) arrive on the same subject with `depth` >= 1 and `within` = the stage of the
+ * enclosing run they compute for; top-level events carry neither.
+ */
+export type RunEvent = { t: number; stage?: string; depth?: number; within?: string } & (
   | { type: 'run-start'; pipeline: string; stages: number; tangents: string[] }
   | { type: 'stage-start'; plugin: string; key: string }
   | { type: 'stage-cached'; plugin: string; key: string }
@@ -41,6 +49,9 @@ export interface ExecuteOptions {
   events?: Subject<RunEvent>;
   /** Compute only these stages and what they depend on. */
   targets?: string[];
+  /** A nested run (set by the runtime): its events go to `events` tagged with this depth and `within`. */
+  depth?: number;
+  within?: string;
 }
 
 export interface ExecuteResult {
@@ -62,7 +73,7 @@ export class StageError extends Error {
 
 const now = () => performance.now();
 
-export function stageKey(st: PlannedStage, params: Record<string, number>, tangents: readonly string[], inputKeys: Record<string, string>, baseDir = process.cwd()): string {
+export function stageKey(st: PlannedStage, params: Record<string, number>, tangents: readonly string[], inputKeys: Record<string, string | string[]>, baseDir = process.cwd()): string {
   const read: Record<string, number> = {};
   for (const p of Object.keys(st.reads)) read[p] = params[p];
   return memoKey({
@@ -78,16 +89,7 @@ export function stageKey(st: PlannedStage, params: Record<string, number>, tange
 /** Stages needed for the targets (ancestors included), in plan order. */
 function needed(plan: Plan, targets?: string[]): string[] {
   if (!targets) return plan.order;
-  const keep = new Set<string>();
-  const add = (n: string) => {
-    if (keep.has(n)) return;
-    keep.add(n);
-    for (const dep of Object.values(plan.stages.get(n)!.inputs)) add(dep);
-  };
-  for (const t of targets) {
-    if (!plan.stages.has(t)) throw new Error(`unknown stage "${t}"`);
-    add(t);
-  }
+  const keep = ancestors(plan, targets);
   return plan.order.filter((n) => keep.has(n));
 }
 
@@ -102,9 +104,22 @@ export async function executePlan(plan: Plan, registry: PluginRegistry, opts: Ex
     params[k] = v;
   }
   for (const t of tangents) if (!(t in params)) throw new Error(`cannot differentiate with respect to "${t}": no stage reads it`);
-  const emit = (e: Record<string, unknown>) => opts.events?.next({ t: Date.now(), ...e } as RunEvent);
+  const depth = opts.depth ?? 0;
+  const emit = (e: Record<string, unknown>) => opts.events?.next({ t: Date.now(), ...e, ...(depth ? { depth, within: opts.within } : {}) } as RunEvent);
+  // how the runs a stage makes inside this one report their events
+  const nested = (stage: string): NestedReport => ({ events: opts.events, depth: depth + 1, within: stage });
   const order = needed(plan, opts.targets);
   emit({ type: 'run-start', pipeline: plan.pipeline.name, stages: order.length, tangents: [...tangents] });
+
+  // the differentiator of the stages consuming tangents, created on first use
+  let diff: Differentiator | undefined;
+  const differentiator = () => (diff ??= opts.differentiator ?? differentiatorOf(plan));
+  const varied = variedList(plan, params);
+  const variedNames = varied.map((v) => v.name);
+  // Forward AD in one pass: when the differentiator evaluates once with every varied parameter as a tangent
+  // direction ('forward-single'), the ancestors of the consumers run here with those tangents, and the
+  // consumers' evaluations find them in the memo store (same keys), so no values-only pass is computed.
+  const onePass = onePassStages(plan, order, tangents, variedNames, () => (opts.differentiator || plan.methods['differentiator'] ? differentiator() : undefined));
 
   const outputs = new Map<string, unknown>();
   const keys = new Map<string, string>();
@@ -112,18 +127,15 @@ export async function executePlan(plan: Plan, registry: PluginRegistry, opts: Ex
   const cached: string[] = [];
   for (const name of order) {
     const st = plan.stages.get(name)!;
-    const inputKeys: Record<string, string> = {};
-    const inputs: Record<string, unknown> = {};
-    for (const [input, src] of Object.entries(st.inputs)) {
-      inputKeys[input] = keys.get(src)!;
-      inputs[input] = outputs.get(src);
-    }
     const consumer = !!st.plugin.consumesTangents;
-    const varied = consumer ? variedList(plan, params) : [];
-    const diff = consumer ? (opts.differentiator ?? differentiatorOf(plan)) : null;
+    const stageTangents = onePass.has(name) ? variedNames : tangents;
+    // a stage outside the one pass reading a stage inside it gets its values (tangents dropped; its key says so)
+    const valuesOnly = (src: string) => !consumer && onePass.has(src) && !onePass.has(name);
+    const inputKeys = mapInputs(st, (src) => (valuesOnly(src) ? `${keys.get(src)!}:values` : keys.get(src)!));
+    const inputs: Record<string, unknown> = mapInputs(st, (src) => (valuesOnly(src) ? withTangents(outputs.get(src), 0, () => new Float64Array(0)) : outputs.get(src)));
     const key = consumer
-      ? stageKey(st, params, varied.map((v) => v.name), { ...inputKeys, $differentiator: differentiatorKey(plan) }, plan.baseDir)
-      : stageKey(st, params, tangents, opts.sticky ? { ...inputKeys, $sticky: 'shared-discretisation' } : inputKeys, plan.baseDir);
+      ? stageKey(st, params, variedNames, { ...inputKeys, $differentiator: differentiatorKey(plan) }, plan.baseDir)
+      : stageKey(st, params, stageTangents, opts.sticky ? { ...inputKeys, $sticky: 'shared-discretisation' } : inputKeys, plan.baseDir);
     keys.set(name, key);
     const hit = store.get(key);
     if (hit !== undefined) {
@@ -137,22 +149,33 @@ export async function executePlan(plan: Plan, registry: PluginRegistry, opts: Ex
     let value: unknown;
     try {
       if (consumer) {
-        // derivatives of every input with respect to the varied parameters, by the bound differentiator
-        for (const [input, src] of Object.entries(st.inputs)) {
-          const sticky = new Map<string, unknown>();
+        // derivatives of every input (of each source of a `many` input) with respect to the varied parameters,
+        // by the bound differentiator; its evaluations are nested runs through the same memo store
+        const d = differentiator();
+        const report = nested(name);
+        const derivatives = async (src: string) => {
+          // one pass: the sources ran above with the parent's sticky scope: the same keys find them in the store.
+          // Otherwise every evaluation of this differentiation shares a fresh scope (see ExecuteOptions.sticky).
+          const sticky = onePass.has(src) ? opts.sticky : new Map<string, unknown>();
           const ev: Evaluator = Object.assign(
             async (over: Record<string, number>, tans: readonly string[]) =>
-              (await executePlan(plan, registry, { params: { ...params, ...over }, tangents: tans, store, targets: [src], sticky })).outputs.get(src),
-            { graph: { plan, registry, store, target: src, params, consumer: name } },
+              (await executePlan(plan, registry, { ...report, params: { ...params, ...over }, tangents: tans, store, targets: [src], sticky })).outputs.get(src),
+            { graph: { plan, registry, store, target: src, params, consumer: name, report } },
           );
-          inputs[input] = await diff!.differentiate(ev, varied, (done, total) => emit({ type: 'progress', stage: name, done, total, label: `derivatives of ${src} (${diff!.name})` }));
+          return d.differentiate(ev, varied, (done, total) => emit({ type: 'progress', stage: name, done, total, label: `derivatives of ${src} (${d.name})` }));
+        };
+        for (const [input, wired] of Object.entries(st.inputs)) {
+          const got: unknown[] = [];
+          for (const src of sourcesOf(wired)) got.push(await derivatives(src));
+          inputs[input] = typeof wired === 'string' ? got[0] : got;
         }
-        value = await runStage(st, inputs, params, varied.map((v) => v.name), registry, (e) => emit({ ...e, stage: name }), plan, opts.sticky);
-      } else if (tangents.length && st.plugin.differentiable === 'none') {
+        value = await runStage(st, inputs, params, variedNames, registry, (e) => emit({ ...e, stage: name }), plan, opts.sticky);
+      } else if (stageTangents.length && st.plugin.differentiable === 'none') {
         // a black box: run its values, then get its tangents from the regression stencil around it
-        value = await blackBoxWithTangents(plan, registry, st, params, tangents, store, (e) => emit({ ...e, stage: name }));
+        value = await blackBoxWithTangents(plan, registry, st, params, stageTangents, store, (e) => emit({ ...e, stage: name }), nested(name));
       } else
-        value = await runStage(st, inputs, params, tangents, registry, (e) => emit({ ...e, stage: name }), plan, opts.sticky);
+        value = await runStage(st, inputs, params, stageTangents, registry, (e) => emit({ ...e, stage: name }), plan, opts.sticky);
+      checkPortOutput(registry, st.plugin.port, value); // the port's output contract, before it is stored or passed on
     } catch (e) {
       emit({ type: 'stage-failed', stage: name, plugin: st.plugin.id, message: (e as Error).message });
       throw e instanceof StageError ? e : new StageError(name, st.plugin.id, e as Error);
@@ -176,38 +199,9 @@ async function runStage(
   plan: Plan,
   sticky?: Map<string, unknown>,
 ): Promise<unknown> {
-  const instances: Record<string, unknown> = {};
-  for (const [kind, m] of Object.entries(st.methods)) instances[kind] = m.plugin.create(m.config);
-  const scope = registry.scope(instances);
-  const P = tangents.length;
-  const ctx: StageContext<any, any> = {
-    stage: st.name,
-    config: st.config,
-    inputs,
-    tangentParams: tangents,
-    baseDir: plan.baseDir,
-    sticky<T>(what: string, compute: () => T): T {
-      if (!sticky) return compute();
-      const k = `${st.name}:${what}:${stableStringify(st.config)}`;
-      if (!sticky.has(k)) sticky.set(k, compute());
-      return sticky.get(k) as T;
-    },
-    varied: variedParameters(plan).map((n) => {
-      const p = plan.parameters.get(n)!;
-      return { name: n, value: params[n], prior_sigma: p.prior_sigma, latex: p.latex };
-    }),
-    param(name: string): Dual {
-      if (!(name in st.reads)) throw new Error(`asked for parameter "${name}" without declaring it in reads`);
-      return seed(params[name], tangents.indexOf(name), P);
-    },
-    method<T>(kind: string): T {
-      if (!(kind in st.methods)) throw new Error(`asked for a "${kind}" method without declaring it in methods`);
-      return scope.get<T>(methodToken(kind));
-    },
-    progress(done: number, total: number, label?: string) {
-      emit({ type: 'progress', done, total, label });
-    },
-  };
+  const ctx = stageContext(plan, registry, st, inputs, params, {
+    tangents, sticky, progress: (done, total, label) => emit({ type: 'progress', done, total, label }),
+  });
   const r = st.plugin.run(ctx);
   if (isObservable(r)) {
     const stream = r as Observable<StageEvent<unknown>>;
@@ -248,16 +242,27 @@ function differentiatorKey(plan: Plan): string {
   return m ? `${m.plugin.id}@${m.plugin.version}:${JSON.stringify(m.config)}` : 'none';
 }
 
-/** Parameters a stage depends on: those it or any of its ancestors reads. */
-function dependsOn(plan: Plan, stage: string): Set<string> {
-  const out = new Set<string>();
-  const visit = (n: string) => {
-    const st = plan.stages.get(n)!;
-    for (const p of Object.keys(st.reads)) out.add(p);
-    for (const d of Object.values(st.inputs)) visit(d);
-  };
-  visit(stage);
-  return out;
+/**
+ * The stages that run with the varied parameters as tangent directions in the main pass (forward AD in one
+ * pass): the ancestors of the stages consuming tangents, when the differentiator is 'forward-single' and the
+ * run itself carries no other tangents. Empty otherwise (stencils, finite differences and reverse mode evaluate
+ * their own points; the main pass computes values).
+ */
+function onePassStages(
+  plan: Plan, order: readonly string[], tangents: readonly string[], varied: readonly string[], differentiator: () => Differentiator | undefined,
+): Set<string> {
+  const consumers = order.filter((n) => plan.stages.get(n)!.plugin.consumesTangents);
+  if (!consumers.length || tangents.length || !varied.length) return new Set();
+  let mode: Differentiator['mode'];
+  try {
+    mode = differentiator()?.mode;
+  } catch {
+    return new Set(); // no usable differentiator: the consumer reports it when it runs
+  }
+  if (mode !== 'forward-single') return new Set();
+  const set = ancestors(plan, consumers.flatMap((c) => sourceStages(plan.stages.get(c)!)));
+  for (const c of consumers) set.delete(c); // a consumer always differentiates its own inputs
+  return set;
 }
 
 /**
@@ -268,7 +273,7 @@ function dependsOn(plan: Plan, stage: string): Set<string> {
  */
 async function blackBoxWithTangents(
   plan: Plan, registry: PluginRegistry, st: PlannedStage, params: Record<string, number>,
-  tangents: readonly string[], store: MemoStore, emit: (e: Record<string, unknown>) => void,
+  tangents: readonly string[], store: MemoStore, emit: (e: Record<string, unknown>) => void, report: NestedReport,
 ): Promise<unknown> {
   // the stage's own differentiator (stages.X.methods.differentiator), else the regression stencil
   const own = st.methods['differentiator'];
@@ -280,7 +285,7 @@ async function blackBoxWithTangents(
   const relevant = tangents.filter((t) => deps.has(t)).map((t) => all.find((v) => v.name === t) ?? { name: t, value: params[t] });
   const sticky = new Map<string, unknown>();
   const ev: Evaluator = async (over) =>
-    (await executePlan(plan, registry, { params: { ...params, ...over }, tangents: [], store, targets: [st.name], sticky })).outputs.get(st.name);
+    (await executePlan(plan, registry, { ...report, params: { ...params, ...over }, tangents: [], store, targets: [st.name], sticky })).outputs.get(st.name);
   const base = await ev({}, []);
   if (!relevant.length) return base;
   emit({ type: 'progress', done: 0, total: relevant.length, label: `stencil around black box ${st.plugin.id}` });

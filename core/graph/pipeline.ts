@@ -12,7 +12,8 @@ export type MethodRef = string | { use: string; with?: Record<string, unknown> }
 export interface StageEntry {
   use: string;
   with?: Record<string, unknown>;
-  inputs?: Record<string, string>;
+  /** Input name -> the providing stage, or a list of them (a `many` input; a string is a one-element list). */
+  inputs?: Record<string, string | string[]>;
   methods?: Record<string, MethodRef>;
 }
 

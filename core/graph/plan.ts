@@ -8,8 +8,9 @@ import { validateWith } from '../schema/ajv.js';
 import { pipelineSchema } from '../schema/pipeline-schema.js';
 import { InputError, issue, show, type Issue } from '../schema/input-error.js';
 import type { PluginRegistry } from '../plugin/registry.js';
-import type { MethodPlugin, ParameterSpec, StagePlugin } from '../plugin/types.js';
+import type { InputDecl, MethodPlugin, ParameterSpec, StagePlugin, StaticDescription } from '../plugin/types.js';
 import type { MethodRef, Pipeline } from './pipeline.js';
+import { describeStages } from './describe.js';
 
 /** Defaults for method kinds when a pipeline names none. */
 export const DEFAULT_METHODS: Record<string, string> = {
@@ -28,8 +29,11 @@ export interface PlannedStage {
   name: string;
   plugin: StagePlugin;
   config: Record<string, unknown>;
-  /** input name -> providing stage name */
-  inputs: Record<string, string>;
+  /**
+   * input name -> providing stage name, or the list of providing stages of a `many` input (in the order the
+   * stage receives their outputs). sourceStages / mapInputs walk both shapes.
+   */
+  inputs: Record<string, string | string[]>;
   methods: Record<string, BoundMethod>;
   /** parameter name -> spec, as this plugin declares it for this config */
   reads: Record<string, ParameterSpec>;
@@ -56,6 +60,8 @@ export interface Plan {
   baseDir: string;
   /** Pipeline-level method bindings (e.g. the differentiator, which the runtime, not a stage, uses). */
   methods: Record<string, BoundMethod>;
+  /** What each described stage's output will be (its plugin's `describe`), known before compute. */
+  descriptions?: Map<string, StaticDescription>;
 }
 
 const clone = <T>(x: T): T => JSON.parse(JSON.stringify(x ?? {}));
@@ -97,6 +103,7 @@ export function planPipeline(raw: unknown, registry: PluginRegistry, baseDir = p
 
   // 1. plugins and configs
   const stages = new Map<string, PlannedStage>();
+  const badConfig = new Set<string>();
   for (const [name, entry] of Object.entries(pipeline.stages)) {
     const plugin = registry.stage(entry.use);
     if (!plugin) {
@@ -106,34 +113,65 @@ export function planPipeline(raw: unknown, registry: PluginRegistry, baseDir = p
       continue;
     }
     const config = clone(entry.with ?? {});
-    problems.push(...validateWith(plugin.configSchema, config, `stages.${name}.with`));
+    const errs = validateWith(plugin.configSchema, config, `stages.${name}.with`);
+    if (errs.length) badConfig.add(name);
+    problems.push(...errs);
     stages.set(name, { name, plugin, config, inputs: {}, methods: {}, reads: {} });
   }
 
-  // 2. inputs: explicit names first, else the unique stage providing the port
+  // 2. inputs (declared by the plugin, possibly as a function of its config): the stages the pipeline names,
+  //    else the unique stage providing the port (a `many` input: every providing stage, in pipeline order)
   for (const [name, st] of stages) {
+    if (typeof st.plugin.inputs === 'function' && badConfig.has(name)) continue; // its config errors are reported
+    let declared: Record<string, InputDecl>;
+    try {
+      declared = inputsOf(st.plugin, st.config);
+    } catch (e) {
+      problems.push(checkMessage(name, (e as Error).message));
+      continue;
+    }
     const explicit = pipeline.stages[name].inputs ?? {};
     for (const key of Object.keys(explicit))
-      if (!(key in st.plugin.inputs))
-        problems.push(issue(`stages.${name}.inputs.${key}`, `${st.plugin.id} has no input "${key}"; its inputs: ${Object.keys(st.plugin.inputs).join(', ') || '(none)'}`));
-    for (const [input, decl] of Object.entries(st.plugin.inputs)) {
-      const port = typeof decl === 'string' ? decl : decl.port;
-      const optional = typeof decl !== 'string' && decl.optional;
+      if (!(key in declared))
+        problems.push(issue(`stages.${name}.inputs.${key}`, `${st.plugin.id} has no input "${key}"; its inputs: ${Object.keys(declared).join(', ') || '(none)'}`));
+    for (const [input, decl] of Object.entries(declared)) {
+      const { port, optional, many } = typeof decl === 'string' ? { port: decl, optional: undefined, many: undefined } : decl;
+      const ports = ([] as string[]).concat(port);
+      const wanted = ports.map((p) => `"${p}"`).join(' or ');
+      const path = `stages.${name}.inputs.${input}`;
       const named = explicit[input];
       if (named !== undefined) {
-        const target = stages.get(named);
-        if (!pipeline.stages[named]) problems.push(issue(`stages.${name}.inputs.${input}`, `unknown stage ${show(named)}; stages: ${Object.keys(pipeline.stages).join(', ')}`));
-        else if (target && target.plugin.port !== port)
-          problems.push(issue(`stages.${name}.inputs.${input}`, `stage "${named}" provides port "${target.plugin.port}", but input "${input}" needs port "${port}"`));
-        else st.inputs[input] = named;
+        const list = ([] as string[]).concat(named);
+        if (!many && list.length !== 1) {
+          problems.push(issue(path, `input "${input}" takes one stage, not a list of ${list.length}`));
+          continue;
+        }
+        const wired: string[] = [];
+        let ok = true;
+        list.forEach((n, i) => {
+          const target = stages.get(n); // undefined also when its plugin is unknown (reported in step 1)
+          const problem = !pipeline.stages[n] ? `unknown stage ${show(n)}; stages: ${Object.keys(pipeline.stages).join(', ')}`
+            : list.indexOf(n) !== i ? `stage "${n}" is listed twice`
+            : target && !ports.includes(target.plugin.port) ? `stage "${n}" provides port "${target.plugin.port}", but input "${input}" needs port ${wanted}`
+            : undefined;
+          if (problem) {
+            problems.push(issue(Array.isArray(named) ? `${path}[${i}]` : path, problem));
+            ok = false;
+          } else wired.push(n);
+        });
+        if (!list.length && !optional) problems.push(issue(path, `input "${input}" needs at least one stage providing port ${wanted}`));
+        else if (ok) st.inputs[input] = many ? wired : wired[0];
         continue;
       }
-      const providers = [...stages.values()].filter((s) => s.plugin.port === port && s.name !== name);
-      if (providers.length === 1) st.inputs[input] = providers[0].name;
-      else if (providers.length === 0) {
-        if (!optional) problems.push(issue(`stages.${name}`, `${st.plugin.id} needs an input "${input}" of port "${port}", and no stage provides it; add a stage using one of: ${registry.stagesOfPort(port).map((p) => p.id).join(', ') || '(no plugin for this port)'}`));
-      } else
-        problems.push(issue(`stages.${name}.inputs.${input}`, `several stages provide port "${port}" (${providers.map((p) => p.name).join(', ')}); name one in "inputs"`));
+      const providers = [...stages.values()].filter((s) => ports.includes(s.plugin.port) && s.name !== name).map((s) => s.name);
+      if (providers.length === 0) {
+        if (!optional) {
+          const plugins = ports.flatMap((p) => registry.stagesOfPort(p).map((q) => q.id));
+          problems.push(issue(`stages.${name}`, `${st.plugin.id} needs an input "${input}" of port ${wanted}, and no stage provides it; add a stage using one of: ${plugins.join(', ') || '(no plugin for this port)'}`));
+        } else if (many) st.inputs[input] = [];
+      } else if (many) st.inputs[input] = providers;
+      else if (providers.length === 1) st.inputs[input] = providers[0];
+      else problems.push(issue(path, `several stages provide port ${wanted} (${providers.join(', ')}); name one in "inputs"`));
     }
   }
 
@@ -173,7 +211,7 @@ export function planPipeline(raw: unknown, registry: PluginRegistry, baseDir = p
       return;
     }
     colour.set(n, 1);
-    for (const dep of Object.values(stages.get(n)!.inputs)) if (stages.has(dep)) visit(dep, [...trail, n]);
+    for (const dep of sourceStages(stages.get(n)!)) if (stages.has(dep)) visit(dep, [...trail, n]);
     colour.set(n, 2);
     order.push(n);
   };
@@ -225,10 +263,19 @@ export function planPipeline(raw: unknown, registry: PluginRegistry, baseDir = p
     if (msg) problems.push(issue(`parameters.${p.name}.value`, msg));
   }
   const values = Object.fromEntries([...parameters.values()].map((p) => [p.name, p.value]));
-  if (!problems.length)
+  let descriptions: Map<string, StaticDescription> | undefined;
+  if (!problems.length) {
+    const checkFailed = new Set<string>();
     for (const [name, st] of stages)
-      for (const m of st.plugin.check?.(st.config as any, { params: values, baseDir }) ?? [])
+      for (const m of st.plugin.check?.(st.config as any, { params: values, baseDir }) ?? []) {
         problems.push(checkMessage(name, m));
+        checkFailed.add(name);
+      }
+    // 5b. static descriptions in topological order: cross-stage consistency (n(z) bins vs weights, z coverage)
+    const described = describeStages(stages, order, values, baseDir, checkFailed);
+    for (const p of described.problems) problems.push(checkMessage(p.stage, p.message));
+    descriptions = described.descriptions;
+  }
 
   // 6. outputs name existing stages whose plugin can write
   for (const [stage, files] of Object.entries(pipeline.outputs ?? {})) {
@@ -239,7 +286,7 @@ export function planPipeline(raw: unknown, registry: PluginRegistry, baseDir = p
   }
 
   if (problems.length) throw new InputError(problems);
-  return { pipeline, stages, order, parameters, methods, baseDir };
+  return { pipeline, stages, order, parameters, methods, baseDir, descriptions };
 }
 
 /** A plugin check message "path: text"; a `with.` path is relative to the stage, `parameters.` absolute. */
@@ -257,4 +304,50 @@ const minDef = (a?: number, b?: number) => (a === undefined ? b : b === undefine
 export function variedParameters(plan: Plan): string[] {
   const declared = Object.keys(plan.pipeline.parameters ?? {});
   return declared.filter((p) => plan.parameters.get(p)?.vary);
+}
+
+/** The inputs a plugin declares for a (validated) config. */
+export function inputsOf(plugin: StagePlugin, config: unknown): Record<string, InputDecl> {
+  const d = typeof plugin.inputs === 'function' ? plugin.inputs(config) : plugin.inputs;
+  if (!d || typeof d !== 'object') throw new Error(`${plugin.id}: inputs(config) returned ${show(d)}, not an object of input declarations`);
+  return d;
+}
+
+/** The stages one wired input reads: its provider, or the providers of a `many` input in order. */
+export const sourcesOf = (wired: string | string[]): string[] => (typeof wired === 'string' ? [wired] : wired);
+
+/** Every stage a stage reads from, each once, in input order. */
+export function sourceStages(st: PlannedStage): string[] {
+  return [...new Set(Object.values(st.inputs).flatMap(sourcesOf))];
+}
+
+/**
+ * f applied to the source of every input, keeping the input's shape: f(source) for a single input, the array
+ * of f over the sources for a `many` input (what a stage receives, and how the memo key lists the input keys).
+ */
+export function mapInputs<T>(st: PlannedStage, f: (source: string) => T): Record<string, T | T[]> {
+  const out: Record<string, T | T[]> = {};
+  for (const [input, wired] of Object.entries(st.inputs)) out[input] = typeof wired === 'string' ? f(wired) : wired.map(f);
+  return out;
+}
+
+/** The stages `names` depend on, themselves included (the one dependency walk of forward and reverse mode). */
+export function ancestors(plan: Plan, names: Iterable<string>): Set<string> {
+  const seen = new Set<string>();
+  const visit = (n: string) => {
+    if (seen.has(n)) return;
+    const st = plan.stages.get(n);
+    if (!st) throw new Error(`unknown stage "${n}"`);
+    seen.add(n);
+    for (const d of sourceStages(st)) visit(d);
+  };
+  for (const n of names) visit(n);
+  return seen;
+}
+
+/** Parameters a stage depends on: those it or any of its ancestors reads. */
+export function dependsOn(plan: Plan, stage: string): Set<string> {
+  const out = new Set<string>();
+  for (const n of ancestors(plan, [stage])) for (const p of Object.keys(plan.stages.get(n)!.reads)) out.add(p);
+  return out;
 }

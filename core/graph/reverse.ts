@@ -7,8 +7,8 @@
  *      backward pass needs: see docs/reverse-mode.md);
  *   2. backward: the seed is the bar of the target's output; the stages are visited in reverse topological
  *      order, each stage's `vjp(ctx, outputBar)` returns the bars of its inputs (summed into the bars of
- *      the providing stages: an output read by several stages collects one term from each) and the bars of
- *      the parameters it reads (summed into the gradient).
+ *      the providing stages: an output read by several stages collects one term from each; a `many` input's
+ *      bar is an array, one bar per source) and the bars of the parameters it reads (summed into the gradient).
  *
  * A stage without `vjp` (or a black box, differentiable: 'none') is differentiated in forward mode at its
  * boundary: the sub-graph ending at it runs with tangents for the varied parameters it depends on, and
@@ -18,13 +18,14 @@
  */
 import type { MemoStore } from '../cache/store.js';
 import { MemoryStore } from '../cache/store.js';
-import { methodToken, type PluginRegistry } from '../plugin/registry.js';
-import type { Bar, StageContext, VjpContext } from '../plugin/types.js';
-import { seed as seedDual, type Dual } from '../ad/dual.js';
+import type { PluginRegistry } from '../plugin/registry.js';
+import type { Bar, VjpContext } from '../plugin/types.js';
+import type { Dual } from '../ad/dual.js';
 import type { DualArray } from '../ad/dual-array.js';
 import { executePlan } from './execute.js';
-import { variedParameters, type Plan, type PlannedStage } from './plan.js';
-import { dualLeaves } from './differentiator.js';
+import { dependsOn, mapInputs, variedParameters, type Plan, type PlannedStage } from './plan.js';
+import { stageContext } from './stage-context.js';
+import { dualLeaves, type NestedReport } from './differentiator.js';
 
 export interface PullbackOptions {
   /** Parameter values overriding the plan's. */
@@ -32,6 +33,8 @@ export interface PullbackOptions {
   /** Parameters to differentiate with respect to (default: the plan's varied parameters, in order). */
   wrt?: readonly string[];
   store?: MemoStore;
+  /** Where its forward runs report their events (a pullback made by a stage: the parent run's subject). */
+  report?: NestedReport;
 }
 
 export interface ReverseStats {
@@ -147,48 +150,9 @@ export function contractWithTangents(output: unknown, bar: Bar, dirs: readonly n
 // ---------------------------------------------------------------------------------------------------------
 // The backward sweep
 
-/** Parameters a stage depends on: those it or any of its ancestors reads. */
-function dependsOn(plan: Plan, stage: string): Set<string> {
-  const out = new Set<string>();
-  const seen = new Set<string>();
-  const visit = (n: string) => {
-    if (seen.has(n)) return;
-    seen.add(n);
-    const st = plan.stages.get(n)!;
-    for (const p of Object.keys(st.reads)) out.add(p);
-    for (const d of Object.values(st.inputs)) visit(d);
-  };
-  visit(stage);
-  return out;
-}
-
 /** The context a stage's vjp sees: that of its forward run (values only, parameters as constants), plus its output. */
 export function vjpContext(plan: Plan, registry: PluginRegistry, st: PlannedStage, inputs: Record<string, unknown>, output: unknown, params: Record<string, number>): VjpContext<any, any, any> {
-  const instances: Record<string, unknown> = {};
-  for (const [kind, m] of Object.entries(st.methods)) instances[kind] = m.plugin.create(m.config);
-  const scope = registry.scope(instances);
-  const ctx: StageContext<any, any> & { output: unknown } = {
-    stage: st.name,
-    config: st.config,
-    inputs,
-    output,
-    tangentParams: [],
-    baseDir: plan.baseDir,
-    varied: variedParameters(plan).map((n) => {
-      const p = plan.parameters.get(n)!;
-      return { name: n, value: params[n], prior_sigma: p.prior_sigma, latex: p.latex };
-    }),
-    param(name: string): Dual {
-      if (!(name in st.reads)) throw new Error(`asked for parameter "${name}" without declaring it in reads`);
-      return seedDual(params[name], -1, 0);
-    },
-    method<T>(kind: string): T {
-      if (!(kind in st.methods)) throw new Error(`asked for a "${kind}" method without declaring it in methods`);
-      return scope.get<T>(methodToken(kind));
-    },
-    progress() {},
-  };
-  return ctx;
+  return { ...stageContext(plan, registry, st, inputs, params), output };
 }
 
 /**
@@ -200,7 +164,7 @@ export async function pullback(plan: Plan, registry: PluginRegistry, target: str
   const wrt = opts.wrt ?? variedParameters(plan);
   const index = new Map(wrt.map((n, i) => [n, i]));
   const t0 = now();
-  const fwd = await executePlan(plan, registry, { params: opts.params, tangents: [], store, targets: [target] });
+  const fwd = await executePlan(plan, registry, { ...opts.report, params: opts.params, tangents: [], store, targets: [target] });
   const params = fwd.params;
   const t1 = now();
   const order = plan.order.filter((n) => fwd.outputs.has(n));
@@ -216,17 +180,24 @@ export async function pullback(plan: Plan, registry: PluginRegistry, target: str
     const st = plan.stages.get(name)!;
     const output = fwd.outputs.get(name);
     if (st.plugin.vjp && st.plugin.differentiable !== 'none') {
-      const inputs: Record<string, unknown> = {};
-      for (const [input, src] of Object.entries(st.inputs)) inputs[input] = fwd.outputs.get(src);
+      const inputs = mapInputs(st, (src) => fwd.outputs.get(src));
       const res = await st.plugin.vjp(vjpContext(plan, registry, st, inputs, output, params), bar!);
       stats.visited.push(name);
       for (const [input, b] of Object.entries(res.inputs ?? {})) {
-        const src = st.inputs[input];
-        if (src === undefined) {
-          if (b === undefined || isZeroBar(b)) continue; // an optional input that is not wired
+        const wired = st.inputs[input];
+        if (wired === undefined) {
+          if (b === undefined || isZeroBar(b as Bar)) continue; // an optional input that is not wired
           throw new Error(`stage "${name}" (${st.plugin.id}): vjp returned a bar for "${input}", which is not one of its wired inputs (${Object.keys(st.inputs).join(', ') || 'none'})`);
         }
-        bars.set(src, addBars(bars.get(src), b, `bar of stage "${src}"`));
+        if (typeof wired === 'string') {
+          bars.set(wired, addBars(bars.get(wired), b as Bar | undefined, `bar of stage "${wired}"`));
+          continue;
+        }
+        // a `many` input: one bar per source, each added to its source's bar
+        if (b === undefined) continue;
+        if (!Array.isArray(b) || b.length !== wired.length)
+          throw new Error(`stage "${name}" (${st.plugin.id}): the bar of its input "${input}" (from ${wired.length} stages: ${wired.join(', ')}) must be an array of ${wired.length} bars, one per stage`);
+        wired.forEach((src, i) => bars.set(src, addBars(bars.get(src), b[i], `bar of stage "${src}"`)));
       }
       for (const [p, v] of Object.entries(res.params ?? {})) {
         if (!(p in st.reads)) throw new Error(`stage "${name}" (${st.plugin.id}): vjp returned a bar for parameter "${p}", which it does not read`);
@@ -235,10 +206,11 @@ export async function pullback(plan: Plan, registry: PluginRegistry, target: str
       }
     } else {
       // forward mode at the boundary: tangents of this stage for the parameters it depends on
-      const deps = wrt.filter((p) => dependsOn(plan, name).has(p));
+      const above = dependsOn(plan, name);
+      const deps = wrt.filter((p) => above.has(p));
       stats.forwardBoundary.push(name);
       if (!deps.length) continue;
-      const out = (await executePlan(plan, registry, { params, tangents: deps, store, targets: [name] })).outputs.get(name);
+      const out = (await executePlan(plan, registry, { ...opts.report, params, tangents: deps, store, targets: [name] })).outputs.get(name);
       contractWithTangents(out, bar!, deps.map((p) => index.get(p)!), gradient);
     }
   }

@@ -1,11 +1,12 @@
 /**
  * Loads plugin modules — the built-ins and a pipeline's `plugins` list — through one path: a package
  * name or a file path (relative to the pipeline file). A module exports `plugins: AnyPlugin[]` (or a
- * default export of that array); every descriptor is checked and registered.
+ * default export of that array) and optionally `ports: PortContract[]`, the output contracts of ports (the
+ * runtime checks every output of a stage filling such a port); every descriptor is checked and registered.
  */
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { AnyPlugin } from './types.js';
+import type { AnyPlugin, PortContract } from './types.js';
 import type { PluginRegistry } from './registry.js';
 import { InputError, issue } from '../schema/input-error.js';
 
@@ -24,7 +25,17 @@ export async function loadPluginModule(registry: PluginRegistry, spec: string, b
   } catch (e) {
     throw new InputError([issue(jsonPath, `cannot load plugin module ${JSON.stringify(spec)}: ${(e as Error).message.split('\n')[0]}`)]);
   }
-  const list: unknown = mod.plugins ?? mod.default;
+  const ports: unknown = mod.ports;
+  if (ports !== undefined && !Array.isArray(ports))
+    throw new InputError([issue(jsonPath, `plugin module ${JSON.stringify(spec)} exports \`ports\`, but not as an array of port contracts`)]);
+  for (const c of (ports ?? []) as PortContract[]) {
+    try {
+      registry.registerPort(c, spec);
+    } catch (e) {
+      throw new InputError([issue(jsonPath, (e as Error).message)]);
+    }
+  }
+  const list: unknown = mod.plugins ?? mod.default ?? (ports ? [] : undefined);
   if (!Array.isArray(list))
     throw new InputError([issue(jsonPath, `plugin module ${JSON.stringify(spec)} exports no \`plugins\` array (nor a default array of descriptors)`)]);
   for (const p of list as AnyPlugin[]) {

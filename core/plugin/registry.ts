@@ -6,7 +6,7 @@
 import 'reflect-metadata';
 import { Container } from 'inversify';
 import { compile } from '../schema/ajv.js';
-import { PLUGIN_API_VERSION, isMethodPlugin, type AnyPlugin, type MethodPlugin, type StagePlugin } from './types.js';
+import { PLUGIN_API_VERSION, isMethodPlugin, type AnyPlugin, type MethodPlugin, type PortContract, type StagePlugin } from './types.js';
 
 export const pluginToken = (id: string) => Symbol.for(`cosmodag:plugin:${id}`);
 /** The abstract token a stage asks for: ctx.method('integrator') resolves methodToken('integrator'). */
@@ -21,6 +21,36 @@ export interface RegisteredPlugin {
 export class PluginRegistry {
   readonly container = new Container();
   private readonly entries = new Map<string, RegisteredPlugin>();
+  private readonly contracts = new Map<string, { contract: PortContract; source: string }>();
+
+  /** Register the output contract of a port (one per port; a module may declare contracts for new ports). */
+  registerPort(contract: PortContract, source: string): void {
+    const c = contract as Partial<PortContract> | null;
+    const problems: string[] = [];
+    if (!c || typeof c !== 'object') problems.push('is not an object');
+    else {
+      if (typeof c.port !== 'string' || !/^[a-z0-9-]+$/.test(c.port)) problems.push('port must be a port name such as "background"');
+      if (typeof c.description !== 'string') problems.push('description (a string) is missing');
+      if (typeof c.check !== 'function') problems.push('check(output) is missing');
+    }
+    if (problems.length) throw new Error(`port contract ${JSON.stringify(c?.port ?? '?')} from ${source}: ${problems.join('; ')}`);
+    const prior = this.contracts.get(contract.port);
+    if (prior) {
+      if (prior.contract === contract) return;
+      throw new Error(`the contract of port "${contract.port}" from ${source} is already registered by ${prior.source}`);
+    }
+    this.contracts.set(contract.port, { contract, source });
+  }
+
+  /** The output contract of a port, if one is registered. */
+  portContract(port: string): PortContract | undefined {
+    return this.contracts.get(port)?.contract;
+  }
+
+  /** Every registered port contract, by port name. */
+  portContracts(): { contract: PortContract; source: string }[] {
+    return [...this.contracts.values()].sort((a, b) => a.contract.port.localeCompare(b.contract.port));
+  }
 
   /** Register a descriptor after checking its shape; a bad descriptor is an error naming its source. */
   register(plugin: AnyPlugin, source: string): void {
@@ -88,8 +118,9 @@ function describeProblems(p: any): string[] {
   }
   if (!isMethodPlugin(p)) {
     if (typeof p.run !== 'function') out.push('run(ctx) is missing');
-    if (!p.inputs || typeof p.inputs !== 'object') out.push('inputs (an object, maybe {}) is missing');
+    if (!p.inputs || (typeof p.inputs !== 'object' && typeof p.inputs !== 'function')) out.push('inputs (an object, maybe {}, or a function of the config) is missing');
     if (!p.reads || (typeof p.reads !== 'object' && typeof p.reads !== 'function')) out.push('reads (parameter specs or a function of the config) is missing');
+    if (p.describe !== undefined && typeof p.describe !== 'function') out.push('describe, when given, must be a function (config, ctx) => {description, problems}');
     if (!['forward', 'forward+reverse', 'none'].includes(p.differentiable)) out.push(`differentiable must be 'forward', 'forward+reverse' or 'none'`);
   } else if (typeof p.create !== 'function') out.push('create(config) is missing');
   return out;

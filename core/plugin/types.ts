@@ -78,11 +78,21 @@ export interface VjpContext<C, I, O> extends StageContext<C, I> {
 
 /** The vector-Jacobian product of one stage: bars of its inputs and of the parameters it reads. */
 export interface VjpResult {
-  /** Input name -> bar of that input (omitted: zero). */
-  inputs?: Record<string, Bar | undefined>;
+  /** Input name -> bar of that input (omitted: zero); for a `many` input an array, one bar per source in order. */
+  inputs?: Record<string, Bar | (Bar | undefined)[] | undefined>;
   /** Parameter name -> d(bar . output)/d(parameter), through this stage's own reads only (omitted: zero). */
   params?: Record<string, number>;
 }
+
+/**
+ * One input of a stage: a port, or `{port, optional, many}`. A list of ports accepts a provider of any of them.
+ *  - single (default): exactly one provider, the pipeline's `inputs` naming it when several exist; the stage
+ *    receives its output;
+ *  - `many: true`: every stage providing the port, in pipeline order, unless the pipeline's `inputs` lists them
+ *    (`"tracers": ["weights", "cmb"]`); the stage receives an array of their outputs, in that order (an
+ *    optional one with no provider receives []). In reverse mode its bar is an array of bars, one per source.
+ */
+export type InputDecl = string | { port: string | string[]; optional?: true; many?: true };
 
 /** Files a stage writes for a pipeline `outputs` entry: relative file name -> contents. */
 export type OutputFiles = Record<string, string | Uint8Array>;
@@ -96,8 +106,11 @@ export interface StagePlugin<C = any, I = any, O = any> {
   description: string;
   /** JSON Schema of `with` (its defaults are applied before run). */
   configSchema: JsonSchema;
-  /** Input name -> port it needs. Optional inputs are wired when a provider exists. */
-  inputs: Record<string, string | { port: string; optional: true }>;
+  /**
+   * Input name -> the port it needs (see InputDecl), or a function of the validated config (e.g. extra power
+   * inputs a config names). Optional inputs are wired when a provider exists.
+   */
+  inputs: Record<string, InputDecl> | ((config: C) => Record<string, InputDecl>);
   /** Parameters read: a list, or a function of the config (e.g. one bias per bin). */
   reads: Record<string, ParameterSpec> | ((config: C) => Record<string, ParameterSpec>);
   /** Method kinds it asks the container for (part of its cache key). */
@@ -136,6 +149,50 @@ export interface StagePlugin<C = any, I = any, O = any> {
    * form "path: what is wrong", with a path `with.<field>` (relative to this stage) or `parameters.<name>`.
    */
   check?(config: C, ctx: { params: Record<string, number>; baseDir?: string }): string[];
+  /**
+   * What the output will be, known before compute (StaticDescription), from the config, the parameter values
+   * and the descriptions of the inputs; and problems of the stage found by comparing them (messages as for
+   * `check`: "with.<field>: ...", or an absolute path such as one taken from an input description's `paths`).
+   * The planner calls it in topological order; an input whose provider has no describe (or reported problems)
+   * is undefined, a `many` input an array. A throw is reported once, as a problem of this stage.
+   */
+  describe?(config: C, ctx: DescribeContext): { description?: StaticDescription; problems?: string[] };
+}
+
+/**
+ * A small JSON-able record about a stage's output, known before compute: e.g. {nBins: 10, z_min: 0.001,
+ * z_max: 4} for an n(z), {z_max, k_min, k_max} for a power grid. Field names are a convention of the port.
+ * `paths` maps a field to the config path that sets it: relative ("with.z.z_max") as a stage writes it, made
+ * absolute ("stages.linear.with.z.z_max") by the planner, so that a downstream stage can name the field to
+ * change. A stage passing an input's grid on may return that input's description (its paths stay absolute).
+ */
+export interface StaticDescription {
+  [field: string]: unknown;
+  paths?: Record<string, string>;
+}
+
+export interface DescribeContext {
+  /** Name of the stage being described. */
+  stage: string;
+  params: Record<string, number>;
+  /** Input name -> the description of its provider (undefined when unknown); an array for a `many` input. */
+  inputs: Record<string, StaticDescription | (StaticDescription | undefined)[] | undefined>;
+  /** Input name -> the stage(s) providing it, for messages. */
+  providers: Record<string, string | string[]>;
+  baseDir?: string;
+}
+
+/**
+ * The contract of a port's output, checked by the runtime on every computed output of a stage filling that
+ * port (before it is stored or passed on): plain data and a cheap check (shapes, lengths, ascending grids,
+ * finiteness of scalars; no scan of large arrays). `check` returns messages naming the field, e.g.
+ * "P_Mpc3.value: has 10 entries, expected nz*nk = 4000"; [] when the output conforms.
+ * A plugin module exports them as `ports` (next to `plugins`).
+ */
+export interface PortContract {
+  port: string;
+  description: string;
+  check(output: unknown): string[];
 }
 
 /** A numerical method: a factory from its validated config to the strategy object. */

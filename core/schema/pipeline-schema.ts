@@ -59,7 +59,11 @@ export const pipelineSchema = {
         properties: {
           use: { type: 'string', pattern: '^[a-z0-9-]+/[A-Za-z0-9_.-]+$', description: 'plugin id port/method' },
           with: { type: 'object' },
-          inputs: { type: 'object', additionalProperties: { type: 'string' } },
+          inputs: {
+            type: 'object',
+            description: 'input name -> providing stage, or a list of stages for an input that takes several',
+            additionalProperties: { anyOf: [{ type: 'string', minLength: 1 }, { type: 'array', items: { type: 'string', minLength: 1 } }] },
+          },
           methods: { type: 'object', additionalProperties: methodRef },
         },
       },

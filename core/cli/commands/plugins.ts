@@ -24,7 +24,7 @@ export default class Plugins extends Command {
       const rows = registry.list().map(({ plugin: p, source }) => ({
         id: p.id, version: p.version, kind: isMethodPlugin(p) ? 'method' : 'stage',
         port: isMethodPlugin(p) ? p.kind : p.port, description: p.description, source,
-        inputs: isMethodPlugin(p) ? undefined : p.inputs,
+        inputs: isMethodPlugin(p) ? undefined : typeof p.inputs === 'function' ? '(depends on the config)' : p.inputs,
         differentiable: isMethodPlugin(p) ? undefined : p.differentiable,
         config: summarise(p.configSchema),
       }));

@@ -4,7 +4,7 @@ import { preparePipeline } from '../run-job.js';
 import { variedParameters } from '../../graph/plan.js';
 
 export default class Validate extends Command {
-  static override description = 'Check a pipeline without computing anything: schema, plugins, inputs, cycles, methods, parameters.';
+  static override description = 'Check a pipeline without computing anything: schema, plugins, inputs, cycles, methods, parameters, and the consistency of the stages with each other (static descriptions: n(z) bins, redshift coverage).';
   static override args = { pipeline: Args.string({ required: true, description: 'pipeline JSON file' }) };
   static override flags = {
     param: Flags.string({ char: 'p', multiple: true, description: 'NAME=VALUE' }),
@@ -18,7 +18,7 @@ export default class Validate extends Command {
       this.log(`${args.pipeline}: valid`);
       for (const n of plan.order) {
         const st = plan.stages.get(n)!;
-        const ins = Object.entries(st.inputs).map(([k, v]) => `${k}<-${v}`).join(', ');
+        const ins = Object.entries(st.inputs).map(([k, v]) => `${k}<-${typeof v === 'string' ? v : `[${v.join(', ')}]`}`).join(', ');
         const ms = Object.values(st.methods).map((m) => m.plugin.id).join(', ');
         this.log(`  ${n}: ${st.plugin.id}${ins ? `  inputs: ${ins}` : ''}${ms ? `  methods: ${ms}` : ''}`);
       }

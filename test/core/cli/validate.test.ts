@@ -38,11 +38,28 @@ const cases: [string, string | object, RegExp][] = [
   ['unknown parameter', edit((p) => { p.parameters.Omega_lambda = { value: 0.7 }; }), /parameters\.Omega_lambda: no stage reads a parameter "Omega_lambda"/],
   ['bias values vs bins', edit((p) => { p.stages.weights = { use: 'weights/3x2pt', with: { bins: 10, zbar: [0.2, 0.5, 0.6] } }; }), /stages\.weights\.with\.zbar: has 3 entries, but with\.bins = 10/],
   ['config field of the wrong type', edit((p) => { p.stages.background.with.z_max = -3; }), /stages\.background\.with\.z_max: -3 is out of range/],
+  // cross-stage consistency (static descriptions, before anything runs)
+  ['n(z) with 5 bins, weights expecting 10', edit((p) => { p.stages.nz.with = { binEdges: [0.001, 0.418, 0.678, 0.9, 1.155, 2.5] }; }),
+    /stages\.weights\.with\.bins: 10, but the n\(z\) stage "nz" provides 5 bins \(set by stages\.nz\.with\.binEdges\); set with\.bins = 5/],
+  ['power grid below the n(z) top', edit((p) => { p.stages.linear.with.z = { z_max: 2 }; p.stages.linear.with.output_z = [0, 1, 2]; p.stages.nonlinear.with = { output_z: [0, 1, 2] }; }),
+    /stages\.linear\.with\.z\.z_max: the P\(k, z\) grid of input "power" of stage "cl" reaches z = 2, but the tracers' kernels extend to z = 4 \(set by stages\.nz\.with\.zGrid\.max\)/],
+  ['background below the n(z) top', edit((p) => { p.stages.background.with.z_max = 3.5; p.stages.background.with.output_z = [0, 1, 3]; p.stages.linear.with.z = { z_max: 3.5 }; }),
+    /stages\.background\.with\.z_max: 3\.5 does not reach the top of the n\(z\) grid, z = 4/],
+  ['CMB lensing source plane beyond the background', edit((p) => {
+    p.stages.cmb = { use: 'weights/cmb-lensing', with: { z_source: 1100 } };
+    p.stages.cl.inputs = { tracers: ['weights', 'cmb'] };
+    p.stages.cl.with.z_beyond_power = 'growth';
+  }), /stages\.background\.with\.z_max: 10 does not reach the CMB lensing source plane, stages\.cmb\.with\.z_source = 1100/],
+  ['CMB lensing beyond the P(k) grid without growth scaling', edit((p) => {
+    p.stages.background.with.z_max = 1100;
+    p.stages.cmb = { use: 'weights/cmb-lensing' };
+    p.stages.cl.inputs = { tracers: ['weights', 'cmb'] };
+  }), /stages\.linear\.with\.z\.z_max: the P\(k, z\) grid of input "power" of stage "cl" reaches z = 4, but the tracers' kernels extend to z = 1100 \(set by stages\.cmb\.with\.z_source\)/],
 ];
 
 describe('cosmodag validate on broken pipelines', () => {
   it('accepts the shipped pipelines', () => {
-    for (const f of ['background.json', 'euclid-3x2pt.json', 'euclid-3x2pt-fisher.json']) {
+    for (const f of ['background.json', 'euclid-3x2pt.json', 'euclid-3x2pt-fisher.json', 'euclid-3x2pt-likelihood.json', 'euclid-3x2pt-cmblensing.json', 'linear-power.json']) {
       const r = spawnSync(process.execPath, [path.join(root, 'bin/run.js'), 'validate', path.join(root, 'pipelines', f)], { encoding: 'utf8', cwd: root });
       expect(r.status, r.stderr).toBe(0);
     }

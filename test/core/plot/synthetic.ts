@@ -1,5 +1,6 @@
 /** Synthetic tomographic spectra for the plot tests. */
 import type { Spectra } from '../../../plugins/contracts/spectra.js';
+import type { Tracer } from '../../../plugins/contracts/tracers.js';
 
 /** Synthetic 3x2pt-like spectra: power laws with bin-dependent amplitudes and some sign changes. */
 export function syntheticSpectra(nBins = 10, nEll = 60): Spectra {
@@ -32,6 +33,9 @@ export function syntheticSpectra(nBins = 10, nEll = 60): Spectra {
   }
   const value = new Float64Array(rows.length * nEll);
   rows.forEach((r, k) => value.set(r, k * nEll));
-  const tracers = [...Array.from({ length: nBins }, (_, i) => `L${i + 1}`), ...Array.from({ length: nBins }, (_, i) => `G${i + 1}`)];
+  const tracer = (code: 'L' | 'G', i: number): Tracer => ({
+    name: `${code}${i + 1}`, code, index: i + 1, family: code === 'L' ? 'WL' : 'GC', ellFactor: code === 'L' ? 'spin2' : 'none', power: 'matter', noise: 0,
+  });
+  const tracers = [...Array.from({ length: nBins }, (_, i) => tracer('L', i)), ...Array.from({ length: nBins }, (_, i) => tracer('G', i))];
   return { ell, tracers, pairNames: names, pairs, C: { value, tangent: null, P: 0 }, settings: {} };
 }
