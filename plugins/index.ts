@@ -1,8 +1,15 @@
 /**
  * The built-in plugins, exported as the package `cosmodag/plugins`: the runtime loads this module through
- * the same loader (and checks) as any third-party plugin package.
+ * the same loader (and checks) as any third-party plugin package. `ports` are the output contracts of the
+ * built-in ports (plugins/contracts), which the runtime checks on every computed output.
  */
-import type { AnyPlugin } from '../core/plugin/types.js';
+import type { AnyPlugin, PortContract } from '../core/plugin/types.js';
+import { backgroundPort } from './contracts/background.js';
+import { linearPowerPort, nonlinearPowerPort } from './contracts/power.js';
+import { recombinationPort } from './contracts/recombination.js';
+import { redshiftDistributionPort } from './contracts/redshift.js';
+import { spectraPort } from './contracts/spectra.js';
+import { weightsPort } from './contracts/tracers-check.js';
 import { integratorPlugins } from './integrator/index.js';
 import { differentiatorPlugins } from './differentiator/index.js';
 import { odeSolverPlugins } from './ode-solver/index.js';
@@ -35,4 +42,15 @@ export const plugins: AnyPlugin[] = [
   ...recombinationPlugins,
   boltzmann,
   ...commandPlugins,
+];
+
+/** Output contracts of the built-in ports, checked at every stage boundary (docs/architecture.md, "Port contracts"). */
+export const ports: PortContract[] = [
+  backgroundPort,
+  redshiftDistributionPort,
+  linearPowerPort,
+  nonlinearPowerPort,
+  recombinationPort,
+  weightsPort,
+  spectraPort,
 ];

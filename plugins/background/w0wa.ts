@@ -4,20 +4,24 @@
  * forward-mode tangents for the varied parameters.
  *
  * In physics order (equations in docs/background.md):
- *   1. radiation from T_cmb and N_eff (radiation.ts), dark energy from closure
- *        Omega_de = 1 - Omega_m - Omega_r - Omega_k;
+ *   1. the densities today from the cosmology contract (plugins/contracts/cosmology.ts): radiation from T_cmb
+ *      and N_eff, dark energy from closure Omega_de = 1 - Omega_m - Omega_r - Omega_k, H0 from h;
  *   2. E(z) = H/H0 from the Friedmann equation (expansion.ts);
  *   3. chi(z) = (c/H0) Integral_0^z dz'/E with the injected integrator, d_M from the curvature (distances.ts);
  *   4. D(z), f(z) from the linear growth ODE with its sensitivity equations (growth.ts).
  * Every tangent is first taken with respect to the base quantities (Omega_r, Omega_m, Omega_k, Omega_de,
- * w0, wa) in closed form, then contracted with their Jacobian with respect to the varied parameters;
- * h enters also through H0 = 100 h km/s/Mpc / c.
+ * w0, wa) in closed form, then contracted with their Jacobian with respect to the varied parameters (the
+ * contract's Duals carry it); h enters also through H0 = 100 h km/s/Mpc / c.
  */
-import { type Dual, constant, recip, scale, seed, sub } from '../../core/ad/dual.js';
+import { type Dual, recip } from '../../core/ad/dual.js';
 import { type DualArray, scaleA } from '../../core/ad/dual-array.js';
 import type { Integrator } from '../../core/numerics/integrator.js';
 import { PLUGIN_API_VERSION, type ParameterSpec, type StagePlugin } from '../../core/plugin/types.js';
 import type { Background } from '../contracts/background.js';
+import {
+  type CosmoQuantity, type Cosmology, type CosmologyRequirements, cosmologyFrom, cosmologyOf, cosmologyParameterBars, cosmologyProblems, cosmologyReads,
+  cosmologyValues,
+} from '../contracts/cosmology.js';
 import { backgroundAt } from '../contracts/background-eval.js';
 import {
   conformalTime, conformalTimeAdjoint, lineOfSightDistance, lineOfSightDistanceAdjoint, transverseDistance, transverseDistanceAdjoint,
@@ -27,7 +31,6 @@ import {
   nonPositiveE2Culprit, nonPositiveE2Error, nonPositiveE2Message, type ExpansionCoefficients,
 } from './expansion.js';
 import { earlyDarkEnergyProblem, linearGrowth, linearGrowthAdjoint } from './growth.js';
-import { C_KM_PER_S, radiationDensities, omegaGammaH2, UR_PER_NEFF } from './radiation.js';
 import { type GridSpacing, type OutputZ, checkOutputGrid, outputGrid, tabulationGrid } from './redshift-grid.js';
 
 export interface W0waConfig {
@@ -45,25 +48,29 @@ export interface W0waBackground extends Background {
   readonly tau_Mpc: DualArray;
 }
 
-export const W0WA_PARAMETERS: Record<string, ParameterSpec> = {
-  h: { default: 0.67, description: 'dimensionless Hubble constant, H0 = 100 h km/s/Mpc', exclusiveMin: 0, max: 2 },
-  Omega_m: { default: 0.32, description: 'matter density today, baryons + CDM; no massive neutrinos', exclusiveMin: 0 },
-  Omega_b: { default: 0.05, description: 'baryon density today (part of Omega_m)', min: 0 },
-  Omega_k: { default: 0, description: 'curvature density today, Omega_k = -K c^2/H0^2 (> 0 open)', absStep: 1e-3 },
-  w0: { default: -1, description: 'dark energy equation of state today, w(a) = w0 + wa (1 - a)' },
-  wa: { default: 0, description: 'dark energy equation of state slope, w(a) = w0 + wa (1 - a)', absStep: 0.01 },
-  T_cmb: { default: 2.7255, description: 'CMB temperature today', unit: 'K', exclusiveMin: 0 },
-  N_eff: { default: 3.046, description: 'effective number of massless neutrino species', min: 0 },
-};
-const PARAM_NAMES = Object.keys(W0WA_PARAMETERS);
+/**
+ * The cosmology the background uses: the expansion's base quantities, H0 and h, and the matter budget
+ * (Omega_m = baryons + CDM, so Omega_cdm >= 0 is checked; with massive neutrinos their density would enter
+ * through it).
+ */
+export const BACKGROUND_QUANTITIES = [
+  'h', 'H0', 'Omega_m', 'Omega_cdm', 'Omega_k', 'Omega_r', 'Omega_de', 'w0', 'wa',
+] as const satisfies readonly CosmoQuantity[];
+
+/** The expansion has no massive-neutrino density (its Omega_nu(a) would be neither a^-3 nor a^-4): refused, not ignored. */
+const BACKGROUND_REQUIREMENTS: CosmologyRequirements = { no_massive_neutrinos: 'in background/w0wa\'s expansion rate' };
+
+/** The parameters it reads (from the cosmology contract): h, Omega_m, Omega_b, Omega_k, w0, wa, T_cmb, N_eff. */
+export const W0WA_PARAMETERS: Record<string, ParameterSpec> = cosmologyReads(BACKGROUND_QUANTITIES);
 
 const configSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
     z_max: {
-      type: 'number', default: 10, exclusiveMinimum: 0, maximum: 1000,
-      description: 'top of the internal redshift grid (the Limber stage needs ~4; keep it small to stay cheap)',
+      type: 'number', default: 10, exclusiveMinimum: 0, maximum: 1e5,
+      description:
+        'top of the internal redshift grid (the Limber stage needs ~4; keep it small to stay cheap; ~1200 reaches the CMB\'s last scattering)',
     },
     grid: {
       type: 'object', additionalProperties: false, default: {},
@@ -106,32 +113,8 @@ const configSchema = {
   },
 } as const;
 
-/** Range violations of a set of parameter values (what the planner checks from W0WA_PARAMETERS) plus cross-checks. */
-function parameterProblems(v: Record<string, number>): string[] {
-  const out: string[] = [];
-  for (const name of PARAM_NAMES) {
-    const s = W0WA_PARAMETERS[name];
-    const x = v[name];
-    const what = `parameters.${name}: ${x} is not allowed: ${name} (${s.description}${s.unit ? `, ${s.unit}` : ''})`;
-    if (!Number.isFinite(x)) out.push(`parameters.${name}: ${x} is not a finite number`);
-    else if (s.min !== undefined && x < s.min) out.push(`${what} must be >= ${s.min}`);
-    else if (s.max !== undefined && x > s.max) out.push(`${what} must be <= ${s.max}`);
-    else if (s.exclusiveMin !== undefined && x <= s.exclusiveMin) out.push(`${what} must be > ${s.exclusiveMin}`);
-  }
-  if (!out.length && v.Omega_b > v.Omega_m)
-    out.push(
-      `parameters.Omega_b: ${v.Omega_b} exceeds parameters.Omega_m = ${v.Omega_m}; ` +
-        'Omega_m counts baryons + CDM, so Omega_b <= Omega_m is required',
-    );
-  return out;
-}
-
-/** Plain-number version of the closure, for check(). */
-function coefficientsFromValues(v: Record<string, number>): ExpansionCoefficients {
-  const Og = omegaGammaH2(v.T_cmb) / (v.h * v.h);
-  const Or = Og * (1 + UR_PER_NEFF * v.N_eff);
-  return { Or, Om: v.Omega_m, Ok: v.Omega_k, Ode: 1 - v.Omega_m - Or - v.Omega_k, w0: v.w0, wa: v.wa };
-}
+/** The base quantities of the expansion (expansion.ts BASE_NAMES order) from the cosmology. */
+const baseOf = (c: Cosmology): Dual[] => [c.Omega_r, c.Omega_m, c.Omega_k, c.Omega_de, c.w0, c.wa];
 
 /** E^2 > 0 on the tabulation grid, or the message saying where it fails. */
 function expansionProblems(c: ExpansionCoefficients, z: Float64Array): string[] {
@@ -161,14 +144,13 @@ export const w0waBackground: StagePlugin<W0waConfig, {}, Background> = {
   reads: W0WA_PARAMETERS,
   methods: ['integrator'],
   differentiable: 'forward',
+  describe: (config) => ({ description: { z_min: 0, z_max: config.z_max, paths: { z_max: 'with.z_max' } } }),
 
   check(config, { params }) {
-    const v: Record<string, number> = {};
-    for (const n of PARAM_NAMES) v[n] = params[n] ?? W0WA_PARAMETERS[n].default;
-    const out = parameterProblems(v);
+    const out = cosmologyProblems(params, BACKGROUND_QUANTITIES, BACKGROUND_REQUIREMENTS);
     out.push(...checkOutputGrid(config.output_z, config.z_max));
     if (!out.length) {
-      const c = coefficientsFromValues(v);
+      const c = coefficientsOf(baseOf(cosmologyFrom(params)));
       out.push(...expansionProblems(c, tabulationGrid(config.z_max, config.grid.count, config.grid.spacing)));
       const early = earlyDarkEnergyProblem(c, config.growth.a_ini);
       if (early) out.push(`parameters.wa: ${early}`);
@@ -179,23 +161,16 @@ export const w0waBackground: StagePlugin<W0waConfig, {}, Background> = {
   run(ctx): W0waBackground {
     const cfg = ctx.config;
     const P = ctx.tangentParams.length;
-    const p: Record<string, Dual> = {};
-    const v: Record<string, number> = {};
-    for (const n of PARAM_NAMES) {
-      p[n] = ctx.param(n);
-      v[n] = p[n].v;
-    }
-    const problems = [...parameterProblems(v), ...checkOutputGrid(cfg.output_z, cfg.z_max)];
+    const problems = [...cosmologyProblems(cosmologyValues(ctx, BACKGROUND_QUANTITIES), BACKGROUND_QUANTITIES, BACKGROUND_REQUIREMENTS), ...checkOutputGrid(cfg.output_z, cfg.z_max)];
     if (problems.length) throw new Error(`background/w0wa: invalid input:\n  ${problems.join('\n  ')}`);
 
-    // 1. densities today; dark energy closes the budget
-    const { Omega_r } = radiationDensities(p.h, p.T_cmb, p.N_eff);
-    const Omega_de = sub(sub(sub(constant(1), p.Omega_m), Omega_r), p.Omega_k);
-    const q = [Omega_r, p.Omega_m, p.Omega_k, Omega_de, p.w0, p.wa];
+    // 1. densities today (the cosmology contract): radiation from T_cmb, N_eff; dark energy closes the budget
+    const cosmo = cosmologyOf(ctx);
+    const q = baseOf(cosmo);
     const c = coefficientsOf(q);
     const J = baseJacobian(q, P);
     const withBase = P > 0;
-    const H0 = scale(p.h, 100 / C_KM_PER_S); // 1/Mpc
+    const H0 = cosmo.H0; // 1/Mpc
     const invH0 = recip(H0); // c/H0 [Mpc]
 
     const z = tabulationGrid(cfg.z_max, cfg.grid.count, cfg.grid.spacing);
@@ -231,13 +206,12 @@ export const w0waBackground: StagePlugin<W0waConfig, {}, Background> = {
     return {
       z, E, chi_Mpc, dM_Mpc, D, f, tau_Mpc,
       H0_1overMpc: H0,
-      Omega_m: p.Omega_m, Omega_r, Omega_k: p.Omega_k, Omega_de, w0: p.w0, wa: p.wa, h: p.h,
+      Omega_m: cosmo.Omega_m, Omega_r: cosmo.Omega_r, Omega_k: cosmo.Omega_k, Omega_de: cosmo.Omega_de, w0: cosmo.w0, wa: cosmo.wa, h: cosmo.h,
     };
   },
 
   vjp(ctx, outputBar) {
-    const v: Record<string, number> = {};
-    for (const n of PARAM_NAMES) v[n] = ctx.param(n).v;
+    const v = cosmologyValues(ctx, BACKGROUND_QUANTITIES);
     const params = w0waAdjoint(ctx.config, v, ctx.method<Integrator>('integrator'), ctx.output as W0waBackground, outputBar as W0waBar);
     return { params };
   },
@@ -273,21 +247,14 @@ export type W0waBar = Partial<Record<'E' | 'chi_Mpc' | 'dM_Mpc' | 'D' | 'f' | 't
  *   V = U S(Omega_k U^2), T = T(z_max) + U(z_max) - U:  transposed (distances.ts);
  *   U = cumulative quadrature of 1/E: the transposed cumulative sum, then the nodes' d(1/E)/dq;
  *   D, f: the discrete adjoint of the growth RK4 (growth.ts: linearGrowthAdjoint);
- * and finally thetabar = J^T qbar + (c/H0)bar d(c/H0)/dtheta + the scalars' bars, with J = dq/dtheta from
- * the closure Omega_de = 1 - Omega_m - Omega_r - Omega_k and Omega_r(h, T_cmb, N_eff): eight scalar duals
- * seeded locally (no arrays).
+ * and finally the bars of the cosmology's quantities (q, H0 through c/H0 = 1/H0, and the scalars' bars) are
+ * pulled back to the parameters through the contract's dependency Jacobian (cosmologyParameterBars: the
+ * closure Omega_de = 1 - Omega_m - Omega_r - Omega_k, Omega_r(h, T_cmb, N_eff), H0(h)), no arrays.
  */
 export function w0waAdjoint(cfg: W0waConfig, values: Record<string, number>, integrator: Integrator, output: W0waBackground, bar: W0waBar): Record<string, number> {
-  // the scalar prelude with the eight parameters seeded locally: J = dq/dtheta and d(c/H0)/dtheta
-  const NP = PARAM_NAMES.length;
-  const p: Record<string, Dual> = {};
-  PARAM_NAMES.forEach((n, j) => { p[n] = seed(values[n], j, NP); });
-  const { Omega_r } = radiationDensities(p.h, p.T_cmb, p.N_eff);
-  const Omega_de = sub(sub(sub(constant(1), p.Omega_m), Omega_r), p.Omega_k);
-  const q = [Omega_r, p.Omega_m, p.Omega_k, Omega_de, p.w0, p.wa];
-  const c = coefficientsOf(q);
-  const H0 = scale(p.h, 100 / C_KM_PER_S);
-  const invH0 = recip(H0);
+  const cosmo = cosmologyFrom(values);
+  const c = coefficientsOf(baseOf(cosmo));
+  const invH0 = recip(cosmo.H0);
   const z = output.z;
   const n = z.length;
 
@@ -325,18 +292,16 @@ export function w0waAdjoint(cfg: W0waConfig, values: Record<string, number>, int
   // growth
   if (bar.D || bar.f) linearGrowthAdjoint(c, z, { aIni: cfg.growth.a_ini, maxStep: cfg.growth.max_dlna }, bar.D ?? null, bar.f ?? null, qbar);
 
-  // to the parameters
-  const out = new Float64Array(NP);
-  const addDual = (x: Dual, b: number | undefined) => { if (b && x.d) for (let j = 0; j < NP; j++) out[j] += b * x.d[j]; };
-  q.forEach((x, k) => addDual(x, qbar[k]));
-  addDual(invH0, invH0bar);
-  addDual(H0, bar.H0_1overMpc);
-  addDual(p.Omega_m, bar.Omega_m);
-  addDual(Omega_r, bar.Omega_r);
-  addDual(p.Omega_k, bar.Omega_k);
-  addDual(Omega_de, bar.Omega_de);
-  addDual(p.w0, bar.w0);
-  addDual(p.wa, bar.wa);
-  addDual(p.h, bar.h);
-  return Object.fromEntries(PARAM_NAMES.map((n, j) => [n, out[j]]));
+  // to the cosmology's quantities (q in BASE_NAMES order; c/H0 = 1/H0: d(c/H0)/dH0 = -(c/H0)^2), then to the parameters
+  const H0v = cosmo.H0.v;
+  return cosmologyParameterBars(values, {
+    Omega_r: qbar[0] + (bar.Omega_r ?? 0),
+    Omega_m: qbar[1] + (bar.Omega_m ?? 0),
+    Omega_k: qbar[2] + (bar.Omega_k ?? 0),
+    Omega_de: qbar[3] + (bar.Omega_de ?? 0),
+    w0: qbar[4] + (bar.w0 ?? 0),
+    wa: qbar[5] + (bar.wa ?? 0),
+    H0: (bar.H0_1overMpc ?? 0) - invH0bar / (H0v * H0v),
+    h: bar.h ?? 0,
+  });
 }

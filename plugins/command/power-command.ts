@@ -13,6 +13,10 @@
  *   4. it is read back onto the stage's (k, z) grid: used as is when the program answered on that grid,
  *      interpolated (cubic in ln k, ln P and ln(1+z)) otherwise.
  *
+ * A parameter named like one of the cosmology contract's (plugins/contracts/cosmology.ts: h, Omega_m, Omega_b, n_s,
+ * ...) takes the contract's declaration (default, description, unit, physical range), each field overridable in
+ * with.parameters; any other name has no default and must get its value from the pipeline.
+ *
  * The stage is `differentiable: 'none'`: in a forward-mode run the runtime obtains the tangents of its output
  * from the regression stencil around it (core/graph/execute.ts, blackBoxWithTangents) and forward AD resumes
  * downstream. The memo key includes the hash of the program file (and of the template and any
@@ -23,6 +27,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileFingerprint, sha256 } from '../../core/cache/memo-key.js';
 import { PLUGIN_API_VERSION, type ParameterSpec, type StageContext, type StagePlugin } from '../../core/plugin/types.js';
+import { COSMOLOGY_PARAMETERS, type CosmoParameter } from '../contracts/cosmology.js';
 import type { PowerGrid } from '../contracts/power.js';
 import {
   OUTPUT_Z_DEFAULT, type KGridConfig, type ZGridConfig, kGridProblems, kGridSchema, logKGrid, outputZProblems, zGrid,
@@ -144,13 +149,17 @@ function declarations(c: CommandPowerConfig): Record<string, ParameterDeclaratio
 
 function readsOf(c: CommandPowerConfig): Record<string, ParameterSpec> {
   const out: Record<string, ParameterSpec> = {};
-  for (const [name, d] of Object.entries(declarations(c)))
+  for (const [name, d] of Object.entries(declarations(c))) {
+    // a cosmological parameter: the contract's declaration, fields given in with.parameters override it
+    const cosmo: Partial<ParameterSpec> = Object.prototype.hasOwnProperty.call(COSMOLOGY_PARAMETERS, name) ? COSMOLOGY_PARAMETERS[name as CosmoParameter] : {};
     out[name] = {
-      // no default: the value must come from the pipeline's parameters (NaN is refused by the planner)
-      default: d.default ?? NaN,
-      description: d.description ?? `passed to the external program ${c.program}`,
-      unit: d.unit, min: d.min, max: d.max, absStep: d.abs_step,
+      ...cosmo,
+      // otherwise no default: the value must come from the pipeline's parameters (NaN is refused by the planner)
+      default: d.default ?? cosmo.default ?? NaN,
+      description: d.description ?? (cosmo.description ? `${cosmo.description} (passed to the external program ${c.program})` : `passed to the external program ${c.program}`),
+      unit: d.unit ?? cosmo.unit, min: d.min ?? cosmo.min, max: d.max ?? cosmo.max, absStep: d.abs_step ?? cosmo.absStep,
     };
+  }
   return out;
 }
 

@@ -5,6 +5,7 @@
  */
 import type { Dual } from '../../core/ad/dual.js';
 import type { DualArray } from '../../core/ad/dual-array.js';
+import { blocks, checkAscending, checkDual, checkDualArray, checkObject, portContract, type Messages } from './check.js';
 
 export interface Background {
   /** Grid the arrays are tabulated on, ascending from z = 0 to z_max (dense enough for cubic splines to 1e-7). */
@@ -30,3 +31,25 @@ export interface Background {
   readonly wa: Dual;
   readonly h: Dual;
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// The port's contract, checked by the runtime on every computed output (plugins/contracts/check.ts)
+
+const BACKGROUND_ARRAYS = ['E', 'chi_Mpc', 'dM_Mpc', 'D', 'f'] as const;
+const BACKGROUND_SCALARS = ['H0_1overMpc', 'Omega_m', 'Omega_r', 'Omega_k', 'Omega_de', 'w0', 'wa', 'h'] as const;
+
+/** z ascending from 0, every array of nz values, every scalar a finite Dual, tangent blocks consistent. */
+export function checkBackground(x: unknown, out: Messages): void {
+  if (!checkObject(out, x, 'a Background {z, E, chi_Mpc, dM_Mpc, D, f, H0_1overMpc, Omega_m, ...}')) return;
+  const b = blocks();
+  const nz = checkAscending(out, 'z', x.z) ? x.z.length : undefined;
+  if (nz !== undefined && x.z instanceof Float64Array && x.z[0] !== 0) out.push(`z[0]: is ${x.z[0]}, expected 0 (the grid starts at z = 0)`);
+  for (const f of BACKGROUND_ARRAYS) checkDualArray(out, f, x[f], nz, 'nz', b);
+  for (const f of BACKGROUND_SCALARS) checkDual(out, f, x[f], b);
+}
+
+export const backgroundPort = portContract(
+  'background',
+  'Background: z ascending from 0; E, chi_Mpc, dM_Mpc, D, f DualArrays of nz values; H0_1overMpc, Omega_m, Omega_r, Omega_k, Omega_de, w0, wa, h Duals',
+  checkBackground,
+);

@@ -25,6 +25,7 @@ import { readFileSync } from 'node:fs';
 import { PLUGIN_API_VERSION, type ParameterSpec, type StagePlugin } from '../../core/plugin/types.js';
 import type { PowerGrid } from './power.js';
 import { evalInterval, findInterval, solveSecondDerivs, splineFactor, type SplineFactor } from '../../core/numerics/spline.js';
+import { describePowerGridFile } from './power-describe.js';
 
 export interface PowerTable {
   /** Where it came from (file name), for messages. */
@@ -450,6 +451,7 @@ export function powerGridFileStage(port: 'linear-power' | 'nonlinear-power', des
     inputs: {},
     reads: (config): Record<string, ParameterSpec> => (config.h_units === false ? {} : { h: H_UNIT_SPEC }),
     differentiable: 'forward',
+    describe: (config, ctx) => describePowerGridFile(config, ctx),
     run(ctx): PowerGrid {
       const h = ctx.config.h_units === false ? undefined : ctx.param('h').v;
       return powerGridFromFile(id, ctx.config, h);

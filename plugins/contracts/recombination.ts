@@ -9,6 +9,7 @@
  */
 import type { Dual } from '../../core/ad/dual.js';
 import type { DualArray } from '../../core/ad/dual-array.js';
+import { blocks, checkAscending, checkDual, checkDualArray, checkObject, checkString, portContract, type Messages } from './check.js';
 
 export interface Recombination {
   /** Ascending redshifts, uniform in ln(1+z), z[0] = 0, z[n-1] = z_max. */
@@ -50,3 +51,28 @@ export interface Recombination {
   /** What produced it (e.g. `recfast`). */
   readonly source: string;
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// The port's contract, checked by the runtime on every computed output
+
+const RECOMBINATION_ARRAYS = ['x_e', 'kappa_prime_1overMpc', 'exp_minus_kappa', 'g_1overMpc', 'T_b_K', 'c_b2', 'tau_Mpc', 'r_s_Mpc'] as const;
+const RECOMBINATION_SCALARS = [
+  'x_e_early', 'kappa_coefficient_1overMpc', 'Y_He', 'f_He', 'z_reio', 'tau_reio', 'z_star', 'z_drag', 'z_rec', 'r_s_star_Mpc', 'r_s_drag_Mpc',
+] as const;
+
+/** z ascending from 0, every array of nz values, every scalar a finite Dual, a source. */
+export function checkRecombination(x: unknown, out: Messages): void {
+  if (!checkObject(out, x, 'a Recombination {z, x_e, kappa_prime_1overMpc, ...}')) return;
+  const b = blocks();
+  const nz = checkAscending(out, 'z', x.z) ? (x.z as Float64Array).length : undefined;
+  if (nz !== undefined && (x.z as Float64Array)[0] !== 0) out.push(`z[0]: is ${(x.z as Float64Array)[0]}, expected 0 (the grid starts at z = 0)`);
+  for (const f of RECOMBINATION_ARRAYS) checkDualArray(out, f, x[f], nz, 'nz', b);
+  for (const f of RECOMBINATION_SCALARS) checkDual(out, f, x[f], b);
+  checkString(out, 'source', x.source);
+}
+
+export const recombinationPort = portContract(
+  'recombination',
+  `Recombination: z ascending from 0; ${RECOMBINATION_ARRAYS.join(', ')} DualArrays of nz values; ${RECOMBINATION_SCALARS.join(', ')} Duals; source`,
+  checkRecombination,
+);

@@ -11,6 +11,7 @@ export const forwardAd: MethodPlugin<{}, Differentiator> = {
   configSchema: { type: 'object', additionalProperties: false, properties: {} },
   create: () => ({
     name: 'forward-ad',
+    mode: 'forward-single',
     async differentiate(evaluate, varied, progress) {
       progress?.(0, 1);
       const out = await evaluate({}, varied.map((v) => v.name));

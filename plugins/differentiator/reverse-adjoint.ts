@@ -33,7 +33,7 @@ export const reverseAdjoint: MethodPlugin<{}, Differentiator> = {
       progress?.(1, 1);
       const handle: ReverseHandle = {
         wrt,
-        gradient: (bar) => pullback(g.plan, g.registry, g.target, bar, { params: { ...g.params }, wrt, store: g.store }),
+        gradient: (bar) => pullback(g.plan, g.registry, g.target, bar, { params: { ...g.params }, wrt, store: g.store, report: g.report }),
         tangents: () => evaluate({}, wrt),
       };
       return withReverseHandle(base, handle);

@@ -1,56 +1,79 @@
 /**
  * What the Gaussian C_l likelihood and its Fisher matrix share: the noise, the multipole binning and the
- * blocks of tracers used at each multipole (likelihood/gaussian-fisher and likelihood/gaussian).
+ * blocks of tracers used at each multipole (likelihood/gaussian-fisher and likelihood/gaussian). Generic over
+ * tracers: a tracer brings its own noise and probe family (plugins/contracts/tracers.ts); nothing here reads
+ * a tracer's name.
  *
- * Noise: shape noise N^LL_ii = sigma_eps^2 / nbar_i and shot noise N^GG_ii = 1 / nbar_i (nbar per steradian),
- * none on GL. Multipole bins: the spectra stage's multipoles are the centres of log-spaced bins (edges at the
- * geometric midpoints), Delta_l the bin width, and a bin carries the weight
+ * Noise: each tracer's white noise N_AA on the diagonal (shape noise sigma_eps^2/nbar, shot noise 1/nbar,
+ * set by the tracer stage), none on cross-spectra. Multipole bins: the spectra stage's multipoles are the
+ * centres of log-spaced bins (edges at the geometric midpoints), Delta_l the bin width, and a bin carries
  *
  *   w_l = f_sky (2l + 1) Delta_l / 2,
  *
- * the number of independent modes over 2 (Euclid Collaboration, Blanchard et al. 2020, eq. 30). A bin enters
- * the lensing block if its centre <= l_max.WL, the clustering block if <= l_max.GC; where both probes are used
- * the cross-spectra enter too, which needs l_max.XC = min(l_max.WL, l_max.GC).
+ * the number of independent modes over 2 (Euclid Collaboration, Blanchard et al. 2020, eq. 30). A tracer of
+ * family f enters the block of a bin if f is one of the probes and the bin's centre <= l_max[f]; where tracers
+ * of two families are both in a block their cross-spectra enter too (so IST:F's l_max.XC, when given, must
+ * equal min(l_max.WL, l_max.GC)).
  */
 import type { JsonSchema } from '../../core/plugin/types.js';
 import type { Spectra } from '../contracts/spectra.js';
 
-/** (180 * 60 / pi)^2: square arcminutes per steradian. */
-export const ARCMIN2_PER_SR = (180 * 60 / Math.PI) ** 2;
+export { ARCMIN2_PER_SR } from '../contracts/tracers.js';
 
-export type Probe = '3x2pt' | 'WL' | 'GC';
+/** Probe selections: IST:F's names, or a list of tracer families. */
+export type Probe = '3x2pt' | 'WL' | 'GC' | string[];
+
+/** The families a probe selection uses. */
+export function probeFamilies(p: Probe): string[] {
+  if (Array.isArray(p)) return p;
+  return p === '3x2pt' ? ['WL', 'GC'] : [p];
+}
 
 /** The settings of the Gaussian covariance (the same fields in both likelihood stages). */
 export interface ClCovarianceConfig {
   probes: Probe;
   fsky: number;
-  sigma_eps: number;
-  nbar_arcmin2: number | number[];
-  l_max: { WL: number; GC: number; XC: number };
+  /** Largest multipole (bin centre) per family; XC (IST:F's cross-probe l_max) is checked, not used. */
+  l_max: Record<string, number>;
   l_min: number;
+  /** Moved to the tracer stage; refused with a message saying where (kept in the schema for that message). */
+  sigma_eps?: unknown;
+  nbar_arcmin2?: unknown;
 }
 
 /** JSON Schema properties of ClCovarianceConfig (defaults: Euclid IST:F pessimistic). */
 export const clCovarianceProperties: Record<string, JsonSchema> = {
-  probes: { enum: ['3x2pt', 'WL', 'GC'], default: '3x2pt', description: 'WL: lensing only; GC: clustering only; 3x2pt: both with their cross-correlation' },
-  fsky: { type: 'number', exclusiveMinimum: 0, maximum: 1, default: 0.3636, description: 'observed sky fraction, in (0, 1]' },
-  sigma_eps: { type: 'number', minimum: 0, default: 0.3, description: 'total intrinsic ellipticity dispersion (N^LL = sigma_eps^2 / nbar)' },
-  nbar_arcmin2: {
-    description: 'galaxies per arcmin^2 in each tomographic bin (one number for all bins, or one per bin)',
-    default: 3,
-    anyOf: [{ type: 'number', exclusiveMinimum: 0 }, { type: 'array', items: { type: 'number', exclusiveMinimum: 0 }, minItems: 1 }],
+  probes: {
+    description: "tracer families used: '3x2pt' (WL and GC with their cross-correlation), 'WL' (lensing), 'GC' (clustering), or a list of families, e.g. [\"WL\", \"GC\", \"CMBK\"]",
+    default: '3x2pt',
+    anyOf: [{ enum: ['3x2pt', 'WL', 'GC'] }, { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1, uniqueItems: true }],
   },
+  fsky: { type: 'number', exclusiveMinimum: 0, maximum: 1, default: 0.3636, description: 'observed sky fraction, in (0, 1]' },
+  sigma_eps: { description: 'moved: the shape noise belongs to the lensing tracers (stages.<weights>.with.sigma_eps)' },
+  nbar_arcmin2: { description: 'moved: the galaxy densities belong to the tracers (stages.<weights>.with.nbar_arcmin2)' },
   l_max: {
-    type: 'object', additionalProperties: false, default: {},
-    description: 'largest multipole (bin centre) per probe: IST:F pessimistic WL 1500, GC and XC 750; optimistic 5000 / 3000',
+    type: 'object', default: {},
+    additionalProperties: { type: 'number', minimum: 2 },
+    description: 'largest multipole (bin centre) per tracer family: IST:F pessimistic WL 1500, GC 750 (XC, if given, must be min(WL, GC)); optimistic 5000 / 3000; any other family used (e.g. CMBK) needs its own entry',
     properties: {
       WL: { type: 'number', minimum: 2, default: 1500 },
       GC: { type: 'number', minimum: 2, default: 750 },
-      XC: { type: 'number', minimum: 2, default: 750 },
+      XC: { type: 'number', minimum: 2 },
     },
   },
   l_min: { type: 'number', minimum: 2, default: 10, description: 'smallest multipole (bin centre) used' },
 };
+
+/** Config-only problems (run by the stages' `check`, before compute). */
+export function clCovarianceProblems(c: ClCovarianceConfig): string[] {
+  const out: string[] = [];
+  if (c.sigma_eps !== undefined) out.push('with.sigma_eps: the shape noise now belongs to the lensing tracers; set it on the tracer stage (stages.weights.with.sigma_eps) and remove it here');
+  if (c.nbar_arcmin2 !== undefined) out.push('with.nbar_arcmin2: galaxy densities now belong to the tracers; set them on the tracer stage (stages.weights.with.nbar_arcmin2) and remove it here');
+  const fams = probeFamilies(c.probes);
+  if (fams.includes('WL') && fams.includes('GC') && c.l_max.XC !== undefined && c.l_max.XC !== Math.min(c.l_max.WL, c.l_max.GC))
+    out.push(`with.l_max.XC = ${c.l_max.XC}: the combined likelihood needs the cross-spectra wherever both probes are used, so XC must equal min(WL, GC) = ${Math.min(c.l_max.WL, c.l_max.GC)}`);
+  return out;
+}
 
 /** Log-bin widths for bin centres: edges at geometric midpoints, the outer edges half a log-step out. */
 export function logBinWidths(ell: Float64Array): Float64Array {
@@ -73,7 +96,7 @@ export interface ClBin {
   ell: number;
   /** w_l = f_sky (2l+1) Delta_l / 2. */
   weight: number;
-  /** Tracer indices of the block (lensing first, then clustering). */
+  /** Tracer indices of the block (by family, in the order of with.probes). */
   active: number[];
   /** pair[i * n + j]: the spectra's pair index of (active[i], active[j]). */
   pair: Int32Array;
@@ -86,31 +109,27 @@ export interface ClBlocks {
 }
 
 /**
- * The blocks of a spectra object under a covariance config, with every consistency check (probes present,
- * l_max.XC, multipole range, nbar per bin, pairs present); errors name the config field.
+ * The blocks of a spectra object under a covariance config, with every consistency check (families present,
+ * l_max per family, multipole range, pairs present); errors name the config field.
  */
 export function clBlocks(s: Spectra, c: ClCovarianceConfig): ClBlocks {
   const nl = s.ell.length;
-  const lensing = s.tracers.map((t, i) => (t.startsWith('L') ? i : -1)).filter((i) => i >= 0);
-  const clustering = s.tracers.map((t, i) => (t.startsWith('G') ? i : -1)).filter((i) => i >= 0);
-  const useL = c.probes !== 'GC', useG = c.probes !== 'WL';
-  if (useL && !lensing.length) throw new Error(`with.probes = ${c.probes} needs lensing tracers, and the spectra have none`);
-  if (useG && !clustering.length) throw new Error(`with.probes = ${c.probes} needs clustering tracers, and the spectra have none`);
-  if (c.probes === '3x2pt' && c.l_max.XC !== Math.min(c.l_max.WL, c.l_max.GC))
-    throw new Error(`with.l_max.XC = ${c.l_max.XC}: the combined likelihood needs the cross-spectra wherever both probes are used, so XC must equal min(WL, GC) = ${Math.min(c.l_max.WL, c.l_max.GC)}`);
-  const lmaxUsed = Math.max(useL ? c.l_max.WL : 0, useG ? c.l_max.GC : 0);
+  const problems = clCovarianceProblems(c);
+  if (problems.length) throw new Error(problems.join('; '));
+  const fams = probeFamilies(c.probes);
+  const members = new Map<string, number[]>(fams.map((f) => [f, []]));
+  s.tracers.forEach((t, i) => members.get(t.family)?.push(i));
+  for (const f of fams) {
+    if (!members.get(f)!.length)
+      throw new Error(`with.probes uses the family ${f}, and the spectra have no tracer of it (families: ${[...new Set(s.tracers.map((t) => t.family))].join(', ')})`);
+    if (!(c.l_max[f] >= 2)) throw new Error(`with.l_max.${f}: the family ${f} is used, so give its largest multipole`);
+  }
+  const lmaxUsed = Math.max(...fams.map((f) => c.l_max[f]));
   if (lmaxUsed > s.ell[nl - 1] * (1 + 1e-9)) throw new Error(`with.l_max = ${lmaxUsed} is beyond the computed multipoles (the spectra stop at l = ${s.ell[nl - 1]}); extend the spectra stage's ell grid or lower l_max`);
   if (c.l_min < s.ell[0] * (1 - 1e-9)) throw new Error(`with.l_min = ${c.l_min} is below the computed multipoles (the spectra start at l = ${s.ell[0]})`);
 
-  // per-tracer noise [sr]
-  const nb = Array.isArray(c.nbar_arcmin2) ? c.nbar_arcmin2 : null;
-  const nBinsMax = Math.max(lensing.length, clustering.length);
-  if (nb && nb.length !== nBinsMax) throw new Error(`with.nbar_arcmin2 has ${nb.length} entries but there are ${nBinsMax} tomographic bins`);
-  const noise = Float64Array.from(s.tracers, (t) => {
-    const bin = Number(t.slice(1)) - 1;
-    const nbarSr = (nb ? nb[bin] : (c.nbar_arcmin2 as number)) * ARCMIN2_PER_SR;
-    return t.startsWith('L') ? (c.sigma_eps * c.sigma_eps) / nbarSr : 1 / nbarSr;
-  });
+  // per-tracer noise [sr], from the tracers themselves
+  const noise = Float64Array.from(s.tracers, (t) => t.noise);
   // index of each (A, B) tracer pair in the spectra (either order)
   const T = s.tracers.length;
   const pairIndex = new Int32Array(T * T).fill(-1);
@@ -121,18 +140,23 @@ export function clBlocks(s: Spectra, c: ClCovarianceConfig): ClBlocks {
   for (let l = 0; l < nl; l++) {
     const ell = s.ell[l];
     if (ell < c.l_min * (1 - 1e-9)) continue;
-    const active = [...(useL && ell <= c.l_max.WL * (1 + 1e-9) ? lensing : []), ...(useG && ell <= c.l_max.GC * (1 + 1e-9) ? clustering : [])];
+    const active = fams.flatMap((f) => (ell <= c.l_max[f] * (1 + 1e-9) ? members.get(f)! : []));
     const n = active.length;
     if (!n) continue;
     const pair = new Int32Array(n * n);
     for (let i = 0; i < n; i++)
       for (let j = 0; j < n; j++) {
         const p = pairIndex[active[i] * T + active[j]];
-        if (p < 0) throw new Error(`the spectra lack the pair ${s.tracers[active[i]]} x ${s.tracers[active[j]]}`);
+        if (p < 0) throw new Error(`the spectra lack the pair ${s.tracers[active[i]].name} x ${s.tracers[active[j]].name}`);
         pair[i * n + j] = p;
       }
     bins.push({ l, ell, weight: (c.fsky * (2 * ell + 1) * widths[l]) / 2, active, pair });
   }
   if (!bins.length) throw new Error('no multipole bin lies within [l_min, l_max]');
   return { noise, bins };
+}
+
+/** Each tracer's noise [sr] by name, for the outputs' settings. */
+export function noiseByTracer(s: Spectra): Record<string, number> {
+  return Object.fromEntries(s.tracers.map((t) => [t.name, t.noise]));
 }

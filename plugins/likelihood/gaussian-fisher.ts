@@ -1,8 +1,8 @@
 /**
  * `likelihood/gaussian-fisher`: the Fisher matrix of tomographic C_l with a Gaussian covariance.
  *
- * Noise: shape noise N^LL_ij = delta_ij sigma_eps^2 / nbar_i and shot noise N^GG_ij = delta_ij / nbar_i
- * (nbar per steradian), none on GL. Multipole bins: the spectra stage's multipoles are the bin centres of
+ * Noise: each tracer's own white noise on the diagonal (shape noise sigma_eps^2 / nbar_i, shot noise 1 / nbar_i,
+ * set by the tracer stage), none on cross-spectra. Multipole bins: the spectra stage's multipoles are the bin centres of
  * log-spaced bins (edges at the geometric midpoints), Delta_l = bin width. A bin enters the lensing block if
  * its centre <= l_max.WL, the clustering block if <= l_max.GC; both probes at a bin use the cross-spectra,
  * which needs l_max.XC = min(l_max.WL, l_max.GC).
@@ -16,7 +16,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { sigmasTable, writeFisher } from './write-fisher.js';
 import { plotFisher } from './plot-fisher.js';
-import { type ClCovarianceConfig, clBlocks, clCovarianceProperties } from './cl-blocks.js';
+import { type ClCovarianceConfig, clBlocks, clCovarianceProblems, clCovarianceProperties, noiseByTracer } from './cl-blocks.js';
 
 // the noise, binning and l_max blocks are shared with likelihood/gaussian (cl-blocks.ts)
 export { ARCMIN2_PER_SR, logBinWidths, type Probe } from './cl-blocks.js';
@@ -72,7 +72,7 @@ export function computeFisher(s: Spectra, c: FisherConfig, varied: { name: strin
     addBinFisher(C, dC, n, P, bin.weight, F, () => `l = ${bin.ell.toFixed(2)}`);
   }
   const binsUsed = bins.length;
-  return fisherResult(F, varied, c.fixed, { probes: c.probes, fsky: c.fsky, sigma_eps: c.sigma_eps, nbar_arcmin2: c.nbar_arcmin2, l_min: c.l_min, l_max: c.l_max, bins_used: binsUsed, fixed: c.fixed });
+  return fisherResult(F, varied, c.fixed, { probes: c.probes, fsky: c.fsky, noise: noiseByTracer(s), l_min: c.l_min, l_max: c.l_max, bins_used: binsUsed, fixed: c.fixed });
 }
 
 export const gaussianFisher: StagePlugin<FisherConfig, { spectra: Spectra }, FisherResult> = {
@@ -86,6 +86,7 @@ export const gaussianFisher: StagePlugin<FisherConfig, { spectra: Spectra }, Fis
   reads: {},
   differentiable: 'none',
   consumesTangents: true,
+  check: (config) => clCovarianceProblems(config),
   run(ctx) {
     return computeFisher(ctx.inputs.spectra, ctx.config, [...(ctx.varied ?? [])]);
   },

@@ -40,7 +40,7 @@ import { cholesky } from '../../core/numerics/cholesky.js';
 import { PLUGIN_API_VERSION, type Bar, type StagePlugin } from '../../core/plugin/types.js';
 import type { Spectra } from '../contracts/spectra.js';
 import { readSpectra } from '../spectra/read-spectra.js';
-import { type ClBin, type ClCovarianceConfig, clBlocks, clCovarianceProperties } from './cl-blocks.js';
+import { type ClBin, type ClCovarianceConfig, clBlocks, clCovarianceProblems, clCovarianceProperties, noiseByTracer } from './cl-blocks.js';
 import { whiten } from './fisher-matrix.js';
 import { fisherResult } from './fisher-result.js';
 import type { FisherResult } from './gaussian-fisher.js';
@@ -264,7 +264,8 @@ export const gaussianLikelihood: StagePlugin<GaussianConfig, { spectra: Spectra 
   consumesTangents: true,
 
   check(config, { baseDir }) {
-    if (config.data === 'model') return [];
+    const problems = clCovarianceProblems(config);
+    if (problems.length || config.data === 'model') return problems;
     const file = dataFile(config, baseDir ?? process.cwd());
     if (!fs.existsSync(file)) return [`with.data: ${file} does not exist (write it with cosmodag run ... outputs.cl, or use "model")`];
     if (!file.endsWith('.tsv')) return [`with.data: ${file} must be a cl.tsv written by cosmodag run (with its .json beside it)`];
@@ -313,7 +314,7 @@ export const gaussianLikelihood: StagePlugin<GaussianConfig, { spectra: Spectra 
       if (cfg.fisher) F = fisherFromTangents(model, terms, P);
     } else if (cfg.fisher) throw new Error('with.fisher: no parameter is varied: mark at least one parameter with "vary": true');
     const settings = {
-      data: cfg.data, probes: cfg.probes, fsky: cfg.fsky, sigma_eps: cfg.sigma_eps, nbar_arcmin2: cfg.nbar_arcmin2,
+      data: cfg.data, probes: cfg.probes, fsky: cfg.fsky, noise: noiseByTracer(model),
       l_min: cfg.l_min, l_max: cfg.l_max, bins_used: terms.bins.length, ...extra,
     };
     return {

@@ -11,7 +11,9 @@
  *   4. P(k, z) = A_s (k / k_pivot)^(n_s - 1) (2 pi^2 / k^3) [delta_m(k, z) / R]^2,
  *      A_s either the parameter or fixed by sigma8 (top hat of 8 Mpc/h, total matter, z = 0: sigma8.ts).
  *
- * Forward-mode tangents: the ODE sensitivities along the varied parameters that the background and the
+ * The cosmology (H0, Omega_b, Omega_cdm, Omega_g, Omega_ur, Omega_de, w0, wa, n_s, sigma8 or A_s) comes from
+ * the cosmology contract (plugins/contracts/cosmology.ts); the stage computes no density itself.
+ * Forward-mode tangents: the ODE sensitivities along the varied parameters that the cosmology and the
  * thermal history depend on, then the chain rule through the transfer interpolation, A_s (or sigma8) and n_s.
  * Equations, approximations, accuracy against CLASS and timings: docs/boltzmann.md.
  */
@@ -20,9 +22,12 @@ import type { DualArray } from '../../core/ad/dual-array.js';
 import type { OdeSolver } from '../../core/numerics/ode/index.js';
 import { PLUGIN_API_VERSION, type ParameterSpec, type StagePlugin } from '../../core/plugin/types.js';
 import type { Background } from '../contracts/background.js';
+import {
+  type CosmoQuantity, type Cosmology, type CosmologyRequirements, cosmologyOf, cosmologyProblems, cosmologyReads, cosmologyValues,
+} from '../contracts/cosmology.js';
 import type { PowerGrid } from '../contracts/power.js';
 import type { Recombination } from '../contracts/recombination.js';
-import { defaultRecombination } from '../recombination/index.js';
+import { DEFAULT_RECOMBINATION_QUANTITIES, defaultRecombination } from '../recombination/index.js';
 import { solveModes } from './boltzmann/parallel.js';
 import { type ApproximationSettings, DEFAULT_APPROXIMATIONS, buildModeSetup } from './boltzmann/setup.js';
 import { type TransferTable, transferAt, transferKGrid, transferSplines } from './boltzmann/transfer.js';
@@ -31,6 +36,7 @@ import {
   zGridProblems, zGridSchema,
 } from '../contracts/power-grid-spec.js';
 import { formatPowerGridAt } from '../contracts/power-table.js';
+import { describeConfiguredGrid } from '../contracts/power-describe.js';
 import { sigmaRule, topHatVariance } from './sigma8.js';
 
 export interface BoltzmannConfig {
@@ -64,14 +70,25 @@ export interface BoltzmannPower extends PowerGrid {
   readonly threads: number;
 }
 
-export const BOLTZMANN_PARAMETERS: Record<string, ParameterSpec> = {
-  Omega_b: { default: 0.05, description: 'baryon density today (part of Omega_m)', exclusiveMin: 0 },
-  T_cmb: { default: 2.7255, description: 'CMB temperature today', unit: 'K', exclusiveMin: 0 },
-  N_eff: { default: 3.046, description: 'effective number of massless neutrino species (BBN helium of the default recombination)', min: 0 },
-  tau_reio: { default: 0.0544, description: 'Thomson optical depth to reionisation (default recombination only)', exclusiveMin: 0 },
-  n_s: { default: 0.96, description: 'primordial scalar spectral index, P_R ~ (k/k_pivot)^(n_s - 1)' },
-  sigma8: { default: 0.816, description: 'rms linear density contrast of total matter in spheres of 8 Mpc/h at z = 0', exclusiveMin: 0 },
-  A_s: { default: 2.1e-9, description: 'primordial curvature power at k_pivot', exclusiveMin: 0 },
+/**
+ * The cosmology the hierarchy uses: the base quantities of the mode equations (boltzmann/setup.ts: H0,
+ * Omega_b, Omega_cdm, Omega_g, Omega_ur, Omega_de, w0, wa), T_cmb (baryon sound speed), Omega_k (flat only),
+ * h (R = 8/h Mpc), n_s; plus what the default thermal history uses, and sigma8 or A_s.
+ */
+export const BOLTZMANN_QUANTITIES = [
+  'h', 'H0', 'Omega_b', 'Omega_cdm', 'Omega_g', 'Omega_ur', 'Omega_de', 'Omega_k', 'w0', 'wa', 'T_cmb', 'n_s',
+] as const satisfies readonly CosmoQuantity[];
+
+/** The quantities of a configuration (the normalisation parameter is sigma8 or A_s). */
+export function boltzmannQuantities(c: { normalization?: 'sigma8' | 'A_s' }): CosmoQuantity[] {
+  return [...BOLTZMANN_QUANTITIES, ...DEFAULT_RECOMBINATION_QUANTITIES, (c.normalization ?? 'sigma8') === 'sigma8' ? 'sigma8' : 'A_s'];
+}
+
+/** What the hierarchy requires beyond the contract's ranges and cross-checks. */
+export const BOLTZMANN_REQUIREMENTS: CosmologyRequirements = {
+  Omega_b_positive: 'for the photon-baryon fluid of the hierarchy',
+  Omega_cdm_positive: 'for the hierarchy (its CDM is the synchronous gauge\'s rest frame)',
+  no_massive_neutrinos: 'in the hierarchy (no massive-neutrino phase-space equations yet)',
 };
 
 const num = (d: number, desc: string, extra: Record<string, unknown> = {}) => ({ type: 'number', default: d, description: desc, ...extra });
@@ -129,11 +146,7 @@ const configSchema = {
 } as const;
 
 function readsOf(c: BoltzmannConfig): Record<string, ParameterSpec> {
-  const r: Record<string, ParameterSpec> = {};
-  for (const k of ['Omega_b', 'T_cmb', 'N_eff', 'tau_reio', 'n_s']) r[k] = BOLTZMANN_PARAMETERS[k];
-  if ((c.normalization ?? 'sigma8') === 'sigma8') r.sigma8 = BOLTZMANN_PARAMETERS.sigma8;
-  else r.A_s = BOLTZMANN_PARAMETERS.A_s;
-  return r;
+  return cosmologyReads(boltzmannQuantities(c));
 }
 
 function configProblems(c: BoltzmannConfig): string[] {
@@ -165,8 +178,8 @@ function approximations(c: BoltzmannConfig): ApproximationSettings {
 export async function boltzmannPower(
   cfg: BoltzmannConfig,
   inp: {
-    background: Background; recombination: Recombination; P: number; solver: OdeSolver;
-    Omega_b: Dual; T_cmb: Dual; n_s: Dual; sigma8?: Dual; A_s?: Dual;
+    /** The cosmology (Duals with tangents over P parameters); sigma8 or A_s is read as cfg.normalization says. */
+    cosmology: Cosmology; recombination: Recombination; P: number; solver: OdeSolver;
     onProgress?: (done: number, total: number) => void;
     /** Output grids overriding cfg.k / cfg.z (benchmarks): ascending k [1/Mpc], ascending z. */
     kOut?: Float64Array;
@@ -175,18 +188,18 @@ export async function boltzmannPower(
 ): Promise<BoltzmannPower> {
   const problems = configProblems(cfg);
   if (problems.length) throw new Error(`linear-power/boltzmann: invalid config:\n  ${problems.join('\n  ')}`);
-  const { background: bg, P } = inp;
+  const { cosmology: c, P } = inp;
   const kOut = inp.kOut ?? logKGrid(cfg.k);
   const zOut = inp.zOut ?? zGrid(cfg.z);
 
   // 1. modes: setup, solved k, output times (ascending x = ln a, z = 0 included for sigma8)
   const { setup, active } = buildModeSetup({
-    background: bg, recombination: inp.recombination, Omega_b: inp.Omega_b, T_cmb: inp.T_cmb, P,
+    cosmology: c, recombination: inp.recombination, P,
     approx: approximations(cfg), darkEnergy: cfg.dark_energy.perturbations, ppfCGammaOverCs: cfg.dark_energy.c_gamma_over_c_s,
   });
-  if (cfg.dark_energy.perturbations === 'none' && !(bg.w0.v === -1 && bg.wa.v === 0))
+  if (cfg.dark_energy.perturbations === 'none' && !(c.w0.v === -1 && c.wa.v === 0))
     throw new Error(
-      `linear-power/boltzmann: w0 = ${bg.w0.v}, wa = ${bg.wa.v} needs dark-energy perturbations; ` +
+      `linear-power/boltzmann: w0 = ${c.w0.v}, wa = ${c.wa.v} needs dark-energy perturbations; ` +
         "set with.dark_energy.perturbations to 'ppf'",
     );
   const kSolveMax = Math.min(cfg.transfer.k_max, kOut[kOut.length - 1]);
@@ -216,7 +229,7 @@ export async function boltzmannPower(
 
   // 3. normalisation: sigma8 of the unit-amplitude spectrum, A_s = sigma8^2 / sigma^2_unit (or the parameter)
   const kp = cfg.k_pivot;
-  const ns = inp.n_s;
+  const ns = c.n_s;
   const rowOf = (z: number) => zs.indexOf(z);
   const iz0 = rowOf(0);
   const rule = sigmaRule();
@@ -235,14 +248,14 @@ export async function boltzmannPower(
       for (let a = 0; a < Pa; a++) D2t[active[a] * nr + i] += (2 * v * ddr![a * nr + i]) / dr[i];
     }
   }
-  const R8 = recip(bg.h, 8); // 8 Mpc/h
+  const R8 = recip(c.h, 8); // 8 Mpc/h
   const sigma2Unit = topHatVariance(rule, { value: D2v, tangent: D2t, P }, R8);
   let A_s: Dual, sigma8: Dual;
   if (cfg.normalization === 'sigma8') {
-    sigma8 = inp.sigma8!;
+    sigma8 = c.sigma8;
     A_s = div(mul(sigma8, sigma8), sigma2Unit);
   } else {
-    A_s = inp.A_s!;
+    A_s = c.A_s;
     const s2 = mul(A_s, sigma2Unit);
     sigma8 = { v: Math.sqrt(s2.v), d: s2.d ? Float64Array.from(s2.d, (d) => d / (2 * Math.sqrt(s2.v))) : null };
   }
@@ -285,9 +298,10 @@ export const boltzmann: StagePlugin<BoltzmannConfig, { background: Background; r
   reads: readsOf,
   methods: ['ode-solver'],
   differentiable: 'forward',
+  describe: (config, ctx) => describeConfiguredGrid(config, ctx, { background: false }),
 
   check(config, { params }) {
-    const out = configProblems(config);
+    const out = [...configProblems(config), ...cosmologyProblems(params, boltzmannQuantities(config), BOLTZMANN_REQUIREMENTS)];
     if (params.Omega_k !== undefined && params.Omega_k !== 0)
       out.push(`parameters.Omega_k: ${params.Omega_k}: linear-power/boltzmann solves flat cosmologies only (Omega_k = 0)`);
     return out;
@@ -296,16 +310,13 @@ export const boltzmann: StagePlugin<BoltzmannConfig, { background: Background; r
   async run(ctx): Promise<BoltzmannPower> {
     const cfg = ctx.config;
     const P = ctx.tangentParams.length;
-    const bg = ctx.inputs.background;
-    const Omega_b = ctx.param('Omega_b'), T_cmb = ctx.param('T_cmb');
-    const rec =
-      ctx.inputs.recombination ??
-      defaultRecombination(bg, { Omega_b, T_cmb, N_eff: ctx.param('N_eff'), tau_reio: ctx.param('tau_reio') }, P);
+    const quantities = boltzmannQuantities(cfg);
+    const problems = cosmologyProblems(cosmologyValues(ctx, quantities), quantities, BOLTZMANN_REQUIREMENTS);
+    if (problems.length) throw new Error(`linear-power/boltzmann: ${problems.join('; ')}`);
+    const cosmology = cosmologyOf(ctx);
+    const rec = ctx.inputs.recombination ?? defaultRecombination(cosmology, P);
     return boltzmannPower(cfg, {
-      background: bg, recombination: rec, P, solver: ctx.method<OdeSolver>('ode-solver'),
-      Omega_b, T_cmb, n_s: ctx.param('n_s'),
-      sigma8: cfg.normalization === 'sigma8' ? ctx.param('sigma8') : undefined,
-      A_s: cfg.normalization === 'A_s' ? ctx.param('A_s') : undefined,
+      cosmology, recombination: rec, P, solver: ctx.method<OdeSolver>('ode-solver'),
       onProgress: (done, total) => ctx.progress(done, total, 'k-modes'),
     });
   },

@@ -26,6 +26,10 @@ import {
 import type { DualArray } from '../../core/ad/dual-array.js';
 import { PLUGIN_API_VERSION, type ParameterSpec, type StagePlugin } from '../../core/plugin/types.js';
 import type { Background } from '../contracts/background.js';
+import {
+  type CosmoQuantity, type Cosmology, type CosmologyRequirements, cosmologyFrom, cosmologyOf, cosmologyProblems, cosmologyReads,
+  cosmologyValues, parametersOf, seededCosmology,
+} from '../contracts/cosmology.js';
 import type { PowerGrid } from '../contracts/power.js';
 import { backgroundAt, backgroundAtAdjoint } from '../contracts/background-eval.js';
 import {
@@ -33,17 +37,29 @@ import {
   zGridProblems, zGridSchema,
 } from '../contracts/power-grid-spec.js';
 import { formatPowerGridAt } from '../contracts/power-table.js';
+import { describeConfiguredGrid } from '../contracts/power-describe.js';
 import { sigmaRule, topHatVariance } from './sigma8.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // 1. The k-independent scales of the fit
 
-export interface EHCosmology {
-  h: Dual | number;
-  Omega_m: Dual | number;
-  Omega_b: Dual | number;
-  T_cmb: Dual | number;
-}
+/**
+ * The cosmology of the fit: the contract's quantities it uses. omega_m, omega_b (physical densities) and
+ * Omega_b/Omega_m come from the cosmology contract; Omega_cdm > 0 and Omega_nu = 0 are required (EH98 has
+ * a CDM component and no massive neutrinos: a cosmology with them is refused, not silently mis-modelled).
+ */
+export const EH_SCALE_QUANTITIES = [
+  'h', 'Omega_m', 'Omega_b', 'omega_m', 'omega_b', 'Omega_cdm', 'Omega_nu', 'T_cmb',
+] as const satisfies readonly CosmoQuantity[];
+/** ... and the primordial tilt and sigma8 normalisation (R = 8/h Mpc). */
+export const EH_QUANTITIES = [...EH_SCALE_QUANTITIES, 'n_s', 'sigma8'] as const satisfies readonly CosmoQuantity[];
+
+/** A Cosmology, or parameter values (numbers or Duals; a missing one takes the contract's default). */
+export type EHCosmology = Cosmology | { h: Dual | number; Omega_m: Dual | number; Omega_b: Dual | number; T_cmb: Dual | number };
+
+const isCosmology = (x: object): x is Cosmology => typeof (x as { get?: unknown }).get === 'function';
+const asCosmology = (x: EHCosmology | EHPowerParams): Cosmology =>
+  isCosmology(x) ? x : cosmologyFrom(x as unknown as Record<string, Dual | number>);
 
 /** Scales of the fit with baryon wiggles (EH98 section 3). */
 export interface EHWiggleScales {
@@ -68,30 +84,30 @@ export interface EHNoWiggleScales {
 
 export type EHScales = EHWiggleScales | EHNoWiggleScales;
 
-const asDual = (x: Dual | number): Dual => (typeof x === 'number' ? constant(x) : x);
-
-/** Throws a clear error for a cosmology the fit cannot describe (names the parameter). */
-export function ehParameterProblems(v: { h: number; Omega_m: number; Omega_b: number; T_cmb: number }, wiggles: boolean): string[] {
-  const out: string[] = [];
-  if (!(v.h > 0)) out.push(`parameters.h: ${v.h} must be > 0`);
-  if (!(v.Omega_m > 0)) out.push(`parameters.Omega_m: ${v.Omega_m} must be > 0`);
-  if (!(v.T_cmb > 0)) out.push(`parameters.T_cmb: ${v.T_cmb} K must be > 0`);
-  if (wiggles && !(v.Omega_b > 0))
-    out.push(`parameters.Omega_b: ${v.Omega_b} must be > 0 for the EH98 fit with wiggles (use with.wiggles: false for no baryons)`);
-  if (!wiggles && !(v.Omega_b >= 0)) out.push(`parameters.Omega_b: ${v.Omega_b} must be >= 0`);
-  if (!(v.Omega_b < v.Omega_m))
-    out.push(`parameters.Omega_b: ${v.Omega_b} must be smaller than parameters.Omega_m = ${v.Omega_m} (Omega_m counts baryons + CDM)`);
-  return out;
+/** What the fit requires beyond the contract's ranges and cross-checks. */
+function ehRequirements(wiggles: boolean): CosmologyRequirements {
+  return {
+    Omega_cdm_positive: 'for the EH98 fit (f_c = 1 - f_b > 0)',
+    Omega_b_positive: wiggles ? 'for the EH98 fit with wiggles (use with.wiggles: false for no baryons)' : undefined,
+    no_massive_neutrinos: 'in the EH98 fit (Eisenstein & Hu 1998 have none)',
+  };
 }
 
-/** The scales of EH98 as duals (tangents follow h, Omega_m, Omega_b, T_cmb). */
+/** Problems of a cosmology for the fit (contract ranges and cross-checks, and the fit's requirements), naming the parameter. */
+export function ehParameterProblems(values: Partial<Record<string, number>>, wiggles: boolean, quantities: readonly CosmoQuantity[] = EH_SCALE_QUANTITIES): string[] {
+  return cosmologyProblems(values, quantities, ehRequirements(wiggles));
+}
+
+const valuesOf = (c: Cosmology, quantities: readonly CosmoQuantity[]) => Object.fromEntries(parametersOf(quantities).map((p) => [p, c[p].v]));
+
+/** The scales of EH98 as duals (tangents follow those of the cosmology's h, Omega_m, Omega_b, T_cmb). */
 export function ehScales(cosmo: EHCosmology, wiggles = true): EHScales {
-  const h = asDual(cosmo.h), Om = asDual(cosmo.Omega_m), Ob = asDual(cosmo.Omega_b), Tcmb = asDual(cosmo.T_cmb);
-  const problems = ehParameterProblems({ h: h.v, Omega_m: Om.v, Omega_b: Ob.v, T_cmb: Tcmb.v }, wiggles);
+  const c = asCosmology(cosmo);
+  const problems = ehParameterProblems(valuesOf(c, EH_SCALE_QUANTITIES), wiggles);
   if (problems.length) throw new Error(`linear-power/eisenstein-hu: ${problems.join('; ')}`);
-  const h2 = mul(h, h);
-  const om = mul(Om, h2); // omega_m = Omega_m h^2
-  const ob = mul(Ob, h2);
+  const Om = c.Omega_m, Ob = c.Omega_b, Tcmb = c.T_cmb;
+  const om = c.omega_m; // omega_m = Omega_m h^2
+  const ob = c.omega_b; // omega_b = Omega_b h^2
   const fb = div(Ob, Om);
   const theta = scale(Tcmb, 1 / 2.7);
   const th2 = mul(theta, theta);
@@ -332,10 +348,9 @@ export function ehTransfer(k: Float64Array, cosmo: EHCosmology, opts: { wiggles?
 // ---------------------------------------------------------------------------------------------------------
 // 4. Primordial tilt and sigma8 normalisation
 
-export interface EHPowerParams extends EHCosmology {
-  n_s: Dual | number;
-  sigma8: Dual | number;
-}
+export type EHPowerParams =
+  | Cosmology
+  | { h: Dual | number; Omega_m: Dual | number; Omega_b: Dual | number; T_cmb: Dual | number; n_s: Dual | number; sigma8: Dual | number };
 
 /** Unnormalised k^3 k^n_s T^2 / (2 pi^2) (a dimensionless-power shape) from T, with tangents. */
 function delta2Shape(k: Float64Array, T: DualArray, ns: Dual): DualArray {
@@ -368,10 +383,11 @@ export function ehLinearPowerZ0(
   params: EHPowerParams,
   opts: { wiggles?: boolean; sigmaPanels?: number } = {},
 ): { P: DualArray; amplitude: Dual } {
-  const sc = ehScales(params, opts.wiggles ?? true);
-  const ns = asDual(params.n_s), sigma8 = asDual(params.sigma8), h = asDual(params.h);
-  if (!(sigma8.v > 0)) throw new Error(`linear-power/eisenstein-hu: parameters.sigma8 = ${sigma8.v} must be > 0`);
-  if (!Number.isFinite(ns.v)) throw new Error(`linear-power/eisenstein-hu: parameters.n_s = ${ns.v} is not a finite number`);
+  const c = asCosmology(params);
+  const problems = ehParameterProblems(valuesOf(c, EH_QUANTITIES), opts.wiggles ?? true, EH_QUANTITIES);
+  if (problems.length) throw new Error(`linear-power/eisenstein-hu: ${problems.join('; ')}`);
+  const sc = ehScales(c, opts.wiggles ?? true);
+  const ns = c.n_s, sigma8 = c.sigma8, h = c.h;
   // sigma^2(8 Mpc/h) of the shape, R = 8/h Mpc
   const rule = sigmaRule(opts.sigmaPanels);
   const shapeOnRule = delta2Shape(rule.k, transferFromScales(rule.k, sc), ns);
@@ -430,14 +446,8 @@ export interface EisensteinHuConfig {
   output_z: number[];
 }
 
-export const EH_PARAMETERS: Record<string, ParameterSpec> = {
-  h: { default: 0.67, description: 'dimensionless Hubble constant, H0 = 100 h km/s/Mpc', exclusiveMin: 0, max: 2 },
-  Omega_m: { default: 0.32, description: 'matter density today: baryons + CDM (no massive neutrinos)', exclusiveMin: 0 },
-  Omega_b: { default: 0.05, description: 'baryon density today (part of Omega_m)', min: 0 },
-  n_s: { default: 0.96, description: 'primordial scalar spectral index, P_prim ~ k^n_s' },
-  sigma8: { default: 0.816, description: 'rms linear density contrast of total matter in spheres of 8 Mpc/h at z = 0', exclusiveMin: 0 },
-  T_cmb: { default: 2.7255, description: 'CMB temperature today', unit: 'K', exclusiveMin: 0 },
-};
+/** The parameters it reads (cosmology contract): h, Omega_m, Omega_b, T_cmb, n_s, sigma8. */
+export const EH_PARAMETERS: Record<string, ParameterSpec> = cosmologyReads(EH_QUANTITIES);
 
 const configSchema = {
   type: 'object',
@@ -469,23 +479,17 @@ export const eisensteinHu: StagePlugin<EisensteinHuConfig, { background: Backgro
   inputs: { background: 'background' },
   reads: EH_PARAMETERS,
   differentiable: 'forward',
+  describe: (config, ctx) => describeConfiguredGrid(config, ctx, { background: true }),
 
   check(config, { params }) {
-    const v = (n: string) => params[n] ?? EH_PARAMETERS[n].default;
-    const out = configProblems(config);
-    out.push(...ehParameterProblems({ h: v('h'), Omega_m: v('Omega_m'), Omega_b: v('Omega_b'), T_cmb: v('T_cmb') }, config.wiggles));
-    if (!(v('sigma8') > 0)) out.push(`parameters.sigma8: ${v('sigma8')} must be > 0`);
-    return out;
+    return [...configProblems(config), ...ehParameterProblems(params, config.wiggles, EH_QUANTITIES)];
   },
 
   run(ctx): PowerGrid {
     const cfg = ctx.config;
     const problems = configProblems(cfg);
     if (problems.length) throw new Error(`linear-power/eisenstein-hu: invalid config:\n  ${problems.join('\n  ')}`);
-    const p = {
-      h: ctx.param('h'), Omega_m: ctx.param('Omega_m'), Omega_b: ctx.param('Omega_b'), T_cmb: ctx.param('T_cmb'),
-      n_s: ctx.param('n_s'), sigma8: ctx.param('sigma8'),
-    };
+    const p = cosmologyOf(ctx);
     const bg = ctx.inputs.background;
     const k = logKGrid(cfg.k);
     const z = zGrid(cfg.z);
@@ -506,9 +510,7 @@ export const eisensteinHu: StagePlugin<EisensteinHuConfig, { background: Backgro
     const Pbar = (outputBar as { P_Mpc3?: Float64Array }).P_Mpc3;
     if (!Pbar) return {};
     const cfg = ctx.config;
-    const v = (n: string) => ctx.param(n).v;
-    const r = eisensteinHuAdjoint(ctx.inputs.background, logKGrid(cfg.k), zGrid(cfg.z), cfg.wiggles,
-      { h: v('h'), Omega_m: v('Omega_m'), Omega_b: v('Omega_b'), T_cmb: v('T_cmb'), n_s: v('n_s'), sigma8: v('sigma8') }, Pbar);
+    const r = eisensteinHuAdjoint(ctx.inputs.background, logKGrid(cfg.k), zGrid(cfg.z), cfg.wiggles, cosmologyValues(ctx, EH_QUANTITIES), Pbar);
     return { inputs: { background: r.background }, params: r.params };
   },
 
@@ -520,27 +522,22 @@ export const eisensteinHu: StagePlugin<EisensteinHuConfig, { background: Backgro
 // ---------------------------------------------------------------------------------------------------------
 // 6. Reverse mode
 
-const EH_READS = ['h', 'Omega_m', 'Omega_b', 'T_cmb', 'n_s', 'sigma8'] as const;
-
 /**
  * The vector-Jacobian product of P(k, z) = P0(k) D(z)^2:
  *   P0bar_k = sum_z Pbar_zk D_z^2,    Dbar_z = sum_k Pbar_zk 2 D_z P0_k   (then D onto the background's grid);
- * and P0 depends on nothing but this stage's six parameters (h, Omega_m, Omega_b, T_cmb, n_s, sigma8): its
- * Jacobian is six tangent blocks of one forward pass seeded locally in those six (the EH98 scales are scalar
+ * and P0 depends on nothing but this stage's parameters (its cosmology reads: h, Omega_m, Omega_b, T_cmb, n_s,
+ * sigma8): its Jacobian is one tangent block per parameter of one forward pass seeded locally in them (the
+ * contract's derived quantities omega_m, omega_b carry the dependency Jacobian, the EH98 scales are scalar
  * functions of them, the sigma8 normalisation a fixed rule), so thetabar_j = sum_k P0bar_k dP0_k/dtheta_j at a
  * cost independent of how many parameters the pipeline varies.
  */
 export function eisensteinHuAdjoint(
-  bg: Background, k: Float64Array, z: Float64Array, wiggles: boolean, values: Record<(typeof EH_READS)[number], number>, Pbar: Float64Array,
+  bg: Background, k: Float64Array, z: Float64Array, wiggles: boolean, values: Record<string, number>, Pbar: Float64Array,
 ) {
   const nk = k.length, nz = z.length;
   if (Pbar.length !== nk * nz) throw new Error(`linear-power/eisenstein-hu vjp: the bar of P has ${Pbar.length} entries, expected ${nz} x ${nk}`);
-  const seeded = Object.fromEntries(EH_READS.map((n, j) => {
-    const d = new Float64Array(EH_READS.length);
-    d[j] = 1;
-    return [n, { v: values[n], d }];
-  })) as unknown as EHPowerParams;
-  const { P: P0 } = ehLinearPowerZ0(k, seeded, { wiggles });
+  const reads = parametersOf(EH_QUANTITIES);
+  const { P: P0 } = ehLinearPowerZ0(k, seededCosmology(values, reads), { wiggles });
   const D = backgroundAt(bg, z).D.value;
   const P0bar = new Float64Array(nk), Dbar = new Float64Array(nz);
   for (let iz = 0; iz < nz; iz++) {
@@ -554,7 +551,7 @@ export function eisensteinHuAdjoint(
     Dbar[iz] = 2 * D[iz] * db;
   }
   const params: Record<string, number> = {};
-  EH_READS.forEach((n, j) => {
+  reads.forEach((n, j) => {
     let t = 0;
     if (P0.tangent) for (let ik = 0; ik < nk; ik++) t += P0bar[ik] * P0.tangent[j * nk + ik];
     params[n] = t;

@@ -18,7 +18,8 @@
  *      Omega_de(z)/(1 - Omega_m(z)); both CCL and CLASS set f1 = f2 = f3 = 1 when |1 - Omega_m(z)| <= 0.01, and
  *      so do we (at z >~ 5 for Omega_m = 0.3; the jump is < 3e-4 in the exponents).
  *   6. Delta_NL^2 = Delta_Q^2 + Delta_H^2 (T12 eqs. A1-A3), y = k/k_sigma, f(y) = y/4 + y^2/8.
- * The massive-neutrino terms (Bird et al. 2012) are absent: this stage has no neutrino mass.
+ * The massive-neutrino terms (Bird et al. 2012) are absent: this stage refuses a cosmology with Omega_nu > 0
+ * (the cosmology contract's check), rather than ignore the neutrinos.
  *
  * Omega_m(z) = Omega_m (1+z)^3/E^2 and Omega_de(z) = 1 - Omega_m(z) - Omega_r(z) - Omega_k(z) come from the
  * background input (E with radiation, like CCL and CLASS).
@@ -43,9 +44,13 @@ import { interpRowsAdjoint } from '../../core/ad/interp-adjoint.js';
 import { brent } from '../../core/numerics/root.js';
 import { PLUGIN_API_VERSION, type ParameterSpec, type StagePlugin } from '../../core/plugin/types.js';
 import type { Background } from '../contracts/background.js';
+import {
+  type CosmoQuantity, type CosmologyRequirements, cosmologyOf, cosmologyParameterBars, cosmologyProblems, cosmologyReads, cosmologyValues,
+} from '../contracts/cosmology.js';
 import type { PowerGrid } from '../contracts/power.js';
 import { backgroundAt, backgroundAtAdjoint } from '../contracts/background-eval.js';
 import { formatPowerGridAt } from '../contracts/power-table.js';
+import { describeOnLinearGrid } from '../contracts/power-describe.js';
 
 export type WConvention = 'w0' | 'instantaneous';
 
@@ -387,10 +392,15 @@ export function halofitGrid(
 // ---------------------------------------------------------------------------------------------------------
 // 5. The stage
 
-export const HALOFIT_PARAMETERS: Record<string, ParameterSpec> = {
-  w0: { default: -1, description: 'dark energy equation of state today, w(a) = w0 + wa (1 - a)' },
-  wa: { default: 0, description: 'dark energy equation of state slope, w(a) = w0 + wa (1 - a)', absStep: 0.01 },
-};
+/**
+ * The cosmology Halofit reads itself: w0, wa (the (1 + w) terms); Omega_m(z), Omega_de(z) come from the
+ * background input. Omega_nu: refused when > 0 (no Bird et al. 2012 correction here).
+ */
+export const HALOFIT_QUANTITIES = ['w0', 'wa', 'Omega_nu'] as const satisfies readonly CosmoQuantity[];
+const HALOFIT_REQUIREMENTS: CosmologyRequirements = { no_massive_neutrinos: 'in Halofit (no Bird et al. 2012 correction)' };
+
+/** The parameters it reads (cosmology contract): w0, wa. */
+export const HALOFIT_PARAMETERS: Record<string, ParameterSpec> = cosmologyReads(HALOFIT_QUANTITIES);
 
 const configSchema = {
   type: 'object',
@@ -423,7 +433,12 @@ export const halofit: StagePlugin<HalofitConfig, { linear: PowerGrid; background
   configSchema,
   inputs: { linear: 'linear-power', background: 'background' },
   reads: HALOFIT_PARAMETERS,
+
+  check(_config, { params }) {
+    return cosmologyProblems(params, HALOFIT_QUANTITIES, HALOFIT_REQUIREMENTS);
+  },
   differentiable: 'forward',
+  describe: (_config, ctx) => describeOnLinearGrid(ctx, { background: true }),
 
   run(ctx): PowerGrid {
     const cfg = ctx.config;
@@ -435,7 +450,10 @@ export const halofit: StagePlugin<HalofitConfig, { linear: PowerGrid; background
         `nonlinear-power/halofit: the linear grid reaches z = ${lin.z[lin.z.length - 1]}, beyond the background's grid (up to z = ${zTop}); ` +
           "raise the background stage's z_max",
       );
-    const cos = halofitCosmologies(bg, lin.z, ctx.param('w0'), ctx.param('wa'), cfg.w_convention ?? 'w0');
+    const problems = cosmologyProblems(cosmologyValues(ctx, HALOFIT_QUANTITIES), HALOFIT_QUANTITIES, HALOFIT_REQUIREMENTS);
+    if (problems.length) throw new Error(`nonlinear-power/halofit: ${problems.join('; ')}`);
+    const c = cosmologyOf(ctx);
+    const cos = halofitCosmologies(bg, lin.z, c.w0, c.wa, cfg.w_convention ?? 'w0');
     const { P, scales } = halofitGrid(lin, cos, { sigma_k_per_decade: cfg.sigma_k_per_decade });
     const out: PowerGrid = { k_1overMpc: lin.k_1overMpc, z: lin.z, P_Mpc3: P, source: 'halofit' };
     KEPT_ROOTS.set(out, Float64Array.from(scales, (sc) => sc.lnR.v)); // the roots, for the reverse pass
@@ -446,11 +464,12 @@ export const halofit: StagePlugin<HalofitConfig, { linear: PowerGrid; background
     const Pbar = (outputBar as { P_Mpc3?: Float64Array }).P_Mpc3;
     if (!Pbar) return {};
     const cfg = ctx.config;
-    const r = halofitAdjoint(ctx.inputs.linear, ctx.inputs.background, ctx.param('w0').v, ctx.param('wa').v, cfg.w_convention ?? 'w0',
+    const values = cosmologyValues(ctx, HALOFIT_QUANTITIES);
+    const r = halofitAdjoint(ctx.inputs.linear, ctx.inputs.background, values.w0, values.wa, cfg.w_convention ?? 'w0',
       { sigma_k_per_decade: cfg.sigma_k_per_decade }, ctx.output, Pbar);
     return {
       inputs: { linear: { P_Mpc3: r.PlinBar }, background: r.background },
-      params: { w0: r.w0, wa: r.wa },
+      params: cosmologyParameterBars(values, { w0: r.w0, wa: r.wa }),
     };
   },
 

@@ -6,6 +6,7 @@
 import { PLUGIN_API_VERSION, type StagePlugin } from '../../core/plugin/types.js';
 import type { PowerGrid } from '../contracts/power.js';
 import { formatPowerGridAt } from '../contracts/power-table.js';
+import { describeOnLinearGrid } from '../contracts/power-describe.js';
 
 export interface LinearPassConfig {
   output_z: number[];
@@ -30,6 +31,7 @@ export const nonlinearLinear: StagePlugin<LinearPassConfig, { linear: PowerGrid 
   inputs: { linear: 'linear-power' },
   reads: {},
   differentiable: 'forward',
+  describe: (_config, ctx) => describeOnLinearGrid(ctx, { background: false }),
 
   run(ctx): PowerGrid {
     const lin = ctx.inputs.linear;

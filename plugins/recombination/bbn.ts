@@ -53,16 +53,12 @@ export function bbnRangeProblem(omega_b: number, N_eff: number): string | null {
   return null;
 }
 
-/** Y_He as a dual, from omega_b = Omega_b h^2 and N_eff duals. */
-export function heliumDual(Omega_b: Dual, h: Dual, N_eff: Dual): Dual {
-  const wb = Omega_b.v * h.v * h.v;
-  const r = heliumFromBBN(wb, N_eff.v);
-  const P = Omega_b.d?.length ?? h.d?.length ?? N_eff.d?.length ?? 0;
+/** Y_He as a dual, from the duals omega_b = Omega_b h^2 (the cosmology contract's) and N_eff. */
+export function heliumDual(omega_b: Dual, N_eff: Dual): Dual {
+  const r = heliumFromBBN(omega_b.v, N_eff.v);
+  const P = omega_b.d?.length ?? N_eff.d?.length ?? 0;
   if (P === 0) return { v: r.Y, d: null };
   const d = new Float64Array(P);
-  for (let p = 0; p < P; p++) {
-    const dwb = (Omega_b.d ? Omega_b.d[p] : 0) * h.v * h.v + (h.d ? 2 * Omega_b.v * h.v * h.d[p] : 0);
-    d[p] = r.dY_domega_b * dwb + r.dY_dNeff * (N_eff.d ? N_eff.d[p] : 0);
-  }
+  for (let p = 0; p < P; p++) d[p] = r.dY_domega_b * (omega_b.d ? omega_b.d[p] : 0) + r.dY_dNeff * (N_eff.d ? N_eff.d[p] : 0);
   return { v: r.Y, d };
 }

@@ -2,7 +2,7 @@
  * Physical and atomic constants of the recombination model, SI units.
  *
  * Fundamental constants are the CODATA 2006 values that RECFAST 1.5 and CLASS v3 use (so that n_H, the
- * Thomson rate and the radiation constant agree with CLASS to ~1e-9, see plugins/background/radiation.ts
+ * Thomson rate and the radiation constant agree with CLASS to ~1e-9, see plugins/contracts/cosmology.ts
  * for the same choice in Omega_gamma). Atomic data are those quoted by Seager, Sasselov & Scott (1999,
  * ApJ 523, L1; 2000, ApJS 128, 407: "SSS") and Wong, Moss & Scott (2008, MNRAS 386, 1023: "WMS08"):
  * level energies as wavenumbers [1/m], two-photon and line rates [1/s], photoionisation cross sections

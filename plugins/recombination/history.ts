@@ -27,7 +27,8 @@ import { applyCumulative, cumulativeWeights } from '../../core/numerics/cumulati
 import { brent } from '../../core/numerics/root.js';
 import { createRosenbrock } from '../../core/numerics/ode/index.js';
 import type { Recombination } from '../contracts/recombination.js';
-import { A_RAD, C_LIGHT, G_NEWTON, HE_TO_H_MASS, M_H_KELVIN, MPC_IN_M } from './constants.js';
+import { omegaGammaH2 } from '../contracts/cosmology.js';
+import { C_LIGHT, HE_TO_H_MASS, M_H_KELVIN, MPC_IN_M } from './constants.js';
 import {
   NQ, Q_H, Q_OB, Q_OM, Q_OR, Q_TCMB, Q_YHE, activeDirections, baseVector, dlnEdq, e2Of, heliumRatio,
   kappaCoefficient, nH0,
@@ -38,13 +39,6 @@ import { type ReionizationShape, reionizationWeights } from './reionization.js';
 
 /** 100 km/s/Mpc / c in 1/Mpc: H0 = h H100. */
 export const H100_PER_MPC = 1e5 / C_LIGHT;
-
-/** Omega_gamma h^2 for T_cmb [K]: (4 sigma_SB T^4 / c) / rho_crit(h = 1) (the CLASS v3 constants). */
-export function omegaGammaH2(T: number): number {
-  const H100 = 1e5 / MPC_IN_M;
-  const rhoCrit100 = (3 * C_LIGHT * C_LIGHT * H100 * H100) / (8 * Math.PI * G_NEWTON); // [J/m^3]
-  return (A_RAD * T ** 4) / rhoCrit100; // a_R T^4 [J/m^3] over the critical energy density rho_crit c^2
-}
 
 export interface HistoryOptions {
   /** Top of the table (fully ionised above). */
@@ -340,7 +334,8 @@ export function thermalHistory(q: readonly Dual[], P: number, reio: Reionization
     for (let a = 0; a < Pa; a++) kp.t[a * n + j] = kc * e2x * (xe.t[a * n + j] + xe.v[j] * dlnNH[a]);
   }
   // integrands in x of kappa (kappa' tau_x), drag depth (kappa' tau_x / R) and sound horizon (c_s tau_x)
-  const R1 = (3 * Ob * h * h) / (4 * omegaGammaH2(T0)); // R = R1 a
+  // R = 3 rho_b / (4 rho_gamma) = 3 omega_b / (4 omega_gamma) a = R1 a (omega_gamma: the cosmology contract's)
+  const R1 = (3 * Ob * h * h) / (4 * omegaGammaH2(T0));
   const dlnR1 = new Float64Array(Pa);
   for (let a = 0; a < Pa; a++) dlnR1[a] = dq(Q_OB, a) / Ob + 2 * dlnH0[a] - 4 * dlnT0[a];
   const ik = col(n, Pa), ib = col(n, Pa), ir = col(n, Pa);

@@ -6,10 +6,16 @@
  *
  * Helium: Y_He from standard BBN as a function of omega_b and N_eff (bbn.ts), or the parameter YHe.
  * Reionisation: the input is tau_reio (z_reio found by root finding, as CLASS does) or z_reio.
+ * The cosmology (h, Omega_b, omega_b, Omega_r, Omega_m, Omega_de, ...) comes from the cosmology contract
+ * (plugins/contracts/cosmology.ts), which declares and checks the parameters once.
  */
 import type { Dual } from '../../core/ad/dual.js';
 import { PLUGIN_API_VERSION, type ParameterSpec, type StagePlugin } from '../../core/plugin/types.js';
 import type { Background } from '../contracts/background.js';
+import {
+  type CosmoQuantity, type Cosmology, type CosmologyRequirements, cosmologyFrom, cosmologyOf, cosmologyProblems, cosmologyReads,
+  cosmologyValues,
+} from '../contracts/cosmology.js';
 import type { Recombination } from '../contracts/recombination.js';
 import { bbnRangeProblem, heliumDual } from './bbn.js';
 import { thermalHistory } from './history.js';
@@ -26,13 +32,29 @@ export interface RecfastConfig {
 /** Default table top, grid step in ln a and ODE tolerance. */
 export const RECFAST_DEFAULTS = { z_max: 1e4, dlna: 2e-3, rtol: 1e-6 } as const;
 
-export const RECOMBINATION_PARAMETERS: Record<string, ParameterSpec> = {
-  Omega_b: { default: 0.05, description: 'baryon density today (part of Omega_m)', exclusiveMin: 0 },
-  T_cmb: { default: 2.7255, description: 'CMB temperature today', unit: 'K', exclusiveMin: 0 },
-  N_eff: { default: 3.046, description: 'effective number of massless neutrino species (enters Y_He through BBN)', min: 0 },
-  tau_reio: { default: 0.0544, description: 'Thomson optical depth to reionisation (tanh in (1+z)^1.5, CLASS reio_camb)', exclusiveMin: 0 },
-  z_reio: { default: 7.68, description: 'redshift of the midpoint of hydrogen reionisation (tanh in (1+z)^1.5)', exclusiveMin: 0, max: 50 },
-  YHe: { default: 0.2454, description: 'primordial helium mass fraction (read only with with.helium.source = "parameter")', min: 0.01, max: 0.5 },
+/**
+ * The cosmology the thermal history uses: the base quantities of the recombination model (cosmology.ts here:
+ * h, Omega_b, Omega_r, Omega_m, Omega_k, Omega_de, w0, wa, T_cmb), omega_b and N_eff for the BBN helium, and
+ * the matter budget (Omega_cdm >= 0).
+ */
+export const RECOMBINATION_QUANTITIES = [
+  'h', 'Omega_b', 'omega_b', 'Omega_r', 'Omega_m', 'Omega_cdm', 'Omega_k', 'Omega_de', 'w0', 'wa', 'T_cmb', 'N_eff',
+] as const satisfies readonly CosmoQuantity[];
+
+/** The quantities of a configuration: the above, the reionisation input, YHe when it is a parameter. */
+export function recombinationQuantities(c: { helium?: { source?: string }; reionization?: { input?: string } }): CosmoQuantity[] {
+  const q: CosmoQuantity[] = [...RECOMBINATION_QUANTITIES, c.reionization?.input === 'z_reio' ? 'z_reio' : 'tau_reio'];
+  if (c.helium?.source === 'parameter') q.push('YHe');
+  return q;
+}
+
+/**
+ * Recombination needs baryons (its free electrons); its expansion rate (cosmology.ts here) has no massive
+ * neutrinos, which are refused rather than counted as matter; beyond that the contract's checks.
+ */
+export const RECOMBINATION_REQUIREMENTS: CosmologyRequirements = {
+  Omega_b_positive: 'for recombination (the free electrons are the baryons\')',
+  no_massive_neutrinos: 'in the recombination model\'s expansion rate',
 };
 
 const configSchema = {
@@ -72,20 +94,18 @@ const configSchema = {
 } as const;
 
 function readsOf(c: RecfastConfig): Record<string, ParameterSpec> {
-  const r: Record<string, ParameterSpec> = {
-    Omega_b: RECOMBINATION_PARAMETERS.Omega_b,
-    T_cmb: RECOMBINATION_PARAMETERS.T_cmb,
-    N_eff: RECOMBINATION_PARAMETERS.N_eff,
-  };
-  const input = c.reionization?.input ?? 'tau_reio';
-  r[input] = RECOMBINATION_PARAMETERS[input];
-  if (c.helium?.source === 'parameter') r.YHe = RECOMBINATION_PARAMETERS.YHe;
-  return r;
+  return cosmologyReads(recombinationQuantities(c));
 }
 
-/** The base quantities of the recombination model (cosmology.ts order) as duals. */
-export function recombinationBase(bg: Background, Omega_b: Dual, T_cmb: Dual, Y: Dual): Dual[] {
-  return [bg.h, Omega_b, bg.Omega_r, bg.Omega_m, bg.Omega_k, bg.Omega_de, bg.w0, bg.wa, T_cmb, Y];
+/** The base quantities of the recombination model (cosmology.ts order) as duals, from the cosmology. */
+export function recombinationBase(c: Cosmology, Y: Dual): Dual[] {
+  return [c.h, c.Omega_b, c.Omega_r, c.Omega_m, c.Omega_k, c.Omega_de, c.w0, c.wa, c.T_cmb, Y];
+}
+
+/** Y_He from BBN (omega_b, N_eff of the cosmology), or null with the reason it is outside the fit. */
+export function bbnHelium(c: Cosmology): { Y: Dual; problem: null } | { Y: null; problem: string } {
+  const problem = bbnRangeProblem(c.omega_b.v, c.N_eff.v);
+  return problem ? { Y: null, problem } : { Y: heliumDual(c.omega_b, c.N_eff), problem: null };
 }
 
 function fmt(x: number): string {
@@ -107,35 +127,31 @@ export const recfastRecombination: StagePlugin<RecfastConfig, { background: Back
   differentiable: 'forward',
 
   check(config, { params }) {
-    const out: string[] = [];
-    const v = (k: string) => params[k] ?? RECOMBINATION_PARAMETERS[k].default;
-    if (config.helium.source === 'bbn') {
-      const h = params.h ?? 0.67;
-      const p = bbnRangeProblem(v('Omega_b') * h * h, v('N_eff'));
-      if (p) out.push(`parameters.Omega_b: ${p}`);
+    const out = cosmologyProblems(params, recombinationQuantities(config), RECOMBINATION_REQUIREMENTS);
+    if (!out.length && config.helium.source === 'bbn') {
+      const { problem } = bbnHelium(cosmologyFrom(params));
+      if (problem) out.push(`parameters.Omega_b: ${problem}`);
     }
     return out;
   },
 
   run(ctx): Recombination {
     const cfg = ctx.config;
-    const bg = ctx.inputs.background;
     const P = ctx.tangentParams.length;
-    const Omega_b = ctx.param('Omega_b');
-    const T_cmb = ctx.param('T_cmb');
-    if (!(Omega_b.v > 0 && Omega_b.v < bg.Omega_m.v))
-      throw new Error(`recombination/recfast: parameters.Omega_b = ${Omega_b.v} must be in (0, Omega_m = ${bg.Omega_m.v})`);
+    const quantities = recombinationQuantities(cfg);
+    const problems = cosmologyProblems(cosmologyValues(ctx, quantities), quantities, RECOMBINATION_REQUIREMENTS);
+    if (problems.length) throw new Error(`recombination/recfast: ${problems.join('; ')}`);
+    const c = cosmologyOf(ctx);
     let Y: Dual;
-    if (cfg.helium.source === 'parameter') Y = ctx.param('YHe');
+    if (cfg.helium.source === 'parameter') Y = c.YHe;
     else {
-      const N_eff = ctx.param('N_eff');
-      const p = bbnRangeProblem(Omega_b.v * bg.h.v * bg.h.v, N_eff.v);
-      if (p) throw new Error(`recombination/recfast: ${p}`);
-      Y = heliumDual(Omega_b, bg.h, N_eff);
+      const bbn = bbnHelium(c);
+      if (bbn.problem !== null) throw new Error(`recombination/recfast: ${bbn.problem}`);
+      Y = bbn.Y;
     }
-    const q = recombinationBase(bg, Omega_b, T_cmb, Y);
+    const q = recombinationBase(c, Y);
     const r = cfg.reionization;
-    const reio = r.input === 'z_reio' ? { kind: 'z' as const, z: ctx.param('z_reio') } : { kind: 'tau' as const, tau: ctx.param('tau_reio') };
+    const reio = r.input === 'z_reio' ? { kind: 'z' as const, z: c.z_reio } : { kind: 'tau' as const, tau: c.tau_reio };
     return thermalHistory(q, P, reio, {
       zMax: cfg.z_max,
       dlna: cfg.dlna,

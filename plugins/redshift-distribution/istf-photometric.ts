@@ -22,6 +22,7 @@ import type { RedshiftDistribution } from '../contracts/redshift.js';
 import { PLUGIN_API_VERSION, type StageContext, type StagePlugin } from '../../core/plugin/types.js';
 import { erfDifference, expMinusSquare } from '../../core/numerics/erfc.js';
 import { formatNzTsv } from './nz-table-format.js';
+import { describeIstfPhotometric } from './describe.js';
 import {
   checkRetainedMass,
   edgeMidpoints,
@@ -300,6 +301,7 @@ export const istfPhotometricPlugin: StagePlugin<IstfPhotometricConfig, Record<st
   reads: (config) => shiftParameterSpecs(nBinsOf(config)),
   differentiable: 'forward',
   check: (config) => checkIstfConfig(config),
+  describe: (config) => describeIstfPhotometric(config),
   run(ctx: StageContext<IstfPhotometricConfig, Record<string, never>>) {
     const nBins = nBinsOf(ctx.config);
     return istfPhotometric(ctx.config, shiftParameterNames(nBins).map((n) => ctx.param(n)));

@@ -21,6 +21,7 @@ import { derivInterval, evalInterval, findInterval, solveSecondDerivs, splineFac
 import { PLUGIN_API_VERSION, type StageContext, type StagePlugin } from '../../core/plugin/types.js';
 import type { RedshiftDistribution } from '../contracts/redshift.js';
 import { formatNzTsv, parseNzTable, type NzTable } from './nz-table-format.js';
+import { describeNzTable } from './describe.js';
 import {
   NORMALISATION_RULES,
   checkRetainedMass,
@@ -166,6 +167,7 @@ export const tablePlugin: StagePlugin<TableConfig, Record<string, never>, Redshi
   reads: (config) => shiftParameterSpecs(config.bins),
   differentiable: 'forward',
   check: (config, ctx) => checkTableConfig(config, ctx.baseDir),
+  describe: (config, ctx) => describeNzTable(config, ctx),
   fingerprint: (config, ctx) => fileFingerprint(resolve(ctx.baseDir, config.file)),
   run(ctx: StageContext<TableConfig, Record<string, never>>) {
     const c = ctx.config;

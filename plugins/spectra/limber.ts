@@ -1,32 +1,37 @@
 /**
- * `spectra/limber`: tomographic angular power spectra in the Limber approximation (k = (l+1/2)/chi),
+ * `spectra/limber`: angular power spectra of every pair of tracers in the Limber approximation
+ * (k = (l+1/2)/chi), generic over tracers (plugins/contracts/tracers.ts):
  *
- *   C_AB(l) = Integral dz  W_A(z) W_B(z) / (H(z) chi(z)^2) P_nl((l+1/2)/chi(z), z)        (H in 1/Mpc)
+ *   C_AB(l) = F_A(l) F_B(l) (1+m_A)(1+m_B) Integral dz  W_A(z) W_B(z) / (H(z) chi(z)^2) P_AB((l+1/2)/chi(z), z)
  *
- * with the spin-2 prefactor F_l on each lensing tracer and (1+m_A)(1+m_B) for shear biases.
- * The z quadrature is the bound `integrator`: its adaptive rule, refined on a probe integrand (the
- * auto-spectra at a few multipoles), fixes nodes and weights; then every pair at every l is one
- * contraction over those nodes (limber-sum.ts).
+ * with F the tracers' l-factors, m their multiplicative biases, and P_AB the power input(s) the two tracers
+ * correlate through (with.power, per family). The tracers come from every wired tracer set (the `tracers`
+ * input takes several stages: 3x2pt, CMB lensing, ...). The z quadrature is the bound `integrator`: its adaptive
+ * rule, refined on a probe integrand (the auto-spectra at a few multipoles), fixes nodes and weights; then every
+ * pair at every l is one contraction over those nodes (limber-sum.ts).
  */
 import type { StagePlugin } from '../../core/plugin/types.js';
 import { PLUGIN_API_VERSION } from '../../core/plugin/types.js';
 import type { Integrator, QuadratureRule } from '../../core/numerics/integrator.js';
-import { evalPreparedRows, interpRowsDual, prepareRows } from '../../core/ad/interp.js';
+import { evalPreparedRows, prepareRows } from '../../core/ad/interp.js';
 import { scaleA, type DualArray } from '../../core/ad/dual-array.js';
 import type { Background } from '../contracts/background.js';
-import type { Kernels } from '../contracts/kernels.js';
 import type { PowerGrid } from '../contracts/power.js';
 import type { Spectra } from '../contracts/spectra.js';
+import { ellFactor, type TracerSet } from '../contracts/tracers.js';
 import { backgroundAt, backgroundAtAdjoint } from '../contracts/background-eval.js';
-import {
-  bandedProducts, bandedProductsAdjoint, limberWeights, limberWeightsAdjoint, lnPowerAtNodes, lnPowerAtNodesAdjoint, rowBands,
-  shearPrefactor,
-} from './limber-sum.js';
-import { interpRowsAdjoint } from '../../core/ad/interp-adjoint.js';
+import { bandedProducts, bandedProductsAdjoint, limberWeights, limberWeightsAdjoint, rowBands } from './limber-sum.js';
 import { ellGrid, ellGridSchema, type EllSpec } from './ell-grid.js';
 import { writeSpectra } from './write-spectra.js';
 import { readSpectra } from './read-spectra.js';
 import { plotSpectra } from './plot-spectra.js';
+import { kernelSupport, kernelsAtNodes, kernelsAtNodesAdjoint, multiplicativeFactors, pairOrder, tracerList, type TracerList } from './tracer-pairs.js';
+import {
+  checkCoverage, clampToGrid, extraPowerInputs, geometricMean, lnPowerBeyond, lnPowerBeyondAdjoint, powerInputOf, type BeyondPower,
+} from './power-at-nodes.js';
+import { describeLimber } from './limber-describe.js';
+
+export { pairOrder } from './tracer-pairs.js';
 
 export interface LimberConfig {
   ell: EllSpec;
@@ -36,12 +41,19 @@ export interface LimberConfig {
   probe_ell: number[];
   rtol: number;
   plot: boolean;
+  /** Probe family (or a tracer's power key) -> the input holding the P(k, z) it correlates through. */
+  power: Record<string, string>;
+  z_beyond_power: BeyondPower;
 }
 
 export interface LimberInputs {
-  kernels: Kernels;
+  /** One or several tracer sets (the `tracers` input takes every wired weights stage). */
+  tracers: TracerSet | TracerSet[];
+  /** The default P(k, z) (every tracer not mapped elsewhere by with.power). */
   power: PowerGrid;
   background: Background;
+  /** Further power inputs named in with.power. */
+  [input: string]: unknown;
 }
 
 const configSchema = {
@@ -62,83 +74,77 @@ const configSchema = {
     probe_ell: { type: 'array', items: { type: 'number', minimum: 2 }, minItems: 1, default: [10, 100, 1000, 5000], description: 'multipoles of the probe integrand used to adapt the z nodes' },
     rtol: { type: 'number', exclusiveMinimum: 0, maximum: 0.1, default: 1e-6, description: 'relative accuracy of the probe integral at which adaptive z nodes stop (the integrator\'s own rtol applies if looser)' },
     plot: { type: 'boolean', default: true, description: 'write cl.png and cl.svg next to cl.tsv' },
+    power: {
+      type: 'object',
+      default: {},
+      additionalProperties: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },
+      description:
+        'which P(k, z) each probe family correlates through: {"GC": "power_cb"} makes the clustering tracers use the input power_cb ' +
+        '(wire it in the stage\'s "inputs"); unmapped families use the input "power". A pair of tracers on different inputs uses the geometric mean.',
+    },
+    z_beyond_power: {
+      enum: ['error', 'growth'],
+      default: 'error',
+      description: '"growth": above the top redshift of a P(k, z) grid, P(k, z) = P(k, z_top) [D(z)/D(z_top)]^2 (as CCL does beyond its splines; for CMB lensing to z ~ 1100); "error": the grid must cover the kernels',
+    },
   },
 };
 
-/** Pair list in the reference order: LL (i<=j), GL (G_i x L_j, all i, j), GG (i<=j). */
-export function pairOrder(kernels: Kernels): { names: string[]; pairs: [number, number][] } {
-  const L = kernels.tracers.map((_, i) => i).filter((i) => kernels.kinds[i] === 'lensing');
-  const G = kernels.tracers.map((_, i) => i).filter((i) => kernels.kinds[i] === 'clustering');
-  const names: string[] = [];
-  const pairs: [number, number][] = [];
-  for (let a = 0; a < L.length; a++) for (let b = a; b < L.length; b++) { names.push(`LL_${a + 1}_${b + 1}`); pairs.push([L[a], L[b]]); }
-  for (let a = 0; a < G.length; a++) for (let b = 0; b < L.length; b++) { names.push(`GL_${a + 1}_${b + 1}`); pairs.push([G[a], L[b]]); }
-  for (let a = 0; a < G.length; a++) for (let b = a; b < G.length; b++) { names.push(`GG_${a + 1}_${b + 1}`); pairs.push([G[a], G[b]]); }
-  return { names, pairs };
+/** The stage's inputs for a config: the tracer sets, the default power, the background and the mapped power inputs. */
+export function limberInputs(config: Partial<LimberConfig>) {
+  const extra = Object.fromEntries(extraPowerInputs(config?.power ?? {}).map((n) => [n, { port: ['nonlinear-power', 'linear-power'] }]));
+  return {
+    tracers: { port: 'weights', many: true as const },
+    power: 'nonlinear-power',
+    background: 'background',
+    ...extra,
+  };
 }
 
-/** The smallest z interval outside which every kernel vanishes. */
-function kernelSupport(k: Kernels): [number, number] {
-  if (!(k.z[0] > 0)) throw new Error(`the kernels' z grid starts at ${k.z[0]}; the Limber integral runs in ln z and needs z > 0`);
-  const nz = k.z.length, nt = k.tracers.length, W = k.W.value;
-  let lo = nz, hi = -1;
-  for (let t = 0; t < nt; t++)
-    for (let i = 0; i < nz; i++)
-      if (W[t * nz + i] !== 0) { if (i < lo) lo = i; if (i > hi) hi = i; }
-  if (hi < 0) throw new Error('every tracer kernel is zero: nothing to integrate');
-  return [k.z[Math.max(0, lo - 1)], k.z[Math.min(nz - 1, hi + 1)]];
+/** The power grid of an input, with a clear error when it is missing. */
+function powerGrid(inp: LimberInputs, name: string): PowerGrid {
+  const p = inp[name] as PowerGrid | undefined;
+  if (!p || !(p.k_1overMpc instanceof Float64Array)) throw new Error(`with.power names the input "${name}", which is not wired to a power stage`);
+  return p;
 }
 
-interface NodeSample { H: DualArray; chi: DualArray; W: DualArray }
+const noTangent = (a: DualArray): DualArray => ({ value: a.value, tangent: null, P: 0 });
 
-/** H [1/Mpc], chi [Mpc] and every tracer kernel at the nodes, with tangents when `withTangents`. */
-function sampleAtNodes(inp: LimberInputs, z: Float64Array, withTangents: boolean): NodeSample {
-  const bgIn = inp.background;
-  const bg = backgroundAt(withTangents ? bgIn : valuesOnly(bgIn), z);
-  const H = scaleA(bg.E, withTangents ? bgIn.H0_1overMpc : { v: bgIn.H0_1overMpc.v, d: null });
-  const Win = withTangents ? inp.kernels.W : { value: inp.kernels.W.value, tangent: null, P: 0 };
-  return { H, chi: bg.chi_Mpc, W: interpRowsDual(inp.kernels.z, Win, inp.kernels.tracers.length, z) };
+/** D at a P grid's top redshift (a 1-node sample, tangents included), when some node lies above it; else D = 1. */
+function topGrowth(bg: Background, power: PowerGrid, zq: Float64Array): DualArray {
+  const zTop = power.z[power.z.length - 1];
+  if (!(zq[zq.length - 1] > zTop)) return { value: Float64Array.of(1), tangent: null, P: 0 };
+  return backgroundAt(bg, Float64Array.of(zTop)).D;
 }
 
 /** The same background without tangents (for the probe, which only picks nodes). */
 const valuesOnly = (b: Background): Background => ({
-  ...b,
-  E: { value: b.E.value, tangent: null, P: 0 }, chi_Mpc: { value: b.chi_Mpc.value, tangent: null, P: 0 },
-  dM_Mpc: { value: b.dM_Mpc.value, tangent: null, P: 0 }, D: { value: b.D.value, tangent: null, P: 0 }, f: { value: b.f.value, tangent: null, P: 0 },
+  ...b, E: noTangent(b.E), chi_Mpc: noTangent(b.chi_Mpc), dM_Mpc: noTangent(b.dM_Mpc), D: noTangent(b.D), f: noTangent(b.f),
 });
-
-/** Check the P grid covers every (k, z) the integral needs; a clear error otherwise. */
-function checkCoverage(power: PowerGrid, zLo: number, zHi: number, kNeedLo: number, kNeedHi: number): void {
-  const k = power.k_1overMpc, z = power.z;
-  const problems: string[] = [];
-  if (z[0] > zLo + 1e-12 || z[z.length - 1] < zHi - 1e-12)
-    problems.push(`it covers z in [${z[0]}, ${z[z.length - 1]}] but the kernels extend over [${zLo}, ${zHi}]`);
-  if (k[0] > kNeedLo * (1 + 1e-12) || k[k.length - 1] < kNeedHi * (1 - 1e-12))
-    problems.push(`it covers k in [${k[0].toExponential(3)}, ${k[k.length - 1].toExponential(3)}] 1/Mpc but the Limber integral needs [${kNeedLo.toExponential(3)}, ${kNeedHi.toExponential(3)}] 1/Mpc`);
-  if (problems.length)
-    throw new Error(`the P(k, z) grid (${power.source}) does not cover the integral: ${problems.join('; ')}. Extend the power stage's k/z grid, or narrow with.k_min_1overMpc / with.k_max_1overMpc / with.ell`);
-}
 
 /**
  * The z quadrature of the Limber integral: the integrator's rule in x = ln z over the kernels' support, adapted
- * on the probe integrand (the sum over tracers of peak-normalised auto-spectra at `probe_ell`) or fixed.
+ * on the probe integrand (the sum over tracers of peak-normalised auto-spectra at `probe_ell`, through the
+ * default power input) or fixed.
  */
 export function limberNodes(inp: LimberInputs, config: LimberConfig, integrator: Integrator): { lnRule: QuadratureRule; zLo: number; zHi: number } {
-  const { kernels, power } = inp;
-  const nt = kernels.tracers.length;
-  const [zLo, zHi] = kernelSupport(kernels);
-  // 1. quadrature nodes: adapt on the probe integrand (sum over tracers of normalised auto-spectra)
+  const list = tracerList(inp.tracers);
+  const power = inp.power;
+  const nt = list.tracers.length;
+  const [zLo, zHi] = kernelSupport(list);
   const probeEll = Float64Array.from(config.probe_ell);
-  // each tracer's kernel normalised by its peak on the kernel grid (fixed, so the probe is one function)
-  const kernelMax = Float64Array.from(kernels.tracers, (_, t) => {
-    let m = 0;
-    for (let i = 0, nzk = kernels.z.length; i < nzk; i++) m = Math.max(m, Math.abs(kernels.W.value[t * nzk + i]));
-    return m;
+  // each tracer's kernel normalised by its peak on its grid (fixed, so the probe is one function)
+  const kernelMax = new Float64Array(nt);
+  list.sets.forEach((s, si) => {
+    const nzk = s.z.length;
+    s.tracers.forEach((_, t) => {
+      let m = 0;
+      for (let i = 0; i < nzk; i++) m = Math.max(m, Math.abs(s.W.value[t * nzk + i]));
+      kernelMax[list.offset[si] + t] = m;
+    });
   });
-  const valuePower: PowerGrid = { ...power, P_Mpc3: { value: power.P_Mpc3.value, tangent: null, P: 0 } };
-  // splines of the kernels and of ln P in z are prepared once for all probe evaluations
-  const kernelRows = prepareRows(kernels.z, kernels.W.value, nt);
-  // the probe only steers the node choice: it reads P on every 4th k of the grid (ends kept), 4x cheaper
+  // the probe only steers the node choice: it reads P on every 4th k of the grid (ends kept), 4x cheaper;
+  // splines of ln P in z are prepared once for all probe evaluations
   const nkAll = power.k_1overMpc.length, nzP = power.z.length;
   const probeK: number[] = [];
   for (let ik = 0; ik < nkAll; ik += 4) probeK.push(ik);
@@ -147,20 +153,25 @@ export function limberNodes(inp: LimberInputs, config: LimberConfig, integrator:
   const kProbe = Float64Array.from(probeK, (ik) => power.k_1overMpc[ik]);
   const lnPT = new Float64Array(nkP * nzP);
   for (let iz = 0; iz < nzP; iz++) probeK.forEach((ik, j) => { lnPT[j * nzP + iz] = Math.log(power.P_Mpc3.value[iz * nkAll + ik]); });
-  const powerRows = nzP >= 4 && nkP >= 4 ? prepareRows(power.z, lnPT, nkP) : null;
+  const powerRows = prepareRows(power.z, lnPT, nkP, nzP >= 4 ? 'not-a-knot' : 'natural');
+  const bgV = valuesOnly(inp.background);
+  const beyond = config.z_beyond_power === 'growth';
+  const Dtop = beyond ? topGrowth(bgV, power, Float64Array.of(zHi)).value[0] : 1;
   const probe = (z: Float64Array, out: Float64Array) => {
     const n = z.length;
-    const bg = backgroundAt(valuesOnly(inp.background), z);
+    const bg = backgroundAt(bgV, z);
     const H = Float64Array.from(bg.E.value, (e) => e * inp.background.H0_1overMpc.v);
-    const W = evalPreparedRows(kernelRows, z);
-    let lnPq: DualArray;
-    if (powerRows) {
-      const kMajor = evalPreparedRows(powerRows, z);
-      const v = new Float64Array(n * nkP);
-      for (let ik = 0; ik < nkP; ik++) for (let q = 0; q < n; q++) v[q * nkP + ik] = kMajor[ik * n + q];
-      lnPq = { value: v, tangent: null, P: 0 };
-    } else lnPq = lnPowerAtNodes(valuePower, z);
-    const K = limberWeights(probeEll, powerRows ? kProbe : power.k_1overMpc, lnPq, new Float64Array(n).fill(1), { value: H, tangent: null, P: 0 }, bg.chi_Mpc, config.k_min_1overMpc, config.k_max_1overMpc).value;
+    const W = kernelsAtNodes(list, z, false).value;
+    const { zc, first } = clampToGrid(power, z);
+    const kMajor = evalPreparedRows(powerRows, zc);
+    const v = new Float64Array(n * nkP);
+    for (let ik = 0; ik < nkP; ik++) for (let q = 0; q < n; q++) v[q * nkP + ik] = kMajor[ik * n + q];
+    if (beyond)
+      for (let q = first; q < n; q++) {
+        const s = 2 * Math.log(bg.D.value[q] / Dtop);
+        for (let ik = 0; ik < nkP; ik++) v[q * nkP + ik] += s;
+      }
+    const K = limberWeights(probeEll, kProbe, { value: v, tangent: null, P: 0 }, new Float64Array(n).fill(1), { value: H, tangent: null, P: 0 }, bg.chi_Mpc, config.k_min_1overMpc, config.k_max_1overMpc).value;
     out.fill(0);
     for (let t = 0; t < nt; t++) {
       const norm = kernelMax[t];
@@ -192,47 +203,113 @@ export function limberNodes(inp: LimberInputs, config: LimberConfig, integrator:
   return { lnRule, zLo, zHi };
 }
 
+/** The pairs grouped by the power inputs they integrate over ('a|b', sorted names). */
+interface PairGroup { key: string; inputs: [string, string]; pairs: number[] }
+
+function pairGroups(list: TracerList, pairs: readonly (readonly [number, number])[], map: Readonly<Record<string, string>>): PairGroup[] {
+  const input = list.tracers.map((t) => powerInputOf(t, map));
+  const groups = new Map<string, PairGroup>();
+  pairs.forEach(([a, b], p) => {
+    const ins = [input[a], input[b]].sort() as [string, string];
+    const key = ins.join('|');
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { key, inputs: ins, pairs: [] }));
+    g.pairs.push(p);
+  });
+  return [...groups.values()];
+}
+
+/** The power inputs used by some pair, in first-use order. */
+const usedInputs = (groups: PairGroup[]) => [...new Set(groups.flatMap((g) => g.inputs))];
+
 export function computeLimber(inp: LimberInputs, config: LimberConfig, integrator: Integrator, sticky?: <T>(what: string, compute: () => T) => T): Spectra {
   const ell = ellGrid(config.ell);
-  const { kernels, power } = inp;
-  const nt = kernels.tracers.length;
-  const { names, pairs } = pairOrder(kernels);
+  const list = tracerList(inp.tracers);
+  const nt = list.tracers.length;
+  const { names, pairs } = pairOrder(list.tracers);
+  const map = config.power ?? {};
+  const beyond: BeyondPower = config.z_beyond_power ?? 'error';
 
-  // 1. quadrature nodes (limberNodes)
-  // within one differentiation (stencil or finite-difference points) the nodes chosen at the first
-  // evaluation are reused, so that every point integrates on the same rule, as forward AD does
+  // 1. quadrature nodes (limberNodes); within one differentiation (stencil or finite-difference points) the
+  // nodes chosen at the first evaluation are reused, so that every point integrates on the same rule
   const choose = () => limberNodes(inp, config, integrator);
   const { lnRule, zLo, zHi } = sticky ? sticky('limber-z-rule', choose) : choose();
   const zq = Float64Array.from(lnRule.x, Math.exp);
-  const rule: QuadratureRule = { x: zq, w: Float64Array.from(lnRule.w, (w, q) => w * zq[q]) };
+  const w = Float64Array.from(lnRule.w, (wq, q) => wq * zq[q]);
   const nq = zq.length, nl = ell.length, np = pairs.length;
 
   // 2. the comoving distance, H and the kernels at the nodes
-  const s = sampleAtNodes(inp, zq, true);
+  const bgIn = inp.background;
+  const bg = backgroundAt(bgIn, zq);
+  const H = scaleA(bg.E, bgIn.H0_1overMpc);
+  const W = kernelsAtNodes(list, zq, true);
   let chiMin = Infinity, chiMax = 0;
-  for (const c of s.chi.value) { chiMin = Math.min(chiMin, c); chiMax = Math.max(chiMax, c); }
+  for (const c of bg.chi_Mpc.value) { chiMin = Math.min(chiMin, c); chiMax = Math.max(chiMax, c); }
   const kNeedLo = Math.max(config.k_min_1overMpc, (ell[0] + 0.5) / chiMax);
   const kNeedHi = Math.min(config.k_max_1overMpc, (ell[nl - 1] + 0.5) / chiMin);
-  checkCoverage(power, zLo, zHi, kNeedLo, kNeedHi);
 
-  // 3. the power spectrum on the Limber grid, K[l, q] = w_q P((l+1/2)/chi_q, z_q) / (H_q chi_q^2)
-  const lnPq = lnPowerAtNodes(power, zq);
-  const K = limberWeights(ell, power.k_1overMpc, lnPq, rule.w, s.H, s.chi, config.k_min_1overMpc, config.k_max_1overMpc);
+  // 3. each power spectrum on the Limber grid, K[l, q] = w_q P((l+1/2)/chi_q, z_q) / (H_q chi_q^2)
+  const groups = pairGroups(list, pairs, map);
+  const Kof = new Map<string, DualArray>();
+  for (const name of usedInputs(groups)) {
+    const power = powerGrid(inp, name);
+    checkCoverage(name, power, zLo, zHi, kNeedLo, kNeedHi, beyond);
+    const lnPq = lnPowerBeyond(power, zq, bg.D, topGrowth(bgIn, power, zq));
+    Kof.set(name, limberWeights(ell, power.k_1overMpc, lnPq, w, H, bg.chi_Mpc, config.k_min_1overMpc, config.k_max_1overMpc));
+  }
+  const mult = multiplicativeFactors(list, true);
+  let NP = Math.max(W.tangent ? W.P : 0, mult.tangent ? mult.P : 0);
+  for (const K of Kof.values()) NP = Math.max(NP, K.tangent ? K.P : 0);
 
-  // 4. kernel products per pair, with the shear biases: M = (1+m_A)(1+m_B) W_A W_B
-  const mult = kernels.multiplicative;
-  const W = s.W;
-  const NP = Math.max(K.P, W.tangent ? W.P : 0, mult.tangent ? mult.P : 0);
-  const M = new Float64Array(np * nq);
-  const dM = NP ? new Float64Array(NP * np * nq) : null;
-  const nT = mult.value.length;
+  const C = new Float64Array(np * nl);
+  const dC = NP ? new Float64Array(NP * np * nl) : null;
+  for (const g of groups) {
+    const K = g.inputs[0] === g.inputs[1] ? Kof.get(g.inputs[0])! : geometricMean(Kof.get(g.inputs[0])!, Kof.get(g.inputs[1])!);
+    contractGroup(g.pairs, pairs, W, mult, K, nq, nl, np, NP, C, dC);
+  }
+
+  // 5. the l-factors of both tracers
+  const F = list.tracers.map((t) => (t.ellFactor === 'none' ? null : Float64Array.from(ell, (l) => ellFactor(t.ellFactor, l))));
   pairs.forEach(([a, b], p) => {
+    const Fa = F[a], Fb = F[b];
+    if (!Fa && !Fb) return;
+    for (let l = 0; l < nl; l++) {
+      const f = (Fa ? Fa[l] : 1) * (Fb ? Fb[l] : 1);
+      C[p * nl + l] *= f;
+      if (dC) for (let c = 0; c < NP; c++) dC[(c * np + p) * nl + l] *= f;
+    }
+  });
+  const out: Spectra = {
+    ell, tracers: list.tracers, pairNames: names, pairs, C: { value: C, tangent: dC, P: NP },
+    settings: {
+      z_nodes: nq, z_range: [zLo, zHi], integrator: integrator.name, rtol: integrator.rtol, k_range_1overMpc: [config.k_min_1overMpc, config.k_max_1overMpc],
+      ell_factors: Object.fromEntries(list.tracers.map((t) => [t.name, t.ellFactor])),
+      power_inputs: Object.fromEntries(list.tracers.map((t) => [t.name, powerInputOf(t, map)])), z_beyond_power: beyond,
+    },
+  };
+  KEPT_NODES.set(out, lnRule); // for the reverse pass (a reference, no copy)
+  return out;
+}
+
+/**
+ * 4. kernel products M = (1+m_A)(1+m_B) W_A W_B of a group's pairs and the contraction over z with the group's
+ * Limber weights K, C = M K^T, with its tangent dM K + M dK (written into the rows of C and dC of those pairs).
+ */
+function contractGroup(
+  rows: readonly number[], pairs: readonly (readonly [number, number])[], W: DualArray, mult: DualArray, K: DualArray,
+  nq: number, nl: number, np: number, NP: number, C: Float64Array, dC: Float64Array | null,
+): void {
+  const ng = rows.length, nt = mult.value.length;
+  const M = new Float64Array(ng * nq);
+  const dM = NP ? new Float64Array(NP * ng * nq) : null;
+  rows.forEach((p, r) => {
+    const [a, b] = pairs[p];
     const f = mult.value[a] * mult.value[b];
-    for (let q = 0; q < nq; q++) M[p * nq + q] = f * W.value[a * nq + q] * W.value[b * nq + q];
+    for (let q = 0; q < nq; q++) M[r * nq + q] = f * W.value[a * nq + q] * W.value[b * nq + q];
     if (!dM) return;
     for (let c = 0; c < NP; c++) {
-      const df = mult.tangent ? mult.tangent[c * nT + a] * mult.value[b] + mult.value[a] * mult.tangent[c * nT + b] : 0;
-      const o = (c * np + p) * nq, wa = (c * nt + a) * nq, wb = (c * nt + b) * nq;
+      const df = mult.tangent ? mult.tangent[c * nt + a] * mult.value[b] + mult.value[a] * mult.tangent[c * nt + b] : 0;
+      const o = (c * ng + r) * nq, wa = (c * nt + a) * nq, wb = (c * nt + b) * nq;
       for (let q = 0; q < nq; q++) {
         const Wa = W.value[a * nq + q], Wb = W.value[b * nq + q];
         const dW = W.tangent ? W.tangent[wa + q] * Wb + Wa * W.tangent[wb + q] : 0;
@@ -240,56 +317,37 @@ export function computeLimber(inp: LimberInputs, config: LimberConfig, integrato
       }
     }
   });
-
-  // 5. the contraction over z (and its tangent: dM K + M dK), then the spin-2 prefactor per lensing leg
-  const C = bandedProducts(M, np, K.value, nl, nq);
-  let dC: Float64Array | null = null;
-  if (NP) {
-    // tangent blocks are sparse (a bias b_i touches only the pairs with G_i; nuisance parameters leave
-    // P(k) alone): bandedProducts skips all-zero rows of dM, and all-zero blocks of dK are skipped here
-    dC = new Float64Array(NP * np * nl);
-    const tmp = new Float64Array(np * nl);
-    for (let c = 0; c < NP; c++) {
-      const blk = dC.subarray(c * np * nl, (c + 1) * np * nl);
-      bandedProducts(dM!.subarray(c * np * nq, (c + 1) * np * nq), np, K.value, nl, nq, blk);
-      const dKc = K.tangent ? K.tangent.subarray(c * nl * nq, (c + 1) * nl * nq) : null;
-      if (dKc && dKc.some((v) => v !== 0)) {
-        bandedProducts(M, np, dKc, nl, nq, tmp);
-        for (let i = 0; i < blk.length; i++) blk[i] += tmp[i];
-      }
+  // all pairs in order (one power spectrum for everything, the common case): write in place
+  const inPlace = ng === np;
+  const Cg = bandedProducts(M, ng, K.value, nl, nq, inPlace ? C : undefined);
+  if (!inPlace) rows.forEach((p, r) => C.set(Cg.subarray(r * nl, (r + 1) * nl), p * nl));
+  if (!dC) return;
+  // tangent blocks are sparse (a bias b_i touches only the pairs with G_i; nuisance parameters leave P(k)
+  // alone): bandedProducts skips all-zero rows of dM, and all-zero blocks of dK are skipped here
+  const blk = new Float64Array(ng * nl), tmp = new Float64Array(ng * nl);
+  for (let c = 0; c < NP; c++) {
+    bandedProducts(dM!.subarray(c * ng * nq, (c + 1) * ng * nq), ng, K.value, nl, nq, blk);
+    const dKc = K.tangent ? K.tangent.subarray(c * nl * nq, (c + 1) * nl * nq) : null;
+    if (dKc && dKc.some((v) => v !== 0)) {
+      bandedProducts(M, ng, dKc, nl, nq, tmp);
+      for (let i = 0; i < blk.length; i++) blk[i] += tmp[i];
     }
+    rows.forEach((p, r) => dC.set(blk.subarray(r * nl, (r + 1) * nl), (c * np + p) * nl));
   }
-  if (kernels.shearPrefactor === 'exact') {
-    const F = Float64Array.from(ell, shearPrefactor);
-    pairs.forEach(([a, b], p) => {
-      const legs = (kernels.kinds[a] === 'lensing' ? 1 : 0) + (kernels.kinds[b] === 'lensing' ? 1 : 0);
-      if (legs === 0) return;
-      for (let l = 0; l < nl; l++) {
-        const f = legs === 2 ? F[l] * F[l] : F[l];
-        C[p * nl + l] *= f;
-        if (dC) for (let c = 0; c < NP; c++) dC[(c * np + p) * nl + l] *= f;
-      }
-    });
-  }
-  const out: Spectra = {
-    ell, tracers: kernels.tracers, pairNames: names, pairs, C: { value: C, tangent: dC, P: NP },
-    settings: { z_nodes: nq, z_range: [zLo, zHi], integrator: integrator.name, rtol: integrator.rtol, k_range_1overMpc: [config.k_min_1overMpc, config.k_max_1overMpc], shear_prefactor: kernels.shearPrefactor },
-  };
-  KEPT_NODES.set(out, lnRule); // for the reverse pass (a reference, no copy)
-  return out;
 }
 
 export const limber: StagePlugin<LimberConfig, LimberInputs, Spectra> = {
   apiVersion: PLUGIN_API_VERSION,
   id: 'spectra/limber',
-  version: '1.0.0',
+  version: '2.0.0',
   port: 'spectra',
-  description: 'Tomographic C_l of every tracer pair in the Limber approximation, z quadrature by the bound integrator',
+  description: 'C_l of every pair of tracers (all wired tracer sets) in the Limber approximation, z quadrature by the bound integrator',
   configSchema,
-  inputs: { kernels: 'weights', power: 'nonlinear-power', background: 'background' },
+  inputs: (config: LimberConfig) => limberInputs(config),
   reads: {},
   methods: ['integrator'],
   differentiable: 'forward',
+  describe: describeLimber,
   run(ctx) {
     return computeLimber(ctx.inputs, ctx.config, ctx.method<Integrator>('integrator'), ctx.sticky?.bind(ctx));
   },
@@ -320,11 +378,14 @@ interface LimberForward {
   H: Float64Array;
   chi: Float64Array;
   E: Float64Array;
+  D: Float64Array;
   W: Float64Array;
-  lnPq: Float64Array;
-  K: Float64Array;
-  M: Float64Array;
-  bands: { lo: Int32Array; hi: Int32Array };
+  list: TracerList;
+  groups: PairGroup[];
+  /** Per power input: ln P at the nodes, K, D at the grid's top. */
+  power: Map<string, { lnPq: Float64Array; K: Float64Array; Dtop: number }>;
+  /** Per group: its K, kernel products and their bands. */
+  group: { K: Float64Array; M: Float64Array; bands: { lo: Int32Array; hi: Int32Array } }[];
 }
 const PREPARED = new WeakMap<Spectra, LimberForward>();
 
@@ -335,90 +396,140 @@ function limberForward(inp: LimberInputs, config: LimberConfig, integrator: Inte
   const lnRule = KEPT_NODES.get(output) ?? limberNodes(inp, config, integrator).lnRule;
   const zq = Float64Array.from(lnRule.x, Math.exp);
   const w = Float64Array.from(lnRule.w, (wq, q) => wq * zq[q]);
-  const nq = zq.length, np = output.pairs.length;
-  const s = sampleAtNodes(inp, zq, false);
-  const valuePower: PowerGrid = { ...inp.power, P_Mpc3: { value: inp.power.P_Mpc3.value, tangent: null, P: 0 } };
-  const lnPq = lnPowerAtNodes(valuePower, zq).value;
-  const K = limberWeights(output.ell, inp.power.k_1overMpc, { value: lnPq, tangent: null, P: 0 }, w, s.H, s.chi, config.k_min_1overMpc, config.k_max_1overMpc).value;
-  const mult = inp.kernels.multiplicative.value;
-  const M = new Float64Array(np * nq);
-  output.pairs.forEach(([a, b], p) => {
-    const f = mult[a] * mult[b];
-    for (let q = 0; q < nq; q++) M[p * nq + q] = f * s.W.value[a * nq + q] * s.W.value[b * nq + q];
+  const nq = zq.length;
+  const list = tracerList(inp.tracers);
+  const bgV = valuesOnly(inp.background);
+  const bg = backgroundAt(bgV, zq);
+  const H0 = inp.background.H0_1overMpc.v;
+  const H = Float64Array.from(bg.E.value, (e) => e * H0);
+  const W = kernelsAtNodes(list, zq, false).value;
+  const groups = pairGroups(list, output.pairs, config.power ?? {});
+  const power = new Map<string, { lnPq: Float64Array; K: Float64Array; Dtop: number }>();
+  for (const name of usedInputs(groups)) {
+    const grid = powerGrid(inp, name);
+    const Dtop = topGrowth(bgV, grid, zq);
+    const valueGrid: PowerGrid = { ...grid, P_Mpc3: noTangent(grid.P_Mpc3) };
+    const lnPq = lnPowerBeyond(valueGrid, zq, bg.D, Dtop).value;
+    const K = limberWeights(output.ell, grid.k_1overMpc, { value: lnPq, tangent: null, P: 0 }, w, { value: H, tangent: null, P: 0 }, bg.chi_Mpc, config.k_min_1overMpc, config.k_max_1overMpc).value;
+    power.set(name, { lnPq, K, Dtop: Dtop.value[0] });
+  }
+  const mult = multiplicativeFactors(list, false).value;
+  const group = groups.map((g) => {
+    const K = g.inputs[0] === g.inputs[1] ? power.get(g.inputs[0])!.K
+      : geometricMean({ value: power.get(g.inputs[0])!.K, tangent: null, P: 0 }, { value: power.get(g.inputs[1])!.K, tangent: null, P: 0 }).value;
+    const M = new Float64Array(g.pairs.length * nq);
+    g.pairs.forEach((p, r) => {
+      const [a, b] = output.pairs[p];
+      const f = mult[a] * mult[b];
+      for (let q = 0; q < nq; q++) M[r * nq + q] = f * W[a * nq + q] * W[b * nq + q];
+    });
+    return { K, M, bands: rowBands(M, g.pairs.length, nq) };
   });
-  const E = Float64Array.from(s.H.value, (h) => h / inp.background.H0_1overMpc.v);
-  const f: LimberForward = { zq, w, H: s.H.value, chi: s.chi.value, E, W: s.W.value, lnPq, K, M, bands: rowBands(M, np, nq) };
+  const f: LimberForward = { zq, w, H, chi: bg.chi_Mpc.value, E: bg.E.value, D: bg.D.value, W, list, groups, power, group };
   PREPARED.set(output, f);
   return f;
 }
 
 /**
  * The vector-Jacobian product of the Limber spectra: Cbar (pair-major, like C) pulled back, in reverse order
- * of computeLimber, to the kernels (W, 1+m), the P(k, z) grid and the background (E, chi, H0):
- *   5'. prefactor:      Cbar <- Cbar F_l^(lensing legs);
- *   5'. contraction:    Kbar = Cbar^T M, Mbar = Cbar K  (transposed banded product);
- *   4'. kernel products M = (1+m_A)(1+m_B) W_A W_B:  Wbar_A += Mbar f W_B, Wbar_B += Mbar f W_A, mbar from f;
- *   3'. Limber weights: Kbar -> ln P at the nodes (transposed spline in ln k), H and chi at the nodes;
- *       ln P at the nodes -> P(k, z) grid (transposed spline in z, d ln P = dP/P);
- *   2'. nodes -> grids: kernels (transposed spline in z), background (transposed spline in ln(1+z)), H = H0 E.
+ * of computeLimber, to the tracer sets (W, 1+m), the P(k, z) grids and the background (E, chi, D, H0):
+ *   5'. l-factors:      Cbar <- Cbar F_A F_B;
+ *   4'. per group, the contraction:  Kbar = Cbar^T M, Mbar = Cbar K  (transposed banded product); a group on two
+ *       power inputs splits Kbar between them (K = sqrt(K_a K_b));
+ *       kernel products M = (1+m_A)(1+m_B) W_A W_B:  Wbar_A += Mbar f W_B, Wbar_B += Mbar f W_A, mbar from f;
+ *   3'. Limber weights per input: Kbar -> ln P at the nodes, H and chi; ln P -> P(k, z) grid (and D beyond it);
+ *   2'. nodes -> grids: kernels (transposed spline in z per set), background (transposed spline in ln(1+z)).
  * The z nodes are those of the forward run (a function of the values, as in forward mode).
  */
 export function limberVjp(inp: LimberInputs, config: LimberConfig, integrator: Integrator, output: Spectra, Cbar: Float64Array) {
-  const { kernels, power, background } = inp;
+  const { background } = inp;
   const f = limberForward(inp, config, integrator, output);
   const ell = output.ell;
-  const nl = ell.length, np = output.pairs.length, nq = f.zq.length, nt = kernels.tracers.length;
+  const nl = ell.length, np = output.pairs.length, nq = f.zq.length, nt = f.list.tracers.length;
   if (Cbar.length !== np * nl) throw new Error(`spectra/limber vjp: the bar of C has ${Cbar.length} entries, expected ${np} x ${nl}`);
-  // 5'. spin-2 prefactor per lensing leg
-  let Cb = Cbar;
-  if (kernels.shearPrefactor === 'exact') {
-    Cb = Float64Array.from(Cbar);
-    const F = Float64Array.from(ell, shearPrefactor);
-    output.pairs.forEach(([a, b], p) => {
-      const legs = (kernels.kinds[a] === 'lensing' ? 1 : 0) + (kernels.kinds[b] === 'lensing' ? 1 : 0);
-      if (legs === 0) return;
-      for (let l = 0; l < nl; l++) Cb[p * nl + l] *= legs === 2 ? F[l] * F[l] : F[l];
-    });
-  }
-  // 5'. the contraction over the nodes
-  const Kbar = new Float64Array(nl * nq), Mbar = new Float64Array(np * nq);
-  bandedProductsAdjoint(f.M, np, f.K, nl, nq, f.bands, Cb, Mbar, Kbar);
-  // 4'. kernel products and shear biases
-  const mult = kernels.multiplicative.value;
-  const WbarNodes = new Float64Array(nt * nq), multBar = new Float64Array(mult.length);
+  // 5'. l-factors
+  const Cb = Float64Array.from(Cbar);
+  const F = f.list.tracers.map((t) => (t.ellFactor === 'none' ? null : Float64Array.from(ell, (l) => ellFactor(t.ellFactor, l))));
   output.pairs.forEach(([a, b], p) => {
-    const fp = mult[a] * mult[b];
-    let fbar = 0;
-    for (let q = f.bands.lo[p]; q < f.bands.hi[p]; q++) {
-      const mb = Mbar[p * nq + q];
-      if (mb === 0) continue;
-      const Wa = f.W[a * nq + q], Wb = f.W[b * nq + q];
-      WbarNodes[a * nq + q] += mb * fp * Wb;
-      WbarNodes[b * nq + q] += mb * fp * Wa;
-      fbar += mb * Wa * Wb;
-    }
-    multBar[a] += fbar * mult[b];
-    multBar[b] += fbar * mult[a];
+    const Fa = F[a], Fb = F[b];
+    if (!Fa && !Fb) return;
+    for (let l = 0; l < nl; l++) Cb[p * nl + l] *= (Fa ? Fa[l] : 1) * (Fb ? Fb[l] : 1);
   });
-  // 3'. Limber weights, then ln P at the nodes back onto the P(k, z) grid
-  const kw = limberWeightsAdjoint(ell, power.k_1overMpc, f.lnPq, f.w, f.H, f.chi, config.k_min_1overMpc, config.k_max_1overMpc, Kbar);
-  const Pbar = lnPowerAtNodesAdjoint(power, f.zq, kw.lnPqBar);
-  // 2'. nodes back onto the kernel and background grids; H = H0 E
-  const Wbar = new Float64Array(nt * kernels.z.length);
-  interpRowsAdjoint(kernels.z, nt, f.zq, WbarNodes, Wbar);
+  // 4'. per group: the contraction, the kernel products and the multiplicative factors
+  const mult = multiplicativeFactors(f.list, false).value;
+  const WbarNodes = new Float64Array(nt * nq), multBar = new Float64Array(nt);
+  const KbarOf = new Map<string, Float64Array>();
+  const kbar = (name: string) => { let b = KbarOf.get(name); if (!b) KbarOf.set(name, (b = new Float64Array(nl * nq))); return b; };
+  f.groups.forEach((g, gi) => {
+    const { K, M, bands } = f.group[gi];
+    const ng = g.pairs.length;
+    const Cg = new Float64Array(ng * nl);
+    g.pairs.forEach((p, r) => Cg.set(Cb.subarray(p * nl, (p + 1) * nl), r * nl));
+    const Kbar = new Float64Array(nl * nq), Mbar = new Float64Array(ng * nq);
+    bandedProductsAdjoint(M, ng, K, nl, nq, bands, Cg, Mbar, Kbar);
+    if (g.inputs[0] === g.inputs[1]) {
+      const t = kbar(g.inputs[0]);
+      for (let i = 0; i < t.length; i++) t[i] += Kbar[i];
+    } else {
+      // K = sqrt(Ka Kb): dK = K/2 (dKa/Ka + dKb/Kb)
+      for (const name of g.inputs) {
+        const Ka = f.power.get(name)!.K, t = kbar(name);
+        for (let i = 0; i < t.length; i++) if (Ka[i] !== 0) t[i] += (Kbar[i] * K[i]) / (2 * Ka[i]);
+      }
+    }
+    g.pairs.forEach((p, r) => {
+      const [a, b] = output.pairs[p];
+      const fp = mult[a] * mult[b];
+      let fbar = 0;
+      for (let q = bands.lo[r]; q < bands.hi[r]; q++) {
+        const mb = Mbar[r * nq + q];
+        if (mb === 0) continue;
+        const Wa = f.W[a * nq + q], Wb = f.W[b * nq + q];
+        WbarNodes[a * nq + q] += mb * fp * Wb;
+        WbarNodes[b * nq + q] += mb * fp * Wa;
+        fbar += mb * Wa * Wb;
+      }
+      multBar[a] += fbar * mult[b];
+      multBar[b] += fbar * mult[a];
+    });
+  });
+  // 3'. Limber weights per power input, then ln P at the nodes back onto its P(k, z) grid (and D beyond it)
+  const Hbar = new Float64Array(nq), chiBar = new Float64Array(nq), Dbar = new Float64Array(nq);
+  const powerBars: Record<string, { P_Mpc3: Float64Array }> = {};
+  const DtopBars: { z: number; bar: number }[] = [];
+  for (const [name, Kbar] of KbarOf) {
+    const grid = powerGrid(inp, name), pw = f.power.get(name)!;
+    const kw = limberWeightsAdjoint(ell, grid.k_1overMpc, pw.lnPq, f.w, f.H, f.chi, config.k_min_1overMpc, config.k_max_1overMpc, Kbar);
+    for (let q = 0; q < nq; q++) { Hbar[q] += kw.Hbar[q]; chiBar[q] += kw.chiBar[q]; }
+    const r = lnPowerBeyondAdjoint(grid, f.zq, kw.lnPqBar, f.D, pw.Dtop);
+    powerBars[name] = { P_Mpc3: r.Pbar };
+    for (let q = 0; q < nq; q++) Dbar[q] += r.Dbar[q];
+    if (r.DtopBar !== 0) DtopBars.push({ z: grid.z[grid.z.length - 1], bar: r.DtopBar });
+  }
+  // 2'. nodes back onto the tracer sets' and the background's grids; H = H0 E
+  const Wbars = kernelsAtNodesAdjoint(f.list, f.zq, WbarNodes);
   const Ebar = new Float64Array(nq);
   let H0bar = 0;
   const H0 = background.H0_1overMpc.v;
   for (let q = 0; q < nq; q++) {
-    Ebar[q] = kw.Hbar[q] * H0;
-    H0bar += kw.Hbar[q] * f.E[q];
+    Ebar[q] = Hbar[q] * H0;
+    H0bar += Hbar[q] * f.E[q];
   }
-  const bgBar = backgroundAtAdjoint(background, f.zq, { E: Ebar, chi_Mpc: kw.chiBar });
+  const hasD = Dbar.some((v) => v !== 0);
+  const bgBar: Record<string, Float64Array | number> = { ...backgroundAtAdjoint(background, f.zq, hasD ? { E: Ebar, chi_Mpc: chiBar, D: Dbar } : { E: Ebar, chi_Mpc: chiBar }) };
+  for (const { z, bar } of DtopBars) {
+    const b = backgroundAtAdjoint(background, Float64Array.of(z), { D: Float64Array.of(bar) }).D!;
+    const acc = (bgBar.D as Float64Array | undefined) ?? new Float64Array(b.length);
+    for (let i = 0; i < b.length; i++) acc[i] += b[i];
+    bgBar.D = acc;
+  }
+  bgBar.H0_1overMpc = H0bar;
+  const setBars = f.list.sets.map((s, si) => ({ W: Wbars[si], multiplicative: multBar.slice(f.list.offset[si], f.list.offset[si] + s.tracers.length) }));
   return {
     inputs: {
-      kernels: { W: Wbar, multiplicative: multBar },
-      power: { P_Mpc3: Pbar },
-      background: { ...bgBar, H0_1overMpc: H0bar },
+      tracers: Array.isArray(inp.tracers) ? setBars : setBars[0],
+      ...powerBars,
+      background: bgBar,
     },
   };
 }

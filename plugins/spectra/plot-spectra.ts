@@ -25,6 +25,8 @@ interface Probe {
   nI: number;
   nJ: number;
   symmetric: boolean;
+  /** A tracer alone in its family on the first side (KL_j = K x L_j): one panel, no index i. */
+  single: boolean;
   /** Pair index of (i, j), 1-based bins, symmetric probes looked up both ways. */
   index: Map<string, number>;
 }
@@ -34,13 +36,14 @@ function probes(s: Spectra): { list: Probe[]; other: number[] } {
   const byName = new Map<string, Probe>();
   const other: number[] = [];
   s.pairNames.forEach((name, k) => {
-    const m = /^([A-Za-z]+)_(\d+)_(\d+)$/.exec(name);
+    const m = /^([A-Za-z]+)_(\d+)_(\d+)$/.exec(name) ?? /^([A-Za-z]+)_(\d+)$/.exec(name);
     if (!m) { other.push(k); return; }
     const [, pname, si, sj] = m;
-    const i = Number(si), j = Number(sj);
+    const single = sj === undefined;
+    const i = single ? 1 : Number(si), j = Number(single ? si : sj);
     let p = byName.get(pname);
     if (!p) {
-      p = { name: pname, nI: 0, nJ: 0, symmetric: pname.length % 2 === 0 && pname.slice(0, pname.length / 2) === pname.slice(pname.length / 2), index: new Map() };
+      p = { name: pname, nI: 0, nJ: 0, single, symmetric: !single && pname.length % 2 === 0 && pname.slice(0, pname.length / 2) === pname.slice(pname.length / 2), index: new Map() };
       byName.set(pname, p);
       list.push(p);
     }
@@ -80,7 +83,7 @@ export async function plotSpectra(s: Spectra, title: string): Promise<{ svg: str
   };
 
   const { list, other } = probes(s);
-  const maxI = Math.max(1, ...list.map((p) => p.nI));
+  const maxI = Math.max(1, ...list.filter((p) => !p.single).map((p) => p.nI));
   const nBins = Math.max(1, ...list.map((p) => Math.max(p.nI, p.nJ)));
   const autosCol = maxI > 1 ? 1 : 0;
   const cols = Math.max(1, autosCol + maxI);
@@ -106,6 +109,15 @@ export async function plotSpectra(s: Spectra, title: string): Promise<{ svg: str
 
   list.forEach((p, r) => {
     const [A, B] = letters(p.name);
+    if (p.single) {
+      // one tracer against every bin of the other family (e.g. CMB lensing x shear): a single panel
+      const panel = fig.panel(r, 0).setX(xAxis).setY(yAxis).setTitle(`${A} × ${B}_{j}`);
+      for (let j = 1; j <= p.nJ; j++) {
+        const k = p.index.get(`1,${j}`);
+        if (k !== undefined) panel.line(s.ell, D(k), { color: colors[j - 1], width: thin, negative: 'dashed' });
+      }
+      return;
+    }
     if (autosCol) {
       const panel = fig.panel(r, 0).setX(xAxis).setY(yAxis).setTitle(`${A}_{i} × ${B}_{i}  (all i)`);
       for (let i = 1; i <= Math.min(p.nI, p.nJ); i++) {

@@ -2,6 +2,22 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Spectra } from '../contracts/spectra.js';
+import { pairName, type Tracer } from '../contracts/tracers.js';
+
+/** Tracers as cl.json lists them: full descriptors, or (files written before tracers owned their physics) names. */
+function tracersOf(list: unknown, json: string): Tracer[] {
+  if (!Array.isArray(list)) throw new Error(`${json}: "tracers" must be a list`);
+  return list.map((t, i) => {
+    if (t && typeof t === 'object' && typeof (t as Tracer).name === 'string') return t as Tracer;
+    const m = typeof t === 'string' ? /^([A-Za-z]+)(\d*)$/.exec(t) : null;
+    if (!m) throw new Error(`${json}: tracers[${i}] is neither a tracer nor a tracer name`);
+    const code = m[1];
+    return {
+      name: t as string, code, index: m[2] ? Number(m[2]) : undefined, family: code === 'L' ? 'WL' : code === 'G' ? 'GC' : code,
+      ellFactor: code === 'L' ? 'spin2' : 'none', power: 'matter', noise: 0,
+    } as Tracer;
+  });
+}
 
 export function readSpectra(dir: string, base = 'cl'): Spectra | null {
   const tsv = path.join(dir, `${base}.tsv`), json = path.join(dir, `${base}.json`);
@@ -11,13 +27,14 @@ export function readSpectra(dir: string, base = 'cl'): Spectra | null {
   const header = lines[0].split('\t');
   if (header[0] !== 'ell') throw new Error(`${tsv}: the first column must be ell`);
   const names = header.slice(1);
-  const tracers: string[] = meta.tracers;
-  const index = new Map(tracers.map((t, i) => [t, i]));
+  const tracers = tracersOf(meta.tracers, json);
+  // every ordered pair's name -> its tracer indices
+  const byName = new Map<string, readonly [number, number]>();
+  tracers.forEach((a, i) => tracers.forEach((b, j) => byName.set(pairName(a, b), [i, j] as const)));
   const pairs = names.map((n) => {
-    const [kind, i, j] = n.split('_');
-    const a = `${kind[0]}${i}`, b = `${kind[1]}${j}`;
-    if (!index.has(a) || !index.has(b)) throw new Error(`${tsv}: column ${n} names tracers not listed in ${json}`);
-    return [index.get(a)!, index.get(b)!] as const;
+    const p = byName.get(n);
+    if (!p) throw new Error(`${tsv}: column ${n} names tracers not listed in ${json}`);
+    return p;
   });
   const rows = lines.slice(1).map((l, r) => {
     const v = l.split('\t').map(Number);

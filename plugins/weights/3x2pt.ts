@@ -22,8 +22,9 @@ import { cumulativeWeights } from '../../core/numerics/cumulative.js';
 import { PLUGIN_API_VERSION, type ParameterSpec, type StageContext, type StagePlugin } from '../../core/plugin/types.js';
 import { backgroundAt, backgroundAtAdjoint } from '../contracts/background-eval.js';
 import type { Background } from '../contracts/background.js';
-import type { Kernels, TracerKind } from '../contracts/kernels.js';
+import { ARCMIN2_PER_SR, type Tracer, type TracerSet } from '../contracts/tracers.js';
 import type { RedshiftDistribution } from '../contracts/redshift.js';
+import { describeThreeByTwo } from './3x2pt-describe.js';
 
 export interface ThreeByTwoConfig {
   /** Number of tomographic bins; must equal the n(z) stage's. */
@@ -38,6 +39,10 @@ export interface ThreeByTwoConfig {
   shearPrefactor: 'exact' | 'none';
   /** Bin centres used for the default galaxy bias b_i = sqrt(1 + zbar_i); must match the n(z) stage's zbar. */
   zbar: number[];
+  /** Total intrinsic ellipticity dispersion: shape noise N_LL = sigma_eps^2 / nbar. */
+  sigma_eps: number;
+  /** Galaxies per arcmin^2 in each bin (one number for all bins, or one per bin): N_GG = 1 / nbar. */
+  nbar_arcmin2: number | number[];
 }
 
 // Euclid IST:F defaults (survey_spec_euclid_istf.json: bin_centres_zbar, intrinsic_alignment).
@@ -52,6 +57,8 @@ export const THREE_BY_TWO_DEFAULTS: ThreeByTwoConfig = {
   C_IA: C_IA_DEFAULT,
   shearPrefactor: 'exact',
   zbar: ISTF_ZBAR,
+  sigma_eps: 0.3,
+  nbar_arcmin2: 3,
 };
 
 export const threeByTwoSchema = {
@@ -84,6 +91,12 @@ export const threeByTwoSchema = {
       default: ISTF_ZBAR,
       description: "Bin centres for the default bias b_i = sqrt(1 + zbar_i); must equal the n(z) stage's zbar.",
     },
+    sigma_eps: { type: 'number', minimum: 0, default: 0.3, description: 'total intrinsic ellipticity dispersion: shape noise of the lensing tracers N_LL = sigma_eps^2 / nbar' },
+    nbar_arcmin2: {
+      description: 'galaxies per arcmin^2 in each tomographic bin (one number for all bins, or one per bin): shot noise of the clustering tracers N_GG = 1 / nbar',
+      default: 3,
+      anyOf: [{ type: 'number', exclusiveMinimum: 0 }, { type: 'array', items: { type: 'number', exclusiveMinimum: 0 }, minItems: 1 }],
+    },
   },
 };
 
@@ -102,6 +115,8 @@ export function checkThreeByTwoConfig(raw: Partial<ThreeByTwoConfig>): string[] 
       `with.zbar: has ${c.zbar.length} entries, but with.bins = ${c.bins}; give one bin centre per bin ` +
         '(they set the default galaxy bias b_i = sqrt(1 + zbar_i))',
     );
+  if (Array.isArray(c.nbar_arcmin2) && c.nbar_arcmin2.length !== c.bins)
+    msgs.push(`with.nbar_arcmin2: has ${c.nbar_arcmin2.length} entries, but with.bins = ${c.bins}; give one number per bin, or one number for all`);
   if (!(c.C_IA > 0)) msgs.push(`with.C_IA: ${c.C_IA} must be > 0`);
   if (!['nla', 'none'].includes(c.intrinsicAlignment)) msgs.push(`with.intrinsicAlignment: '${c.intrinsicAlignment}' is not allowed; choose 'nla' or 'none'`);
   if (!['exact', 'none'].includes(c.shearPrefactor)) msgs.push(`with.shearPrefactor: '${c.shearPrefactor}' is not allowed; choose 'exact' or 'none'`);
@@ -212,7 +227,7 @@ export function threeByTwoKernels(
   par: KernelParameters,
   config: Partial<ThreeByTwoConfig>,
   P: number,
-): Kernels {
+): TracerSet {
   const cfg = resolveThreeByTwoConfig(config);
   const z = nzd.z;
   const nz = z.length;
@@ -381,18 +396,34 @@ export function threeByTwoKernels(
     if (multT && d) for (let p = 0; p < P; p++) multT[p * nT + i] = d[p];
   }
 
-  const tracers: string[] = [];
-  const kinds: TracerKind[] = [];
-  for (let i = 0; i < nL; i++) (tracers.push(`L${i + 1}`), kinds.push('lensing'));
-  for (let i = 0; i < nG; i++) (tracers.push(`G${i + 1}`), kinds.push('clustering'));
   return {
     z,
-    tracers,
-    kinds,
+    tracers: threeByTwoTracers(cfg),
     W: { value: W, tangent: T, P: T ? P : 0 },
     multiplicative: { value: mult, tangent: multT, P: multT ? P : 0 },
-    shearPrefactor: cfg.shearPrefactor,
+    z_max: z[nz - 1],
   };
+}
+
+/**
+ * The tracers L1..Ln (family WL: shear + NLA, spin-2, shape noise) then G1..Gn (family GC: linear bias, shot
+ * noise), in the order of the kernel rows. Noise per steradian from nbar per arcmin^2.
+ */
+export function threeByTwoTracers(config: Partial<ThreeByTwoConfig>): Tracer[] {
+  const cfg = resolveThreeByTwoConfig(config);
+  const nbarSr = (i: number) => (Array.isArray(cfg.nbar_arcmin2) ? cfg.nbar_arcmin2[i] : cfg.nbar_arcmin2) * ARCMIN2_PER_SR;
+  const out: Tracer[] = [];
+  if (cfg.lensing)
+    for (let i = 0; i < cfg.bins; i++)
+      out.push({
+        name: `L${i + 1}`, family: 'WL', code: 'L', index: i + 1, latex: `\\gamma_{${i + 1}}`,
+        ellFactor: cfg.shearPrefactor === 'exact' ? 'spin2' : 'none', power: 'matter',
+        noise: (cfg.sigma_eps * cfg.sigma_eps) / nbarSr(i),
+      });
+  if (cfg.clustering)
+    for (let i = 0; i < cfg.bins; i++)
+      out.push({ name: `G${i + 1}`, family: 'GC', code: 'G', index: i + 1, latex: `\\delta_{g,${i + 1}}`, ellFactor: 'none', power: 'matter', noise: 1 / nbarSr(i) });
+  return out;
 }
 
 /** Maximum |a - b| over the bins, for the zbar consistency check. */
@@ -407,7 +438,7 @@ export interface ThreeByTwoInputs {
   background: Background;
 }
 
-export const threeByTwoPlugin: StagePlugin<ThreeByTwoConfig, ThreeByTwoInputs, Kernels> = {
+export const threeByTwoPlugin: StagePlugin<ThreeByTwoConfig, ThreeByTwoInputs, TracerSet> = {
   apiVersion: PLUGIN_API_VERSION,
   id: 'weights/3x2pt',
   version: '1.0.0',
@@ -419,7 +450,8 @@ export const threeByTwoPlugin: StagePlugin<ThreeByTwoConfig, ThreeByTwoInputs, K
   reads: (config) => threeByTwoParameters(config),
   differentiable: 'forward',
   check: (config) => checkThreeByTwoConfig(config),
-  run(ctx: StageContext<ThreeByTwoConfig, ThreeByTwoInputs>): Kernels {
+  describe: describeThreeByTwo,
+  run(ctx: StageContext<ThreeByTwoConfig, ThreeByTwoInputs>): TracerSet {
     const cfg = resolveThreeByTwoConfig(ctx.config);
     const errors = checkThreeByTwoConfig(cfg);
     if (errors.length) throw new Error(`weights/3x2pt: ${errors.join('; ')}`);
@@ -479,7 +511,7 @@ export const threeByTwoPlugin: StagePlugin<ThreeByTwoConfig, ThreeByTwoInputs, K
   },
   write(output, file) {
     const n = output.z.length;
-    const lines = [['z', ...output.tracers.map((t) => `W_${t}_1overMpc`)].join('\t')];
+    const lines = [['z', ...output.tracers.map((t) => `W_${t.name}_1overMpc`)].join('\t')];
     for (let k = 0; k < n; k++) {
       const row = [String(output.z[k])];
       for (let a = 0; a < output.tracers.length; a++) row.push(output.W.value[a * n + k].toExponential(10));

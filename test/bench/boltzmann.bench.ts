@@ -18,10 +18,10 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { constant } from '../../core/ad/dual.js';
 import type { OdeSolver } from '../../core/numerics/ode/index.js';
 import type { Recombination } from '../../plugins/contracts/recombination.js';
 import { type BoltzmannConfig, boltzmann, boltzmannPower } from '../../plugins/linear-power/boltzmann.js';
+import { cosmologyFrom } from '../../plugins/contracts/cosmology.js';
 import { solverByName } from '../../plugins/linear-power/boltzmann/worker.js';
 import { parsePowerTable, powerTableAt } from '../../plugins/contracts/power-table.js';
 import { recfastRecombination } from '../../plugins/recombination/recfast.js';
@@ -49,8 +49,7 @@ async function compute(method: string, threads: number) {
   const cfg = configOf(boltzmann, { normalization: 'A_s', threads }) as BoltzmannConfig;
   const solver: OdeSolver = solverByName(method);
   return boltzmannPower(cfg, {
-    background: bg, recombination: rec, P: 0, solver, kOut, zOut,
-    Omega_b: constant(params.Omega_b), T_cmb: constant(params.T_cmb), n_s: constant(params.n_s), A_s: constant(A_S),
+    cosmology: cosmologyFrom(params), recombination: rec, P: 0, solver, kOut, zOut,
   });
 }
 

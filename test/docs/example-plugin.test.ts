@@ -94,7 +94,9 @@ describe('docs/examples/baryon-damping, from a fresh copy', () => {
 describe('cosmodag plugins new', () => {
   it('scaffolds a package that builds, passes its tests and runs; never writes into a non-empty directory', async () => {
     const base = fs.mkdtempSync(path.join(os.tmpdir(), 'cosmodag-new-'));
-    const n = await cosmodag(['plugins', 'new', 'my-boost', '--port', 'nonlinear-power'], base);
+    // a new port (the generated x/y table is not a P(k, z) grid: for the built-in ports the runtime's output
+    // contract check refuses it, which the last lines of this test show)
+    const n = await cosmodag(['plugins', 'new', 'my-boost', '--port', 'my-quantity'], base);
     ok(n, 'plugins new');
     const dir = path.join(base, 'my-boost');
     expect(fs.readdirSync(dir).sort()).toEqual(['.gitignore', 'README.md', 'package.json', 'pipeline.json', 'src', 'test', 'tsconfig.json']);
@@ -106,8 +108,16 @@ describe('cosmodag plugins new', () => {
     ok(await cosmodag(['run', 'pipeline.json', '--out', 'out', '-q'], dir), 'run');
     // y = amplitude x^2 with amplitude = 2 on 5 points over [0, 2]
     expect(fs.readFileSync(path.join(dir, 'out/my-boost.tsv'), 'utf8')).toBe('x\ty\n0\t0\n0.5\t0.5\n1\t2\n1.5\t4.5\n2\t8\n');
+    // the same table declared as a nonlinear-power output breaks that port's contract, named at the stage boundary
+    const wrongPort = fs.readFileSync(path.join(dir, 'src/my-boost.ts'), 'utf8').replace("port: 'my-quantity'", "port: 'nonlinear-power'").replace("id: 'my-quantity/my-boost'", "id: 'nonlinear-power/my-boost'");
+    fs.writeFileSync(path.join(dir, 'src/my-boost.ts'), wrongPort);
+    fs.writeFileSync(path.join(dir, 'pipeline.json'), fs.readFileSync(path.join(dir, 'pipeline.json'), 'utf8').replaceAll('my-quantity/my-boost', 'nonlinear-power/my-boost'));
+    ok(await npm(['run', 'build'], dir), 'npm run build (wrong port)');
+    const broken = await cosmodag(['run', 'pipeline.json', '--out', 'out2', '-q'], dir);
+    expect(broken.code).toBe(1);
+    expect(broken.stderr).toMatch(/stage "main" \(nonlinear-power\/my-boost\) failed: its output does not satisfy the contract of port "nonlinear-power": k_1overMpc: missing/);
 
-    const again = await cosmodag(['plugins', 'new', 'my-boost', '--port', 'nonlinear-power'], base);
+    const again = await cosmodag(['plugins', 'new', 'my-boost', '--port', 'my-quantity'], base);
     expect(again.code).toBe(2);
     expect(again.stderr).toMatch(/exists and is not an empty directory/);
     const bad = await cosmodag(['plugins', 'new', 'x', '--port', 'Non Linear'], base);

@@ -5,14 +5,15 @@
  * forms above the table, the approximation settings, and, for forward-mode derivatives, the tangents of all
  * of these along the "active" directions (the varied parameters they depend on).
  *
- * Base quantities (`qp`): H0 [1/Mpc], Omega_b, Omega_c, Omega_gamma, Omega_ur, Omega_de, w0, wa. In the
+ * Base quantities (`qp`): H0 [1/Mpc], Omega_b, Omega_c, Omega_gamma, Omega_ur, Omega_de, w0, wa, all from the
+ * cosmology contract (plugins/contracts/cosmology.ts) with their tangents. In the
  * right-hand side they are evaluated at q(s) = q0 + Jq s, and the tables at T(x) + sum_a s_a T_a(x): the ODE
  * sensitivities with respect to s at s = 0 are the derivatives along the active directions (linear in s is
  * enough: the solver differentiates once).
  */
 import type { Dual } from '../../../core/ad/dual.js';
 import type { DualArray } from '../../../core/ad/dual-array.js';
-import type { Background } from '../../contracts/background.js';
+import type { Cosmology } from '../../contracts/cosmology.js';
 import type { Recombination } from '../../contracts/recombination.js';
 
 export const P_H0 = 0, P_OB = 1, P_OC = 2, P_OG = 3, P_OUR = 4, P_ODE = 5, P_W0 = 6, P_WA = 7;
@@ -127,19 +128,10 @@ function reversed(d: DualArray, act: number[]): { v: Float64Array; t: Float64Arr
 
 const tangentOf = (d: Dual, p: number) => (d.d ? d.d[p] : 0);
 
-/** Omega_gamma h^2 for T_cmb (CLASS v3 constants, as background/radiation.ts): Omega_gamma = this / h^2. */
-export function photonDensityH2(T: number): number {
-  const sigmaSB = (2 * Math.PI ** 5 * 1.3806504e-23 ** 4) / (15 * 6.62606896e-34 ** 3 * 2.99792458e8 ** 2);
-  const H100 = 1e5 / 3.085677581282e22;
-  const rhoCrit100 = (3 * 2.99792458e8 ** 2 * H100 * H100) / (8 * Math.PI * 6.67428e-11);
-  return ((4 * sigmaSB) / 2.99792458e8) * T ** 4 / rhoCrit100;
-}
-
 export interface SetupInput {
-  background: Background;
+  /** The cosmology (its Duals carry tangents over the P varied parameters). */
+  cosmology: Cosmology;
   recombination: Recombination;
-  Omega_b: Dual;
-  T_cmb: Dual;
   P: number;
   approx: ApproximationSettings;
   /** 'ppf' | 'none': dark-energy perturbations; PPF is needed whenever w != -1 or w0, wa are varied. */
@@ -152,31 +144,20 @@ export interface SetupInput {
  * base quantity or thermal table varies), and spline tables in x ascending.
  */
 export function buildModeSetup(inp: SetupInput): { setup: ModeSetup; active: number[] } {
-  const bg = inp.background, rec = inp.recombination;
+  const c = inp.cosmology, rec = inp.recombination;
   const P = inp.P;
-  if (Math.abs(bg.Omega_k.v) > 0)
+  if (Math.abs(c.Omega_k.v) > 0)
     throw new Error(
-      `linear-power/boltzmann: parameters.Omega_k = ${bg.Omega_k.v}: only flat cosmologies are implemented ` +
+      `linear-power/boltzmann: parameters.Omega_k = ${c.Omega_k.v}: only flat cosmologies are implemented ` +
         '(the hierarchy would need the curvature factors s_l of Lesgourgues & Tram 2013)',
     );
-  const h = bg.h, Ob = inp.Omega_b, T = inp.T_cmb;
-  const H0 = bg.H0_1overMpc;
-  // Omega_gamma = c T^4 / h^2; Omega_ur = Omega_r - Omega_gamma; Omega_c = Omega_m - Omega_b
-  const og2 = photonDensityH2(T.v);
-  const Og = og2 / (h.v * h.v);
-  const base: { v: number; d: (p: number) => number }[] = [
-    { v: H0.v, d: (p) => tangentOf(H0, p) },
-    { v: Ob.v, d: (p) => tangentOf(Ob, p) },
-    { v: bg.Omega_m.v - Ob.v, d: (p) => tangentOf(bg.Omega_m, p) - tangentOf(Ob, p) },
-    { v: Og, d: (p) => Og * ((4 * tangentOf(T, p)) / T.v - (2 * tangentOf(h, p)) / h.v) },
-    { v: bg.Omega_r.v - Og, d: (p) => tangentOf(bg.Omega_r, p) - Og * ((4 * tangentOf(T, p)) / T.v - (2 * tangentOf(h, p)) / h.v) },
-    { v: bg.Omega_de.v, d: (p) => tangentOf(bg.Omega_de, p) },
-    { v: bg.w0.v, d: (p) => tangentOf(bg.w0, p) },
-    { v: bg.wa.v, d: (p) => tangentOf(bg.wa, p) },
-  ];
-  if (!(base[P_OC].v > 0)) throw new Error(`linear-power/boltzmann: Omega_m - Omega_b = ${base[P_OC].v} must be > 0 (cold dark matter)`);
-  if (!(base[P_OUR].v >= -1e-12 * Og))
-    throw new Error(`linear-power/boltzmann: Omega_r - Omega_gamma = ${base[P_OUR].v} < 0: the background's radiation is less than the CMB photons at T_cmb = ${T.v} K`);
+  const T = c.T_cmb;
+  // the base quantities in P_* order, from the cosmology contract (Omega_c = Omega_m - Omega_b - Omega_nu,
+  // Omega_gamma from T_cmb, Omega_ur from N_eff, Omega_de by closure)
+  const baseDuals = [c.H0, c.Omega_b, c.Omega_cdm, c.Omega_g, c.Omega_ur, c.Omega_de, c.w0, c.wa];
+  const base = baseDuals.map((x) => ({ v: x.v, d: (p: number) => tangentOf(x, p) }));
+  if (!(base[P_OC].v > 0))
+    throw new Error(`linear-power/boltzmann: Omega_cdm = Omega_m - Omega_b = ${base[P_OC].v} must be > 0 (cold dark matter)`);
 
   // active directions: any base tangent or thermal-table tangent nonzero
   const tables = [rec.kappa_prime_1overMpc, rec.c_b2, rec.tau_Mpc];
@@ -221,9 +202,9 @@ export function buildModeSetup(inp: SetupInput): { setup: ModeSetup; active: num
     return tangentOf(T, p) / T.v + (-dY + dY / NOT4 + tangentOf(xe, p) * (1 - Y.v) - xe.v * dY) / invMu;
   });
 
-  const wConst = bg.w0.v === -1 && bg.wa.v === 0;
-  const deVaried = active.some((p) => tangentOf(bg.w0, p) !== 0 || tangentOf(bg.wa, p) !== 0);
-  const ppf = inp.darkEnergy === 'ppf' && (!wConst || deVaried) && bg.Omega_de.v !== 0;
+  const wConst = c.w0.v === -1 && c.wa.v === 0;
+  const deVaried = active.some((p) => tangentOf(c.w0, p) !== 0 || tangentOf(c.wa, p) !== 0);
+  const ppf = inp.darkEnergy === 'ppf' && (!wConst || deVaried) && c.Omega_de.v !== 0;
   return {
     active,
     setup: {

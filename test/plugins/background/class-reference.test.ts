@@ -13,7 +13,7 @@
 import { describe, expect, test } from 'vitest';
 import { interpDual } from '../../../core/ad/interp.js';
 import { backgroundAt } from '../../../plugins/contracts/background-eval.js';
-import { UR_PER_NEFF, omegaGammaH2 } from '../../../plugins/background/radiation.js';
+import { UR_PER_NEFF, omegaGammaH2 } from '../../../plugins/contracts/cosmology.js';
 import { CLASS_FID, CLASS_W0WA, readTable, referencePath, runBackground } from './harness.js';
 
 const TOL = 1e-7;
@@ -69,7 +69,7 @@ describe.each([
 describe('radiation from T_cmb and N_eff (CLASS derived.tsv)', () => {
   test('Omega_g and Omega_ur at h = 0.67, T_cmb = 2.7255 K, N_eff = 3.046', () => {
     const Og = omegaGammaH2(2.7255) / 0.67 ** 2;
-    // CLASS prints 12 digits; our constants are CLASS's own (radiation.ts), so only rounding remains.
+    // CLASS prints 12 digits; our constants are CLASS's own (contracts/cosmology.ts), so only rounding remains.
     expect(Math.abs(Og / 5.50897589856e-5 - 1)).toBeLessThan(1e-10);
     expect(Math.abs((3.046 * UR_PER_NEFF * Og) / 3.81093814014e-5 - 1)).toBeLessThan(1e-10);
     const bg = runBackground({ params: CLASS_FID });

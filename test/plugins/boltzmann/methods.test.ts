@@ -4,11 +4,11 @@
  * through the whole stage.
  */
 import { describe, expect, test } from 'vitest';
-import { constant } from '../../../core/ad/dual.js';
 import { createBdf, createRosenbrock, createTsit5, type OdeSolver } from '../../../core/numerics/ode/index.js';
 import type { Recombination } from '../../../plugins/contracts/recombination.js';
 import { solveMode } from '../../../plugins/linear-power/boltzmann/mode.js';
 import { DEFAULT_APPROXIMATIONS, buildModeSetup } from '../../../plugins/linear-power/boltzmann/setup.js';
+import { cosmologyFrom } from '../../../plugins/contracts/cosmology.js';
 import { recfastRecombination } from '../../../plugins/recombination/recfast.js';
 import { FID, W0WA, fakeContext, runBackground } from './harness.js';
 import { runBoltzmann } from './stage.js';
@@ -19,7 +19,7 @@ describe.each([['fid', FID], ['w0wa', W0WA]] as const)('mode by mode (%s)', (_na
   const bg = runBackground(params);
   const rec = recfastRecombination.run(fakeContext(recfastRecombination, { params, inputs: { background: bg } })) as Recombination;
   const { setup } = buildModeSetup({
-    background: bg, recombination: rec, Omega_b: constant(0.05), T_cmb: constant(2.7255), P: 0,
+    cosmology: cosmologyFrom(params), recombination: rec, P: 0,
     approx: DEFAULT_APPROXIMATIONS, darkEnergy: 'ppf', ppfCGammaOverCs: 0.4,
   });
   const xOut = Float64Array.of(-Math.log(3), -Math.log(2), -Math.log(1.5), 0);

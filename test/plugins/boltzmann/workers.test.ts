@@ -10,11 +10,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { constant } from '../../../core/ad/dual.js';
 import { createTsit5, type OdeSolver } from '../../../core/numerics/ode/index.js';
 import type { Recombination } from '../../../plugins/contracts/recombination.js';
 import { solveModes } from '../../../plugins/linear-power/boltzmann/parallel.js';
 import { DEFAULT_APPROXIMATIONS, buildModeSetup } from '../../../plugins/linear-power/boltzmann/setup.js';
+import { cosmologyFrom } from '../../../plugins/contracts/cosmology.js';
 import { recfastRecombination } from '../../../plugins/recombination/recfast.js';
 import { FID, fakeContext, repoRoot, runBackground } from './harness.js';
 
@@ -40,7 +40,7 @@ describe('worker threads', () => {
   const bg = runBackground(FID);
   const rec = recfastRecombination.run(fakeContext(recfastRecombination, { params: FID, inputs: { background: bg } })) as Recombination;
   const { setup } = buildModeSetup({
-    background: bg, recombination: rec, Omega_b: constant(0.05), T_cmb: constant(2.7255), P: 0,
+    cosmology: cosmologyFrom(FID), recombination: rec, P: 0,
     approx: DEFAULT_APPROXIMATIONS, darkEnergy: 'ppf', ppfCGammaOverCs: 0.4,
   });
   const ks = Float64Array.from({ length: 12 }, (_, i) => 1e-4 * Math.pow(5000, i / 11));

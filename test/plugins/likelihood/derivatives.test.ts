@@ -120,7 +120,7 @@ describe('Fisher input errors', () => {
     await expect(fisherWith(['stages.fisher.with.l_max={"WL":8000,"GC":750,"XC":750}'])).rejects.toThrow(/l_max = 8000 is beyond the computed multipoles/);
   });
   it('negative noise and a sky fraction outside (0, 1] are rejected before compute', async () => {
-    await expect(preparePipeline(main, [], ['stages.fisher.with.sigma_eps=-0.3'])).rejects.toThrow(/stages\.fisher\.with\.sigma_eps: -0\.3 is out of range/);
+    await expect(preparePipeline(main, [], ['stages.weights.with.sigma_eps=-0.3'])).rejects.toThrow(/stages\.weights\.with\.sigma_eps: -0\.3 is out of range/);
     await expect(preparePipeline(main, [], ['stages.fisher.with.fsky=1.5'])).rejects.toThrow(/stages\.fisher\.with\.fsky: 1\.5 is out of range: must be <= 1/);
     await expect(preparePipeline(main, [], ['stages.fisher.with.fsky=0'])).rejects.toThrow(/stages\.fisher\.with\.fsky: 0 is out of range: must be > 0/);
   });

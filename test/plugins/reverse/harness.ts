@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { preparePipeline } from '../../../core/cli/run-job.js';
 import { executePlan } from '../../../core/graph/execute.js';
-import { variedParameters, type Plan } from '../../../core/graph/plan.js';
+import { mapInputs, sourcesOf, variedParameters, type Plan } from '../../../core/graph/plan.js';
 import { vjpContext } from '../../../core/graph/reverse.js';
 import { dualLeaves } from '../../../core/graph/differentiator.js';
 import type { MemoStore } from '../../../core/cache/store.js';
@@ -132,13 +132,17 @@ export async function vjpDotTest(plan: Plan, registry: PluginRegistry, stage: st
   const output = val.outputs.get(stage);
   const bar = randomBar(output, randomStream(seed));
   const lhs = barDotTangents(fwd.outputs.get(stage), bar, P);
-  const inputs: Record<string, unknown> = {};
-  for (const [input, src] of Object.entries(st.inputs)) inputs[input] = val.outputs.get(src);
+  const inputs = mapInputs(st, (src) => val.outputs.get(src));
   const res = await st.plugin.vjp(vjpContext(plan, registry, st, inputs, output, val.params), bar);
   const rhs = new Float64Array(P);
   for (const [input, b] of Object.entries(res.inputs ?? {})) {
-    const t = barDotTangents(fwd.outputs.get(st.inputs[input]), b, P);
-    for (let j = 0; j < P; j++) rhs[j] += t[j];
+    const wired = st.inputs[input];
+    if (wired === undefined) continue;
+    // a `many` input's bar is an array, one bar per source
+    sourcesOf(wired).forEach((src, i) => {
+      const t = barDotTangents(fwd.outputs.get(src), typeof wired === 'string' ? (b as Bar | undefined) : (b as (Bar | undefined)[] | undefined)?.[i], P);
+      for (let j = 0; j < P; j++) rhs[j] += t[j];
+    });
   }
   for (const [p, v] of Object.entries(res.params ?? {})) {
     const j = varied.indexOf(p);

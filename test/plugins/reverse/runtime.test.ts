@@ -26,6 +26,7 @@ import type { GaussianLikelihoodResult } from '../../../plugins/likelihood/gauss
 import { limber, limberVjp, type LimberConfig } from '../../../plugins/spectra/limber.js';
 import type { Integrator } from '../../../core/numerics/integrator.js';
 import { SHIFTED, fiducialData, likelihoodPipeline, noPlot, preparePipeline, root, variedSets, vjpDotTest } from './harness.js';
+import type { TracerSet } from '../../../plugins/contracts/tracers.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // toy stages: y = (a, a b, b^2);  z = c y^2;  w = y + z  (y reaches w directly and through z)
@@ -200,8 +201,10 @@ describe('reverse mode on the main job', () => {
     const broken: StagePlugin = {
       ...limber, id: 'spectra/limber-broken',
       vjp(ctx, bar) {
-        // the same vjp, but as if the kernels had no l-dependent prefactor
-        const inputs = { ...ctx.inputs, kernels: { ...ctx.inputs.kernels, shearPrefactor: 'none' } };
+        // the same vjp, but as if the tracers had no l-dependent prefactor
+        const strip = (s: TracerSet): TracerSet => ({ ...s, tracers: s.tracers.map((t) => ({ ...t, ellFactor: 'none' as const })) });
+        const sets = ctx.inputs.tracers as TracerSet | TracerSet[];
+        const inputs = { ...ctx.inputs, tracers: Array.isArray(sets) ? sets.map(strip) : strip(sets) };
         return limberVjp(inputs, ctx.config as LimberConfig, ctx.method<Integrator>('integrator'), ctx.output as Spectra, (bar as { C: Float64Array }).C);
       },
     };

@@ -11,7 +11,7 @@ import { backgroundAt } from '../../../plugins/contracts/background-eval.js';
 import { createGaussLegendre } from '../../../plugins/integrator/gauss-legendre.js';
 import { runJob } from '../../../core/cli/run-job.js';
 import type { Background } from '../../../plugins/contracts/background.js';
-import type { Kernels } from '../../../plugins/contracts/kernels.js';
+import type { Tracer, TracerSet } from '../../../plugins/contracts/tracers.js';
 import type { PowerGrid } from '../../../plugins/contracts/power.js';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../..');
@@ -48,15 +48,16 @@ describe('computeLimber', async () => {
   const W = new Float64Array(2 * nz);
   W.set(gauss(0.6, 0.08), 0);
   W.set(gauss(0.9, 0.1), nz);
-  const kernels: Kernels = { z, tracers: ['G1', 'G2'], kinds: ['clustering', 'clustering'], W: { value: W, tangent: null, P: 0 }, multiplicative: { value: Float64Array.of(1, 1), tangent: null, P: 0 }, shearPrefactor: 'none' };
+  const G = (i: number): Tracer => ({ name: `G${i}`, family: 'GC', code: 'G', index: i, ellFactor: 'none', power: 'matter', noise: 0 });
+  const kernels: TracerSet = { z, tracers: [G(1), G(2)], W: { value: W, tangent: null, P: 0 }, multiplicative: { value: Float64Array.of(1, 1), tangent: null, P: 0 }, z_max: z[nz - 1] };
   const P0 = 2500;
   const k = Float64Array.from({ length: 200 }, (_, i) => 1e-5 * 10 ** (i * 8 / 199));
   const zp = Float64Array.from({ length: 41 }, (_, i) => i * 0.1);
   const power: PowerGrid = { k_1overMpc: k, z: zp, P_Mpc3: { value: new Float64Array(41 * 200).fill(P0), tangent: null, P: 0 }, source: 'constant' };
-  const config: LimberConfig = { ell: [10, 100, 1000], k_min_1overMpc: 5e-5, k_max_1overMpc: 1000, z_nodes: 'adaptive', probe_ell: [10, 100], rtol: 1e-9, plot: false };
+  const config: LimberConfig = { ell: [10, 100, 1000], k_min_1overMpc: 5e-5, k_max_1overMpc: 1000, z_nodes: 'adaptive', probe_ell: [10, 100], rtol: 1e-9, plot: false, power: {}, z_beyond_power: 'error' };
 
   it('matches a brute-force trapezoid sum for constant P', () => {
-    const s = computeLimber({ kernels, power, background: bg }, config, createGaussLegendre({}));
+    const s = computeLimber({ tracers: kernels, power, background: bg }, config, createGaussLegendre({}));
     // independent: trapezoid on 200 001 points, W by linear interpolation of the analytic Gaussians
     const N = 200001, a = 0.001, b = 4.0, h = (b - a) / (N - 1);
     const zz = Float64Array.from({ length: N }, (_, i) => a + i * h);
@@ -76,10 +77,10 @@ describe('computeLimber', async () => {
 
   it('refuses a P(k) grid that does not cover the k the integral needs', () => {
     const short: PowerGrid = { ...power, k_1overMpc: Float64Array.from(k, (x) => x * 1e-3) };
-    expect(() => computeLimber({ kernels, power: short, background: bg }, config, createGaussLegendre({}))).toThrow(/does not cover the integral: it covers k in .* but the Limber integral needs/);
+    expect(() => computeLimber({ tracers: kernels, power: short, background: bg }, config, createGaussLegendre({}))).toThrow(/does not cover the integral: it covers k in .* but the Limber integral needs/);
   });
   it('refuses a P(k) grid that does not cover the kernels in z', () => {
     const shallow: PowerGrid = { ...power, z: Float64Array.from(zp, (x) => x / 2) };
-    expect(() => computeLimber({ kernels, power: shallow, background: bg }, config, createGaussLegendre({}))).toThrow(/it covers z in \[0, 2\] but the kernels extend over/);
+    expect(() => computeLimber({ tracers: kernels, power: shallow, background: bg }, config, createGaussLegendre({}))).toThrow(/it covers z in \[0, 2\] but the kernels extend over/);
   });
 });

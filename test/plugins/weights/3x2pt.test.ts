@@ -21,7 +21,7 @@ import { gaussLegendreRule } from '../../../core/numerics/gauss-legendre.js';
 import { validateWith } from '../../../core/schema/ajv.js';
 import { w0waBackground } from '../../../plugins/background/w0wa.js';
 import type { Background } from '../../../plugins/contracts/background.js';
-import type { Kernels } from '../../../plugins/contracts/kernels.js';
+import type { TracerSet as Kernels } from '../../../plugins/contracts/tracers.js';
 import type { RedshiftDistribution } from '../../../plugins/contracts/redshift.js';
 import { gaussLegendre } from '../../../plugins/integrator/index.js';
 import {
@@ -144,10 +144,15 @@ describe('IA, clustering and multiplicative terms (closed forms)', () => {
   const noIA = threeByTwoKernels(nz, bg, par, { intrinsicAlignment: 'none' }, 0);
   const n = nz.z.length;
 
-  test('tracers L1..L10 then G1..G10', () => {
-    expect(withIA.tracers).toEqual([...Array.from({ length: 10 }, (_, i) => `L${i + 1}`), ...Array.from({ length: 10 }, (_, i) => `G${i + 1}`)]);
-    expect(withIA.kinds.slice(0, 10).every((k) => k === 'lensing') && withIA.kinds.slice(10).every((k) => k === 'clustering')).toBe(true);
-    expect(withIA.shearPrefactor).toBe('exact');
+  test('tracers L1..L10 (WL, spin-2, shape noise) then G1..G10 (GC, shot noise)', () => {
+    expect(withIA.tracers.map((t) => t.name)).toEqual([...Array.from({ length: 10 }, (_, i) => `L${i + 1}`), ...Array.from({ length: 10 }, (_, i) => `G${i + 1}`)]);
+    expect(withIA.tracers.slice(0, 10).every((t) => t.family === 'WL' && t.ellFactor === 'spin2' && t.code === 'L')).toBe(true);
+    expect(withIA.tracers.slice(10).every((t) => t.family === 'GC' && t.ellFactor === 'none' && t.code === 'G')).toBe(true);
+    // noise per steradian from the IST:F defaults: sigma_eps = 0.3, 3 galaxies per arcmin^2 per bin
+    const nbarSr = 3 * (180 * 60 / Math.PI) ** 2;
+    expect(withIA.tracers[0].noise).toBeCloseTo(0.09 / nbarSr, 20);
+    expect(withIA.tracers[10].noise).toBeCloseTo(1 / nbarSr, 20);
+    expect(threeByTwoKernels(nz, bg, par, { shearPrefactor: 'none' }, 0).tracers[0].ellFactor).toBe('none');
   });
 
   test('W_L - W_gamma = -A_IA (1+z)^eta C_IA Omega_m / D p H', () => {
@@ -170,7 +175,7 @@ describe('IA, clustering and multiplicative terms (closed forms)', () => {
     const L = threeByTwoKernels(nz, bg, par, { clustering: false }, 0);
     const G = threeByTwoKernels(nz, bg, par, { lensing: false }, 0);
     expect(L.tracers.length).toBe(10);
-    expect(G.tracers).toEqual(Array.from({ length: 10 }, (_, i) => `G${i + 1}`));
+    expect(G.tracers.map((t) => t.name)).toEqual(Array.from({ length: 10 }, (_, i) => `G${i + 1}`));
     expect(Array.from(G.W.value)).toEqual(Array.from(withIA.W.value.subarray(10 * n)));
     expect(Array.from(L.W.value)).toEqual(Array.from(withIA.W.value.subarray(0, 10 * n)));
   });
