@@ -12,5 +12,7 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // `slow`: a long run inside a file whose other tests are quick; `npm run test:fast` leaves it out
+    tags: [{ name: 'slow', description: 'a long run (a main-job pipeline, a derivative or reference sweep): not in npm run test:fast' }],
   },
 });

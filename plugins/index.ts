@@ -1,9 +1,11 @@
 /**
  * The built-in plugins, exported as the package `cosmodag/plugins`: the runtime loads this module through
  * the same loader (and checks) as any third-party plugin package. `ports` are the output contracts of the
- * built-in ports (plugins/contracts), which the runtime checks on every computed output.
+ * built-in ports (plugins/contracts), which the runtime checks on every computed output; `services` the default
+ * service providers bound in the registry's container (the cosmology: plugins/contracts/cosmology-service.ts).
  */
-import type { AnyPlugin, PortContract } from '../core/plugin/types.js';
+import type { AnyPlugin, PortContract, ServiceProvider } from '../core/plugin/types.js';
+import { cosmologyService } from './contracts/cosmology-service.js';
 import { backgroundPort } from './contracts/background.js';
 import { linearPowerPort, nonlinearPowerPort } from './contracts/power.js';
 import { recombinationPort } from './contracts/recombination.js';
@@ -54,3 +56,6 @@ export const ports: PortContract[] = [
   weightsPort,
   spectraPort,
 ];
+
+/** Default service providers (ctx.service(name) for a stage declaring `services: [name]`). */
+export const services: ServiceProvider[] = [cosmologyService];

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 export function stableStringify(x: unknown): string {
   if (x === null || typeof x !== 'object') return JSON.stringify(x) ?? 'null';
   if (Array.isArray(x)) return `[${x.map(stableStringify).join(',')}]`;
-  return `{${Object.keys(x as object).sort().map((k) => `${JSON.stringify(k)}:${stableStringify((x as any)[k])}`).join(',')}}`;
+  return `{${Object.keys(x).sort().map((k) => `${JSON.stringify(k)}:${stableStringify((x as Record<string, unknown>)[k])}`).join(',')}}`;
 }
 
 export const sha256 = (data: string | Uint8Array) => createHash('sha256').update(data).digest('hex');

@@ -9,7 +9,8 @@ import path from 'node:path';
 import { sha256 } from './memo-key.js';
 
 export interface MemoStore {
-  get(key: string): unknown | undefined;
+  /** The stored value, or undefined when there is none. */
+  get(key: string): unknown;
   set(key: string, value: unknown): void;
 }
 
@@ -41,13 +42,13 @@ export class DiskStore implements MemoStore {
   private entryFile(key: string) { return path.join(this.dir, 'entries', `${key}.json`); }
   private blobFile(hash: string) { return path.join(this.dir, 'blobs', hash.slice(0, 2), `${hash}.f64`); }
 
-  get(key: string): unknown | undefined {
+  get(key: string): unknown {
     const hot = this.front.get(key);
     if (hot !== undefined) return hot;
     const file = this.entryFile(key);
     if (!fs.existsSync(file)) return undefined;
     try {
-      const value = this.decode(JSON.parse(fs.readFileSync(file, 'utf8')).value);
+      const value = this.decode((JSON.parse(fs.readFileSync(file, 'utf8')) as { value: Encoded }).value);
       this.front.set(key, value);
       return value;
     } catch (e) {

@@ -9,6 +9,6 @@ export function reportError(e: unknown): number {
   const err = e as Error;
   process.stderr.write(`error: ${err.message}\n`);
   if (process.env.COSMODAG_DEBUG && err.stack) process.stderr.write(err.stack + '\n');
-  else if (err.cause instanceof Error) process.stderr.write(`  cause: ${(err.cause as Error).message}\n`);
+  else if (err.cause instanceof Error) process.stderr.write(`  cause: ${err.cause.message}\n`);
   return 1;
 }

@@ -1,11 +1,12 @@
 /**
  * Fisher-matrix files: read `fisher.tsv` (a header of parameter names, then the matrix), add independent
  * matrices aligned by parameter name (a parameter missing from one matrix contributes zero there), and the
- * marginalized errors of the sum.
+ * marginalized errors of the sum (inverted by core/numerics/fisher-inverse.ts: a degenerate sum is refused naming the
+ * parameter combination no matrix constrains).
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { spdInverse } from '../numerics/cholesky.js';
+import { invertFisher } from '../numerics/fisher-inverse.js';
 
 export interface FisherFile { names: string[]; F: Float64Array; fiducial?: Record<string, number> }
 
@@ -53,7 +54,9 @@ export function combineFisher(files: FisherFile[]): FisherFile {
 
 export function marginalizedErrors(f: FisherFile): Float64Array {
   const K = f.names.length;
-  const cov = spdInverse(f.F, K);
-  if (!cov) throw new Error(`the combined Fisher matrix is not positive definite (parameters ${f.names.join(', ')}): some are unconstrained`);
+  const { cov } = invertFisher(f.F, f.names, {
+    what: 'the combined Fisher matrix',
+    remedy: (d) => `add a Fisher matrix that constrains ${d.length > 1 ? 'one of them' : 'it'}, or one with a prior on ${d.length > 1 ? 'one of them' : 'it'}`,
+  });
   return Float64Array.from({ length: K }, (_, i) => Math.sqrt(cov[i * K + i]));
 }

@@ -5,11 +5,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Subject } from 'rxjs';
+import { sha256 } from '../cache/memo-key.js';
 import { DiskStore, MemoryStore, writeFileAtomic, type MemoStore } from '../cache/store.js';
 import { executePlan, type ExecuteResult, type RunEvent } from '../graph/execute.js';
 import { applyParam, applySet, readPipelineFile } from '../graph/pipeline-file.js';
 import { dirOf, loadAndPlan } from '../graph/runtime.js';
 import { OutputWriter } from '../graph/write-outputs.js';
+import { streamOutputs } from '../graph/stream-outputs.js';
 import type { Plan } from '../graph/plan.js';
 import type { PluginRegistry } from '../plugin/registry.js';
 import { attachProgress } from './progress.js';
@@ -36,7 +38,7 @@ export interface RunJobResult extends ExecuteResult {
 }
 
 export async function preparePipeline(file: string, params: string[] = [], sets: string[] = []) {
-  const pipeline = readPipelineFile(file) as any;
+  const pipeline = readPipelineFile(file);
   for (const s of sets) applySet(pipeline, s);
   for (const p of params) applyParam(pipeline, p);
   return loadAndPlan(pipeline, { baseDir: dirOf(file) });
@@ -52,26 +54,57 @@ export async function runJob(o: RunJobOptions): Promise<RunJobResult> {
 
   const events = new Subject<RunEvent>();
   const log_: RunEvent[] = [];
-  events.subscribe((e) => log_.push(e));
+  // the log (and --events) keeps what happened, not the chunks' data
+  events.subscribe((e) => {
+    if (e.type === 'chunk' && e.data !== undefined) {
+      const { data: _data, ...rest } = e;
+      log_.push(rest);
+    } else log_.push(e);
+  });
   const detach = o.quiet ? () => {} : attachProgress(events);
+  // files a stage streams while it computes (<file>.partial, committed below)
+  const planParams = Object.fromEntries([...plan.parameters.values()].map((p) => [p.name, p.value]));
+  const streamed = streamOutputs(plan, events, writer, planParams);
   const store = o.store ?? (o.cache ? new DiskStore(path.resolve(o.cache)) : new MemoryStore());
   if (store instanceof DiskStore)
     store.onCorrupt = (key, why) => process.stderr.write(`warning: cache entry ${key.slice(0, 12)} is corrupt (${why}); recomputing\n`);
   let result: ExecuteResult;
   try {
     result = await executePlan(plan, registry, { store, events });
+  } catch (e) {
+    streamed.abort();
+    throw e;
   } finally {
+    streamed.detach();
     detach();
     if (o.eventsFile) writeFileAtomic(path.resolve(o.eventsFile), log_.map((e) => JSON.stringify(e)).join('\n') + '\n');
   }
 
   const files: string[] = [];
-  for (const [stage, names] of Object.entries(plan.pipeline.outputs ?? {})) {
-    const st = plan.stages.get(stage)!;
-    for (const name of ([] as string[]).concat(names)) {
-      const produced = await st.plugin.write!(result.outputs.get(stage), name, { config: st.config, params: result.params });
-      for (const [f, data] of Object.entries(produced)) files.push(writer.write(f, data));
+  try {
+    for (const [stage, names] of Object.entries(plan.pipeline.outputs ?? {})) {
+      const st = plan.stages.get(stage)!;
+      for (const name of ([] as string[]).concat(names)) {
+        const produced = await st.plugin.write!(result.outputs.get(stage), name, { config: st.config, params: result.params });
+        for (const [f, data] of Object.entries(produced)) {
+          // a completely streamed file is renamed into place if it is what `write` gives; else `write`'s version
+          const partial = f === name ? streamed.take(stage, name) : undefined;
+          if (partial && partial.close() === sha256(data)) {
+            files.push(writer.commit(partial));
+            continue;
+          }
+          if (partial) {
+            partial.abort();
+            process.stderr.write(`warning: the ${name} that ${st.plugin.id} streamed differs from the one it writes; wrote the latter\n`);
+          }
+          const problem = f === name ? streamed.problem(stage, name) : undefined;
+          if (problem) process.stderr.write(`warning: ${problem}; wrote the file at the end instead\n`);
+          files.push(writer.write(f, data));
+        }
+      }
     }
+  } finally {
+    streamed.abort(); // whatever was not committed
   }
   for (const name of plan.order) {
     const st = plan.stages.get(name)!;

@@ -12,13 +12,19 @@
  *
  * Relative difference of a value a against the reference r: |a - r| / |r|. Where r = 0 (and a != 0) the
  * difference is not relative and is left out of the statistics (counted, and reported as such).
+ *
+ * A variant that only changes methods (`--vary methods.integrator=...`, `stages.cl.methods.integrator=...`) is
+ * not re-planned: it is the plan of the other settings with a child container rebinding the method token — of
+ * the pipeline's container, or of the stage's (withBindings, core/graph/plan.ts). The stages resolve the new
+ * binding without knowing it, and their memo keys hold it, so the rest comes from the shared store.
  */
 import path from 'node:path';
 import { MemoryStore, type MemoStore } from '../cache/store.js';
 import { InputError, issue, type Issue } from '../schema/input-error.js';
 import { executePlan, type RunEvent } from './execute.js';
 import { applyParam, applySet, readPipelineFile, setDotted } from './pipeline-file.js';
-import type { Plan } from './plan.js';
+import { bindMethod, withBindings, type Plan } from './plan.js';
+import type { MethodRef } from './pipeline.js';
 import type { PluginRegistry } from '../plugin/registry.js';
 import { dirOf, loadAndPlan } from './runtime.js';
 import type { Subject } from 'rxjs';
@@ -131,6 +137,11 @@ export function variantsOf(axes: VaryAxis[]): Variant[] {
 
 export interface VariantRun {
   variant: Variant;
+  /**
+   * The layers of bindings the variant added as child containers (its method settings): `methods.<kind>` on
+   * the pipeline's container, `stages.<X>.methods.<kind>` on the stage's.
+   */
+  overrides: Plan['overrides'];
   /** Wall time of the variant's execution and file writing [s] (cached stages cost ~nothing). */
   seconds: number;
   computed: string[];
@@ -157,6 +168,17 @@ export interface VariantsResult {
 }
 
 /**
+ * A setting that binds one method (`methods.<kind>` or `stages.<X>.methods.<kind>` to a method reference): a
+ * variant applies it as a child container rather than by re-planning. Other values (not a method reference)
+ * go through the pipeline file, whose schema reports them.
+ */
+function isMethodSetting(s: { path: string; value: unknown }): boolean {
+  const ref = s.value;
+  const isRef = typeof ref === 'string' || (!!ref && typeof ref === 'object' && !Array.isArray(ref) && typeof (ref as any).use === 'string');
+  return isRef && (/^methods\.[^.]+$/.test(s.path) || /^stages\.[^.]+\.methods\.[^.]+$/.test(s.path));
+}
+
+/**
  * Plan every variant first (an invalid variant is an input error naming it, before any compute), then run
  * them in order with one memo store.
  */
@@ -168,11 +190,27 @@ export async function runVariants(o: RunVariantsOptions): Promise<VariantsResult
   const variants = variantsOf(o.vary);
   const planned: { variant: Variant; plan: Plan; registry: PluginRegistry }[] = [];
   const problems: Issue[] = [];
+  // one plan per distinct combination of the settings that are not method bindings
+  const plans = new Map<string, Promise<{ plan: Plan; registry: PluginRegistry }>>();
   for (const variant of variants) {
+    const bindings = variant.settings.filter(isMethodSetting);
+    const rest = variant.settings.filter((s) => !isMethodSetting(s));
     const p = JSON.parse(JSON.stringify(base));
     try {
-      for (const s of variant.settings) setDotted(p, s.path, s.value);
-      planned.push({ variant, ...(await loadAndPlan(p, { baseDir })) });
+      for (const s of rest) setDotted(p, s.path, s.value);
+      const id = JSON.stringify(rest.map((s) => [s.path, s.value]));
+      if (!plans.has(id)) plans.set(id, loadAndPlan(p, { baseDir }));
+      const { plan: basePlan, registry } = await plans.get(id)!;
+      let plan = basePlan;
+      const local: Issue[] = [];
+      for (const s of bindings) {
+        const parts = s.path.split('.');
+        const kind = parts[parts.length - 1];
+        const bound = bindMethod(registry, kind, s.value as MethodRef, s.path, local);
+        if (bound) plan = withBindings(plan, { methods: { [kind]: bound } }, parts[0] === 'stages' ? parts[1] : undefined);
+      }
+      if (local.length) throw new InputError(local);
+      planned.push({ variant, plan, registry });
     } catch (e) {
       if (!(e instanceof InputError)) throw e;
       problems.push(...e.issues.map((i) => issue(i.path, `in variant ${variant.label}: ${i.message}`)));
@@ -192,7 +230,7 @@ export async function runVariants(o: RunVariantsOptions): Promise<VariantsResult
         for (const name of ([] as string[]).concat(names))
           Object.assign(files, await st.plugin.write!(r.outputs.get(stage), name, { config: st.config, params: r.params }));
       }
-      runs.push({ variant, seconds: (performance.now() - t0) / 1000, computed: r.computed, cached: r.cached, files });
+      runs.push({ variant, overrides: plan.overrides, seconds: (performance.now() - t0) / 1000, computed: r.computed, cached: r.cached, files });
     } catch (e) {
       throw new Error(`variant ${variant.label}: ${(e as Error).message}`, { cause: e });
     }

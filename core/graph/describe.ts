@@ -55,13 +55,13 @@ export function describeStages(
     if (!st?.plugin.describe || skip.has(name)) continue;
     const inputs: Record<string, StaticDescription | (StaticDescription | undefined)[] | undefined> = {};
     const providers: Record<string, string | string[]> = {};
-    for (const [input, wired] of Object.entries(st.inputs as Record<string, string | string[]>)) {
+    for (const [input, wired] of Object.entries(st.inputs)) {
       providers[input] = wired;
       inputs[input] = typeof wired === 'string' ? descriptions.get(wired) : wired.map((w) => descriptions.get(w));
     }
     let r: unknown;
     try {
-      r = st.plugin.describe(st.config as any, { stage: name, params, inputs, providers, baseDir });
+      r = st.plugin.describe(st.config, { stage: name, params, inputs, providers, baseDir });
     } catch (e) {
       report(name, `describe(config) of ${st.plugin.id} failed: ${(e as Error)?.message ?? String(e)}`);
       continue;
@@ -76,7 +76,7 @@ export function describeStages(
     if (msgs.length) continue;
     if (r.description !== undefined) {
       if (!isRecord(r.description)) report(name, `describe(config) of ${st.plugin.id} returned a description that is not an object`);
-      else descriptions.set(name, absolutePaths(name, r.description as StaticDescription));
+      else descriptions.set(name, absolutePaths(name, r.description));
     }
   }
   return { descriptions, problems };

@@ -5,13 +5,19 @@
  * progress/chunk/result events; every event is forwarded, tagged with the stage, to `events` — also those of
  * the runs a stage makes inside it (a differentiator's evaluations, the stencil around a black box), tagged
  * with their depth.
+ *
+ * Streams: a stage's chunks (StageChunk: from its Observable or ctx.chunk) go to `events` (with their data) and,
+ * when a stage of the run consumes that stage as a stream input, to a replaying channel it reads through
+ * ctx.stream. Such a consumer starts as soon as the provider starts computing (its other inputs being ready),
+ * and runs concurrently with it; every other stage runs in topological order, one after the other.
  */
-import { isObservable, lastValueFrom, tap, type Observable, type Subject } from 'rxjs';
+import { ReplaySubject, isObservable, lastValueFrom, map, tap, type Observable, type Subject } from 'rxjs';
 import { memoKey } from '../cache/memo-key.js';
 import { MemoryStore, type MemoStore } from '../cache/store.js';
+import { methodIdentity, resolveMethod, resolveService } from '../plugin/bindings.js';
 import type { PluginRegistry } from '../plugin/registry.js';
-import type { StageEvent } from '../plugin/types.js';
-import { ancestors, dependsOn, mapInputs, sourceStages, sourcesOf, variedParameters, type Plan, type PlannedStage } from './plan.js';
+import type { StageChunk, StageEvent, StreamEvent } from '../plugin/types.js';
+import { ancestors, dependsOn, mapInputs, sourceStages, sourcesOf, stageMethods, variedParameters, type Plan, type PlannedStage } from './plan.js';
 import { stageContext } from './stage-context.js';
 import { dualLeaves, leafValues, withTangents, type Differentiator, type Evaluator, type NestedReport, type VariedParameter } from './differentiator.js';
 import { checkPortOutput } from './port-check.js';
@@ -28,7 +34,7 @@ export type RunEvent = { t: number; stage?: string; depth?: number; within?: str
   | { type: 'stage-computed'; plugin: string; key: string; seconds: number }
   | { type: 'stage-failed'; plugin: string; message: string }
   | { type: 'progress'; done: number; total: number; label?: string }
-  | { type: 'chunk'; range: [number, number] }
+  | ({ type: 'chunk' } & StageChunk)
   | { type: 'run-done'; seconds: number; computed: string[]; cached: string[] }
 );
 
@@ -73,16 +79,30 @@ export class StageError extends Error {
 
 const now = () => performance.now();
 
+/**
+ * The memo key of a stage evaluation. Its methods (and declared services) are those its container resolves
+ * (stageMethods), so a binding made in any child container — a stage override, a compare variant, a test
+ * harness — enters the key exactly as a method named in the pipeline file does (same material: id, version,
+ * config; a plan and a re-bound plan that bind the same method give the same key).
+ */
 export function stageKey(st: PlannedStage, params: Record<string, number>, tangents: readonly string[], inputKeys: Record<string, string | string[]>, baseDir = process.cwd()): string {
   const read: Record<string, number> = {};
   for (const p of Object.keys(st.reads)) read[p] = params[p];
+  const services = st.plugin.services ?? [];
   return memoKey({
     plugin: `${st.plugin.id}@${st.plugin.version}`,
-    config: st.plugin.fingerprint ? { config: st.config, fingerprint: st.plugin.fingerprint(st.config as any, { baseDir }) } : st.config,
+    config: st.plugin.fingerprint ? { config: st.config, fingerprint: st.plugin.fingerprint(st.config, { baseDir }) } : st.config,
     params: read,
     tangents,
     inputs: inputKeys,
-    methods: Object.fromEntries(Object.entries(st.methods).map(([k, m]) => [k, { id: m.plugin.id, version: m.plugin.version, config: m.config }])),
+    methods: Object.fromEntries(Object.entries(stageMethods(st)).map(([k, m]) => [k, methodIdentity(m)])),
+    // only for a stage that declares services (the keys of the others are what they were before services)
+    ...(services.length ? {
+      services: Object.fromEntries(services.map((n) => {
+        const s = resolveService(st.container, n);
+        return [n, s ? `${s.id}@${s.version}` : 'unbound'];
+      })),
+    } : {}),
   });
 }
 
@@ -119,34 +139,94 @@ export async function executePlan(plan: Plan, registry: PluginRegistry, opts: Ex
   // Forward AD in one pass: when the differentiator evaluates once with every varied parameter as a tangent
   // direction ('forward-single'), the ancestors of the consumers run here with those tangents, and the
   // consumers' evaluations find them in the memo store (same keys), so no values-only pass is computed.
-  const onePass = onePassStages(plan, order, tangents, variedNames, () => (opts.differentiator || plan.methods['differentiator'] ? differentiator() : undefined));
+  const onePass = onePassStages(plan, order, tangents, variedNames, () => (opts.differentiator || resolveMethod(plan.container, 'differentiator') ? differentiator() : undefined));
 
   const outputs = new Map<string, unknown>();
   const keys = new Map<string, string>();
   const computed: string[] = [];
   const cached: string[] = [];
+
+  // streams: a replaying channel per stage that a stage of this run consumes as a stream (chunks, then the result)
+  const channels = new Map<string, ReplaySubject<StreamEvent>>();
   for (const name of order) {
+    const st = plan.stages.get(name)!;
+    for (const input of st.streams) {
+      const src = st.inputs[input];
+      if (typeof src === 'string' && !channels.has(src)) channels.set(src, new ReplaySubject<StreamEvent>());
+    }
+  }
+  const started = new Set<string>();
+  const tasks = new Map<string, Promise<void>>();
+  const launch = (name: string): Promise<void> => {
+    const task = runOne(name);
+    task.catch(() => undefined); // awaited in order below; a stage started early may fail before its turn
+    tasks.set(name, task);
+    return task;
+  };
+  // A stage consuming `provider` as a stream starts when the provider starts, if its other inputs are ready (and
+  // it neither differentiates its inputs nor is a black box under tangents, which re-run the sub-graph).
+  const startStreamConsumers = (provider: string) => {
+    for (const name of order) {
+      if (tasks.has(name)) continue;
+      const st = plan.stages.get(name)!;
+      const streamed = new Set(st.streams.map((i) => st.inputs[i]).filter((s): s is string => typeof s === 'string'));
+      if (!streamed.has(provider) || st.plugin.consumesTangents) continue;
+      if ((onePass.has(name) ? variedNames : tangents).length && st.plugin.differentiable === 'none') continue;
+      if (sourceStages(st).every((src) => outputs.has(src) || (streamed.has(src) && started.has(src)))) void launch(name);
+    }
+  };
+
+  async function runOne(name: string): Promise<void> {
     const st = plan.stages.get(name)!;
     const consumer = !!st.plugin.consumesTangents;
     const stageTangents = onePass.has(name) ? variedNames : tangents;
     // a stage outside the one pass reading a stage inside it gets its values (tangents dropped; its key says so)
     const valuesOnly = (src: string) => !consumer && onePass.has(src) && !onePass.has(name);
     const inputKeys = mapInputs(st, (src) => (valuesOnly(src) ? `${keys.get(src)!}:values` : keys.get(src)!));
-    const inputs: Record<string, unknown> = mapInputs(st, (src) => (valuesOnly(src) ? withTangents(outputs.get(src), 0, () => new Float64Array(0)) : outputs.get(src)));
+    const inputOf = (src: string) => (valuesOnly(src) ? withTangents(outputs.get(src), 0, () => new Float64Array(0)) : outputs.get(src));
+    const inputs: Record<string, unknown> = {};
+    for (const [input, wired] of Object.entries(st.inputs)) {
+      if (typeof wired === 'string' && !outputs.has(wired)) {
+        // a stream input whose provider is still computing: its output is there once the provider has finished
+        Object.defineProperty(inputs, input, {
+          enumerable: true,
+          configurable: true,
+          get: () => {
+            if (!outputs.has(wired)) throw new Error(`input "${input}" (stage "${wired}") is still being computed: read it from ctx.stream("${input}"), whose last event is its result`);
+            return inputOf(wired);
+          },
+        });
+      } else inputs[input] = typeof wired === 'string' ? inputOf(wired) : wired.map(inputOf);
+    }
+    // (a stage consuming tangents receives its inputs differentiated: its streams give that input, as a result only)
+    const stream = consumer ? undefined : (input: string): Observable<StreamEvent> => {
+      const src = st.inputs[input] as string;
+      return channels.get(src)!.pipe(map((e) => (e.type === 'result' ? { type: 'result' as const, value: inputOf(src) } : e)));
+    };
     const key = consumer
       ? stageKey(st, params, variedNames, { ...inputKeys, $differentiator: differentiatorKey(plan) }, plan.baseDir)
       : stageKey(st, params, stageTangents, opts.sticky ? { ...inputKeys, $sticky: 'shared-discretisation' } : inputKeys, plan.baseDir);
     keys.set(name, key);
+    const channel = channels.get(name);
     const hit = store.get(key);
     if (hit !== undefined) {
       outputs.set(name, hit);
       cached.push(name);
       emit({ type: 'stage-cached', stage: name, plugin: st.plugin.id, key });
-      continue;
+      // a cached stage replays its result: a stream consumer sees no chunk, only the whole output
+      channel?.next({ type: 'result', value: hit });
+      channel?.complete();
+      return;
     }
     emit({ type: 'stage-start', stage: name, plugin: st.plugin.id, key });
+    started.add(name);
+    if (channel) startStreamConsumers(name);
     const ts = now();
     let value: unknown;
+    const forward = (e: Record<string, unknown>) => {
+      emit({ ...e, stage: name });
+      if (e.type === 'chunk') channel?.next(e as StreamEvent);
+    };
     try {
       if (consumer) {
         // derivatives of every input (of each source of a `many` input) with respect to the varied parameters,
@@ -169,14 +249,15 @@ export async function executePlan(plan: Plan, registry: PluginRegistry, opts: Ex
           for (const src of sourcesOf(wired)) got.push(await derivatives(src));
           inputs[input] = typeof wired === 'string' ? got[0] : got;
         }
-        value = await runStage(st, inputs, params, variedNames, registry, (e) => emit({ ...e, stage: name }), plan, opts.sticky);
+        value = await runStage(st, inputs, params, variedNames, registry, forward, plan, opts.sticky, stream);
       } else if (stageTangents.length && st.plugin.differentiable === 'none') {
         // a black box: run its values, then get its tangents from the regression stencil around it
         value = await blackBoxWithTangents(plan, registry, st, params, stageTangents, store, (e) => emit({ ...e, stage: name }), nested(name));
       } else
-        value = await runStage(st, inputs, params, stageTangents, registry, (e) => emit({ ...e, stage: name }), plan, opts.sticky);
+        value = await runStage(st, inputs, params, stageTangents, registry, forward, plan, opts.sticky, stream);
       checkPortOutput(registry, st.plugin.port, value); // the port's output contract, before it is stored or passed on
     } catch (e) {
+      channel?.error(new Error(`stage "${name}" failed`));
       emit({ type: 'stage-failed', stage: name, plugin: st.plugin.id, message: (e as Error).message });
       throw e instanceof StageError ? e : new StageError(name, st.plugin.id, e as Error);
     }
@@ -184,7 +265,12 @@ export async function executePlan(plan: Plan, registry: PluginRegistry, opts: Ex
     outputs.set(name, value);
     computed.push(name);
     emit({ type: 'stage-computed', stage: name, plugin: st.plugin.id, key, seconds: (now() - ts) / 1000 });
+    channel?.next({ type: 'result', value });
+    channel?.complete();
   }
+
+  // topological order; a stream consumer may already have been started with its provider
+  for (const name of order) await (tasks.get(name) ?? launch(name));
   emit({ type: 'run-done', seconds: (now() - t0) / 1000, computed, cached });
   return { outputs, keys, computed, cached, params };
 }
@@ -198,21 +284,23 @@ async function runStage(
   emit: (e: Record<string, unknown>) => void,
   plan: Plan,
   sticky?: Map<string, unknown>,
+  stream?: (input: string) => Observable<StreamEvent>,
 ): Promise<unknown> {
+  const chunk = (c: StageChunk) => emit({ type: 'chunk', range: c.range, total: c.total, label: c.label, data: c.data });
   const ctx = stageContext(plan, registry, st, inputs, params, {
-    tangents, sticky, progress: (done, total, label) => emit({ type: 'progress', done, total, label }),
+    tangents, sticky, progress: (done, total, label) => emit({ type: 'progress', done, total, label }), chunk, stream,
   });
   const r = st.plugin.run(ctx);
   if (isObservable(r)) {
-    const stream = r as Observable<StageEvent<unknown>>;
+    const events = r as Observable<StageEvent<unknown>>;
     let result: unknown;
     let got = false;
     await lastValueFrom(
-      stream.pipe(
+      events.pipe(
         tap((e: StageEvent<unknown>) => {
           if (e.type === 'result') { result = e.value; got = true; }
           else if (e.type === 'progress') emit({ type: 'progress', done: e.done, total: e.total, label: e.label });
-          else if (e.type === 'chunk') emit({ type: 'chunk', range: e.range });
+          else if (e.type === 'chunk') chunk(e);
         }),
       ),
       { defaultValue: undefined },
@@ -231,14 +319,15 @@ function variedList(plan: Plan, params: Record<string, number>): VariedParameter
   });
 }
 
+/** The pipeline's differentiator, as its container resolves it (methods.differentiator, or a child layer's). */
 function differentiatorOf(plan: Plan): Differentiator {
-  const m = plan.methods['differentiator'];
+  const m = resolveMethod(plan.container, 'differentiator');
   if (!m) throw new Error('a stage needs derivatives but no differentiator is bound (methods.differentiator)');
   return m.plugin.create(m.config) as Differentiator;
 }
 
 function differentiatorKey(plan: Plan): string {
-  const m = plan.methods['differentiator'];
+  const m = resolveMethod(plan.container, 'differentiator');
   return m ? `${m.plugin.id}@${m.plugin.version}:${JSON.stringify(m.config)}` : 'none';
 }
 
@@ -276,7 +365,7 @@ async function blackBoxWithTangents(
   tangents: readonly string[], store: MemoStore, emit: (e: Record<string, unknown>) => void, report: NestedReport,
 ): Promise<unknown> {
   // the stage's own differentiator (stages.X.methods.differentiator), else the regression stencil
-  const own = st.methods['differentiator'];
+  const own = stageMethods(st)['differentiator'];
   const stencilPlugin = own?.plugin ?? registry.method('differentiator', 'regression-stencil');
   if (!stencilPlugin) throw new Error(`stage "${st.name}" is a black box (differentiable: 'none') and no regression-stencil differentiator is registered to differentiate around it`);
   const stencil = stencilPlugin.create(own?.config ?? {}) as Differentiator;

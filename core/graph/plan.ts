@@ -7,10 +7,14 @@
 import { validateWith } from '../schema/ajv.js';
 import { pipelineSchema } from '../schema/pipeline-schema.js';
 import { InputError, issue, show, type Issue } from '../schema/input-error.js';
+import type { Container } from 'inversify';
 import type { PluginRegistry } from '../plugin/registry.js';
-import type { InputDecl, MethodPlugin, ParameterSpec, StagePlugin, StaticDescription } from '../plugin/types.js';
+import type { InputDecl, ParameterSpec, StagePlugin, StaticDescription } from '../plugin/types.js';
+import { bindLayer, childContainer, resolveMethod, resolveService, type Bindings, type BoundMethod } from '../plugin/bindings.js';
 import type { MethodRef, Pipeline } from './pipeline.js';
 import { describeStages } from './describe.js';
+
+export type { BoundMethod, Bindings };
 
 /** Defaults for method kinds when a pipeline names none. */
 export const DEFAULT_METHODS: Record<string, string> = {
@@ -18,12 +22,6 @@ export const DEFAULT_METHODS: Record<string, string> = {
   'ode-solver': 'bdf',
   differentiator: 'forward-ad',
 };
-
-export interface BoundMethod {
-  kind: string;
-  plugin: MethodPlugin;
-  config: Record<string, unknown>;
-}
 
 export interface PlannedStage {
   name: string;
@@ -34,7 +32,19 @@ export interface PlannedStage {
    * stage receives their outputs). sourceStages / mapInputs walk both shapes.
    */
   inputs: Record<string, string | string[]>;
+  /** Input names the plugin consumes as a stream (`{port, stream: true}`): ctx.stream(input). */
+  streams: string[];
+  /**
+   * The methods its container resolves, for the kinds it uses (kept in step with `container`; the runtime
+   * resolves through the container itself, see stageMethods).
+   */
   methods: Record<string, BoundMethod>;
+  /**
+   * The stage's container: a child of the pipeline's (Plan.container), one child container per layer of
+   * `layers` (the first: `stages.X.methods` of the pipeline file; further ones added by withBindings).
+   */
+  container: Container;
+  layers: Bindings[];
   /** parameter name -> spec, as this plugin declares it for this config */
   reads: Record<string, ParameterSpec>;
 }
@@ -58,15 +68,23 @@ export interface Plan {
   parameters: Map<string, PlannedParameter>;
   /** Directory of the pipeline file (relative paths in configs resolve against it). */
   baseDir: string;
-  /** Pipeline-level method bindings (e.g. the differentiator, which the runtime, not a stage, uses). */
+  /**
+   * Pipeline-level method bindings named by the pipeline (e.g. the differentiator, which the runtime, not a
+   * stage, uses); the pipeline's container also binds the defaults of the kinds its stages use.
+   */
   methods: Record<string, BoundMethod>;
+  /** The pipeline's container: a child of the registry's, binding its methods (core/plugin/bindings.ts). */
+  container: Container;
+  /** Layers applied after planning by withBindings (a compare variant, a test harness), in order. */
+  overrides: { stage?: string; bindings: Bindings }[];
   /** What each described stage's output will be (its plugin's `describe`), known before compute. */
   descriptions?: Map<string, StaticDescription>;
 }
 
 const clone = <T>(x: T): T => JSON.parse(JSON.stringify(x ?? {}));
 
-function bindMethod(registry: PluginRegistry, kind: string, ref: MethodRef | undefined, path: string, problems: Issue[]): BoundMethod | undefined {
+/** A method reference of a pipeline file (`"romberg"` or `{use, with}`) bound and validated; problems are pushed. */
+export function bindMethod(registry: PluginRegistry, kind: string, ref: MethodRef | undefined, path: string, problems: Issue[]): BoundMethod | undefined {
   const r = ref ?? DEFAULT_METHODS[kind];
   if (r === undefined) {
     problems.push(issue(path, `no method of kind "${kind}" is chosen and there is no default`));
@@ -101,7 +119,8 @@ export function planPipeline(raw: unknown, registry: PluginRegistry, baseDir = p
   problems.push(...validateWith(pipelineSchema, pipeline, ''));
   if (problems.length) throw new InputError(problems);
 
-  // 1. plugins and configs
+  // 1. plugins and configs; the pipeline's container and one child container per stage
+  const container = registry.pipelineContainer();
   const stages = new Map<string, PlannedStage>();
   const badConfig = new Set<string>();
   for (const [name, entry] of Object.entries(pipeline.stages)) {
@@ -116,7 +135,7 @@ export function planPipeline(raw: unknown, registry: PluginRegistry, baseDir = p
     const errs = validateWith(plugin.configSchema, config, `stages.${name}.with`);
     if (errs.length) badConfig.add(name);
     problems.push(...errs);
-    stages.set(name, { name, plugin, config, inputs: {}, methods: {}, reads: {} });
+    stages.set(name, { name, plugin, config, inputs: {}, streams: [], methods: {}, container: childContainer(container), layers: [{}], reads: {} });
   }
 
   // 2. inputs (declared by the plugin, possibly as a function of its config): the stages the pipeline names,
@@ -135,10 +154,15 @@ export function planPipeline(raw: unknown, registry: PluginRegistry, baseDir = p
       if (!(key in declared))
         problems.push(issue(`stages.${name}.inputs.${key}`, `${st.plugin.id} has no input "${key}"; its inputs: ${Object.keys(declared).join(', ') || '(none)'}`));
     for (const [input, decl] of Object.entries(declared)) {
-      const { port, optional, many } = typeof decl === 'string' ? { port: decl, optional: undefined, many: undefined } : decl;
+      const { port, optional, many, stream } = typeof decl === 'string' ? { port: decl, optional: undefined, many: undefined, stream: undefined } : decl;
       const ports = ([] as string[]).concat(port);
       const wanted = ports.map((p) => `"${p}"`).join(' or ');
       const path = `stages.${name}.inputs.${input}`;
+      if (stream && many) {
+        problems.push(issue(`stages.${name}`, `${st.plugin.id} declares its input "${input}" both many and stream; a stream input takes one stage`));
+        continue;
+      }
+      if (stream) st.streams.push(input);
       const named = explicit[input];
       if (named !== undefined) {
         const list = ([] as string[]).concat(named);
@@ -175,28 +199,39 @@ export function planPipeline(raw: unknown, registry: PluginRegistry, baseDir = p
     }
   }
 
-  // 3. methods: per-stage override, else pipeline-level, else default
+  // 3. methods, bound in containers: the pipeline's `methods` (and the default of every kind a stage uses and the
+  //    pipeline does not name) in the pipeline's container, a stage's override in the stage's child container
   const methods: Record<string, BoundMethod> = {};
   for (const [kind, ref] of Object.entries(pipeline.methods ?? {})) {
     const b = bindMethod(registry, kind, ref, `methods.${kind}`, problems);
     if (b) methods[kind] = b;
   }
+  const pipelineLayer: Record<string, BoundMethod> = { ...methods };
+  for (const [name, st] of stages)
+    for (const kind of st.plugin.methods ?? [])
+      if (!(kind in pipelineLayer) && !(pipeline.methods && kind in pipeline.methods) && pipeline.stages[name].methods?.[kind] === undefined) {
+        const b = bindMethod(registry, kind, undefined, `methods.${kind}`, problems);
+        if (b) pipelineLayer[kind] = b;
+      }
+  bindLayer(container, { methods: pipelineLayer });
   for (const [name, st] of stages) {
     const overrides = pipeline.stages[name].methods ?? {};
-    // a black box (differentiable: 'none') may choose how it is differentiated: a stage-level differentiator
-    const usable = [...(st.plugin.methods ?? []), ...(st.plugin.differentiable === 'none' ? ['differentiator'] : [])];
-    for (const kind of Object.keys(overrides))
-      if (!usable.includes(kind))
+    const usable = usableMethodKinds(st.plugin);
+    const layer: Record<string, BoundMethod> = {};
+    for (const [kind, ref] of Object.entries(overrides)) {
+      if (!usable.includes(kind)) {
         problems.push(issue(`stages.${name}.methods.${kind}`, `${st.plugin.id} uses no "${kind}" method; it uses: ${(st.plugin.methods ?? []).join(', ') || '(none)'}`));
-    if (st.plugin.differentiable === 'none' && overrides.differentiator !== undefined) {
-      const b = bindMethod(registry, 'differentiator', overrides.differentiator, `stages.${name}.methods.differentiator`, problems);
-      if (b) st.methods.differentiator = b;
+        continue;
+      }
+      const b = bindMethod(registry, kind, ref, `stages.${name}.methods.${kind}`, problems);
+      if (b) layer[kind] = b;
     }
-    for (const kind of st.plugin.methods ?? []) {
-      const b = overrides[kind] !== undefined ? bindMethod(registry, kind, overrides[kind], `stages.${name}.methods.${kind}`, problems)
-        : methods[kind] ?? bindMethod(registry, kind, undefined, `methods.${kind}`, problems);
-      if (b) st.methods[kind] = b;
-    }
+    st.layers = [{ methods: layer }];
+    bindLayer(st.container, st.layers[0]);
+    st.methods = stageMethods(st);
+    for (const sv of st.plugin.services ?? [])
+      if (!resolveService(st.container, sv))
+        problems.push(issue(`stages.${name}`, `${st.plugin.id} uses the service "${sv}", which no loaded module provides; services: ${registry.services().map((x) => x.provider.name).join(', ')}`));
   }
 
   // 4. cycles (DFS with colours), then topological order
@@ -223,7 +258,7 @@ export function planPipeline(raw: unknown, registry: PluginRegistry, baseDir = p
   for (const [name, st] of stages) {
     let reads: Record<string, ParameterSpec> = {};
     try {
-      reads = typeof st.plugin.reads === 'function' ? st.plugin.reads(st.config as any) : st.plugin.reads;
+      reads = typeof st.plugin.reads === 'function' ? st.plugin.reads(st.config) : st.plugin.reads;
     } catch (e) {
       problems.push(checkMessage(name, (e as Error).message));
       readsFailed = true;
@@ -267,7 +302,7 @@ export function planPipeline(raw: unknown, registry: PluginRegistry, baseDir = p
   if (!problems.length) {
     const checkFailed = new Set<string>();
     for (const [name, st] of stages)
-      for (const m of st.plugin.check?.(st.config as any, { params: values, baseDir }) ?? []) {
+      for (const m of st.plugin.check?.(st.config, { params: values, baseDir }) ?? []) {
         problems.push(checkMessage(name, m));
         checkFailed.add(name);
       }
@@ -286,12 +321,65 @@ export function planPipeline(raw: unknown, registry: PluginRegistry, baseDir = p
   }
 
   if (problems.length) throw new InputError(problems);
-  return { pipeline, stages, order, parameters, methods, baseDir, descriptions };
+  return { pipeline, stages, order, parameters, methods, container, overrides: [], baseDir, descriptions };
+}
+
+/** Method kinds a stage may have bound: those its plugin uses, and a black box's own differentiator. */
+export function usableMethodKinds(plugin: StagePlugin): string[] {
+  // a black box (differentiable: 'none') may choose how it is differentiated: a stage-level differentiator
+  return [...(plugin.methods ?? []), ...(plugin.differentiable === 'none' && !(plugin.methods ?? []).includes('differentiator') ? ['differentiator'] : [])];
+}
+
+/**
+ * The methods a stage uses, as its container resolves them (the nearest binding: a stage layer, else the
+ * pipeline's): the kinds its plugin declares, and the differentiator a black box chose in one of its own
+ * layers. What enters its memo key.
+ */
+export function stageMethods(st: PlannedStage): Record<string, BoundMethod> {
+  const kinds = [...(st.plugin.methods ?? [])];
+  if (st.plugin.differentiable === 'none' && !kinds.includes('differentiator') && st.layers.some((l) => l.methods?.differentiator)) kinds.push('differentiator');
+  const out: Record<string, BoundMethod> = {};
+  for (const kind of kinds) {
+    const b = resolveMethod(st.container, kind);
+    if (b) out[kind] = b;
+  }
+  return out;
+}
+
+/**
+ * The plan with one more layer of bindings, as a child container: of the pipeline's container (every stage
+ * sees it below its own layers, which are re-applied as children of the new pipeline container), or of one
+ * stage's container. Nothing is mutated: the original plan keeps its containers, and both plans can run
+ * against one memo store (a stage whose bindings changed gets another key; the others share theirs).
+ * A stage layer may bind only the method kinds the stage uses (an InputError naming `stages.X.methods.kind`).
+ */
+export function withBindings(plan: Plan, bindings: Bindings, stage?: string): Plan {
+  if (stage !== undefined) {
+    const st = plan.stages.get(stage);
+    if (!st) throw new InputError([issue(`stages.${stage}`, `unknown stage "${stage}"; stages: ${[...plan.stages.keys()].join(', ')}`)]);
+    const usable = usableMethodKinds(st.plugin);
+    const bad = Object.keys(bindings.methods ?? {}).filter((k) => !usable.includes(k));
+    if (bad.length)
+      throw new InputError(bad.map((k) => issue(`stages.${stage}.methods.${k}`, `${st.plugin.id} uses no "${k}" method; it uses: ${(st.plugin.methods ?? []).join(', ') || '(none)'}`)));
+    const next: PlannedStage = { ...st, container: childContainer(st.container, bindings), layers: [...st.layers, bindings] };
+    next.methods = stageMethods(next);
+    const stages = new Map(plan.stages);
+    stages.set(stage, next);
+    return { ...plan, stages, overrides: [...plan.overrides, { stage, bindings }] };
+  }
+  const container = childContainer(plan.container, bindings);
+  const stages = new Map<string, PlannedStage>();
+  for (const [name, st] of plan.stages) {
+    const next: PlannedStage = { ...st, container: st.layers.reduce((c, l) => childContainer(c, l), container) };
+    next.methods = stageMethods(next);
+    stages.set(name, next);
+  }
+  return { ...plan, container, stages, methods: { ...plan.methods, ...(bindings.methods ?? {}) }, overrides: [...plan.overrides, { bindings }] };
 }
 
 /** A plugin check message "path: text"; a `with.` path is relative to the stage, `parameters.` absolute. */
 function checkMessage(stage: string, m: string): Issue {
-  const match = /^([A-Za-z0-9_.\[\]-]+):\s*(.*)$/s.exec(m);
+  const match = /^([A-Za-z0-9_.[\]-]+):\s*(.*)$/s.exec(m);
   if (!match) return issue(`stages.${stage}`, m);
   const [, path, text] = match;
   return issue(path.startsWith('with') ? `stages.${stage}.${path}` : path, text);

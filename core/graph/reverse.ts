@@ -20,8 +20,6 @@ import type { MemoStore } from '../cache/store.js';
 import { MemoryStore } from '../cache/store.js';
 import type { PluginRegistry } from '../plugin/registry.js';
 import type { Bar, VjpContext } from '../plugin/types.js';
-import type { Dual } from '../ad/dual.js';
-import type { DualArray } from '../ad/dual-array.js';
 import { executePlan } from './execute.js';
 import { dependsOn, mapInputs, variedParameters, type Plan, type PlannedStage } from './plan.js';
 import { stageContext } from './stage-context.js';
@@ -128,7 +126,7 @@ export function contractWithTangents(output: unknown, bar: Bar, dirs: readonly n
     const b = barAt(bar, path);
     if (b === undefined) continue;
     if ('value' in leaf) {
-      const a = leaf as DualArray;
+      const a = leaf;
       if (!a.tangent) continue;
       if (!(b instanceof Float64Array) || b.length !== a.value.length)
         throw new Error(`reverse mode: the bar of ${path || 'the output'} must be an array of ${a.value.length} numbers`);
@@ -139,7 +137,7 @@ export function contractWithTangents(output: unknown, bar: Bar, dirs: readonly n
         out[j] += s;
       });
     } else {
-      const d = (leaf as Dual).d;
+      const d = (leaf).d;
       if (!d) continue;
       if (typeof b !== 'number') throw new Error(`reverse mode: the bar of ${path} must be a number`);
       dirs.forEach((j, p) => { out[j] += b * d[p]; });
@@ -235,7 +233,7 @@ const HANDLE = Symbol.for('cosmodag.reverse-handle');
 
 /** A shallow copy of `x` carrying the handle (non-enumerable: not part of the data, never cached). */
 export function withReverseHandle<T extends object>(x: T, handle: ReverseHandle): T {
-  const copy = Array.isArray(x) ? ([...x] as unknown as T) : ({ ...x } as T);
+  const copy = Array.isArray(x) ? ([...x] as unknown as T) : ({ ...x });
   Object.defineProperty(copy, HANDLE, { value: handle, enumerable: false });
   return copy;
 }

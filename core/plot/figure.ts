@@ -456,11 +456,16 @@ export class Figure {
     return new Map(panels.map((p) => [p, { x: xs.get(p)!, y: ys.get(p)! }]));
   }
 
-  /** Ticks sparse enough that labels do not collide along `length` px. */
+  /**
+   * Ticks sparse enough that labels do not collide along `length` px: the labelled-tick bound is lowered
+   * until they fit, down to 1 (d3's steps may give 3 ticks for a bound of 2); if that leaves no tick on
+   * the axis, the last ticks with some are kept.
+   */
   private fitTicks(scale: Scale, o: AxisOptions, length: number, horizontal: boolean): { ticks: Ticks; extent: number } {
     const fs = this.fs;
     const angle = horizontal ? o.tickAngle ?? 0 : 0;
     let m = Math.min(o.maxTicks ?? 8, Math.max(2, Math.floor(length / (horizontal ? 2.6 * fs : 2.2 * fs))));
+    let previous: { ticks: Ticks; extent: number } | undefined;
     for (;;) {
       const ticks = scale.ticks({ maxMajor: m, logLabels: o.logLabels });
       const widths = ticks.major.map((t) => richWidth(t.label, fs));
@@ -469,12 +474,11 @@ export class Figure {
       const along = horizontal ? (angle === 0 ? maxW : fs * 1.3) + fs * 0.9 : fs * 1.5;
       const n = ticks.major.length;
       const fits = n <= 1 || (along * n <= length * 1.05 && minSpacing(scale, ticks, length) >= along);
-      if (fits || m <= 2) {
-        const extent = horizontal
-          ? angle === 0 ? fs * 1.3 : angle === -90 ? maxW + fs * 0.3 : maxW * Math.SQRT1_2 + fs * 0.9
-          : maxW;
-        return { ticks, extent };
-      }
+      const extent = horizontal
+        ? angle === 0 ? fs * 1.3 : angle === -90 ? maxW + fs * 0.3 : maxW * Math.SQRT1_2 + fs * 0.9
+        : maxW;
+      if (fits || m <= 1) return n === 0 && previous ? previous : { ticks, extent };
+      previous = { ticks, extent };
       m--;
     }
   }
@@ -600,152 +604,23 @@ export class Figure {
     return out.join('\n');
   }
 
-  private renderPanel(pl: PanelPlan, x0: number, y0: number, pw: number, ph: number, f: { labelFs: number; titleFs: number; legendFs: number }): string {
+  private renderPanel(pl: PanelPlan, x0: number, y0: number, pw: number, ph: number, f: PanelFonts): string {
     const fs = this.fs;
     const { p } = pl;
-    const sx = pl.x.scale, sy = pl.y.scale;
-    const X = (v: number) => x0 + sx.frac(v) * pw;
-    const Y = (v: number) => y0 + (1 - sy.frac(v)) * ph;
+    const g = panelFrame(pl, x0, y0, pw, ph);
     const out: string[] = [`<g class="panel" data-row="${p.row}" data-col="${p.col}">`];
     out.push(`<rect x="${r2(x0)}" y="${r2(y0)}" width="${r2(pw)}" height="${r2(ph)}" fill="#ffffff"/>`);
-
-    const inX = (v: number) => { const t = sx.frac(v); return t >= -1e-9 && t <= 1 + 1e-9; };
-    const inY = (v: number) => { const t = sy.frac(v); return t >= -1e-9 && t <= 1 + 1e-9; };
-    // grid
-    const grid: string[] = [];
-    if (p.x.grid !== false && p.x.ticks !== false) for (const t of pl.x.ticks.major) if (inX(t.value)) grid.push(`M${r2(X(t.value))} ${r2(y0)}V${r2(y0 + ph)}`);
-    if (p.y.grid !== false && p.y.ticks !== false) for (const t of pl.y.ticks.major) if (inY(t.value)) grid.push(`M${r2(x0)} ${r2(Y(t.value))}H${r2(x0 + pw)}`);
-    if (grid.length) out.push(`<path d="${grid.join('')}" stroke="#e4e4e4" stroke-width="1" fill="none"/>`);
-
+    out.push(gridSvg(pl, g));
     // data, clipped to the plot area; pixel points kept for legend placement
     const pts: [number, number][] = [];
-    const keep = (px: number[], py: number[]) => { for (let i = 0; i < px.length; i++) if (Number.isFinite(px[i]) && Number.isFinite(py[i])) pts.push([px[i], py[i]]); };
-    const data: string[] = [];
-    for (const it of p.items) {
-      switch (it.kind) {
-        case 'line': data.push(this.renderLine(it.x, it.y, it.o, X, Y, keep)); break;
-        case 'markers': {
-          const d = it.o.size ?? 7;
-          const px: number[] = [], py: number[] = [];
-          for (let i = 0; i < it.x.length; i++) {
-            const a = X(it.x[i]), b = Y(it.y[i]);
-            if (!Number.isFinite(a) || !Number.isFinite(b)) continue;
-            px.push(a); py.push(b);
-            data.push(markerSvg(it.o.shape ?? 'circle', a, b, d, it.o.color!, it.o.fill ?? it.o.color!, it.o.strokeWidth ?? 1.2, it.o.opacity));
-          }
-          keep(px, py);
-          break;
-        }
-        case 'ellipse': {
-          const e = ellipsePoints(it.cx, it.cy, it.g, 145);
-          const px = e.x.map(X), py = e.y.map(Y);
-          keep(px, py);
-          const fill = it.o.fill ?? 'none';
-          data.push(`<path d="${polyline(px, py)}Z" fill="${escapeXml(fill)}"${fill !== 'none' ? attr('fill-opacity', it.o.fillOpacity ?? 1) : ''} stroke="${escapeXml(it.o.color ?? 'none')}" stroke-width="${r2(it.o.width ?? 1.6)}"${attr('stroke-dasharray', it.o.dash)} stroke-linejoin="round" class="ellipse"/>`);
-          break;
-        }
-        case 'area': {
-          const px: number[] = [], top: number[] = [], bot: number[] = [];
-          for (let i = 0; i < it.x.length; i++) {
-            const y0v = typeof it.y0 === 'number' ? it.y0 : it.y0[i];
-            const a = X(it.x[i]), b = Y(it.y1[i]), c = Y(y0v);
-            if (!Number.isFinite(a) || !Number.isFinite(b) || !Number.isFinite(c)) continue;
-            px.push(a); top.push(b); bot.push(c);
-          }
-          if (px.length < 2) break;
-          keep(px, top);
-          let d = `M${r2(px[0])} ${r2(top[0])}`;
-          for (let i = 1; i < px.length; i++) d += `L${r2(px[i])} ${r2(top[i])}`;
-          for (let i = px.length - 1; i >= 0; i--) d += `L${r2(px[i])} ${r2(bot[i])}`;
-          data.push(`<path d="${d}Z" fill="${escapeXml(it.o.color!)}" fill-opacity="${it.o.opacity ?? 0.3}" stroke="none"/>`);
-          if (it.o.outline) data.push(`<path d="${polyline(px, top)}" fill="none" stroke="${escapeXml(it.o.color!)}" stroke-width="1.6"/>`);
-          break;
-        }
-        case 'hline': case 'vline': {
-          const d = it.kind === 'hline' ? `M${r2(x0)} ${r2(Y(it.v))}H${r2(x0 + pw)}` : `M${r2(X(it.v))} ${r2(y0)}V${r2(y0 + ph)}`;
-          if (!d.includes('NaN')) data.push(`<path d="${d}" stroke="${escapeXml(it.o.color ?? '#555555')}" stroke-width="${r2(it.o.width ?? 1)}"${attr('stroke-dasharray', it.o.dash)}${attr('stroke-opacity', it.o.opacity)} fill="none"/>`);
-          break;
-        }
-        default: break;
-      }
-    }
+    const keep: Keep = (px, py) => { for (let i = 0; i < px.length; i++) if (Number.isFinite(px[i]) && Number.isFinite(py[i])) pts.push([px[i], py[i]]); };
+    const data = p.items.map((it) => (it.kind === 'line' ? this.renderLine(it.x, it.y, it.o, g.X, g.Y, keep) : itemSvg(it, g, keep)));
     out.push(`<g clip-path="url(#clip-${p.row}-${p.col})">${data.join('')}</g>`);
-
-    // texts (not clipped)
-    for (const it of p.items) {
-      if (it.kind !== 'text') continue;
-      const axes = it.o.coords === 'axes';
-      const tx = axes ? x0 + it.x * pw : X(it.x), ty = axes ? y0 + (1 - it.y) * ph : Y(it.y);
-      if (!Number.isFinite(tx) || !Number.isFinite(ty)) continue;
-      out.push(svgText(tx, ty, it.s, { size: it.o.size ?? fs, color: it.o.color ?? '#222', anchor: it.o.anchor, baseline: it.o.baseline, rotate: it.o.rotate, bold: it.o.bold }));
-    }
-
-    // frame and ticks (inwards on all four sides)
-    out.push(`<rect x="${r2(x0)}" y="${r2(y0)}" width="${r2(pw)}" height="${r2(ph)}" fill="none" stroke="#333333" stroke-width="1.2"/>`);
-    const tk: string[] = [];
-    const major = 6, minor = 3.5;
-    if (p.x.ticks !== false) for (const [vals, len] of [[pl.x.ticks.major.map((t) => t.value), major], [pl.x.ticks.minor, minor]] as const) {
-      for (const v of vals) if (inX(v)) { const a = r2(X(v)); tk.push(`M${a} ${r2(y0 + ph)}v${-len}M${a} ${r2(y0)}v${len}`); }
-    }
-    if (p.y.ticks !== false) for (const [vals, len] of [[pl.y.ticks.major.map((t) => t.value), major], [pl.y.ticks.minor, minor]] as const) {
-      for (const v of vals) if (inY(v)) { const b = r2(Y(v)); tk.push(`M${r2(x0)} ${b}h${len}M${r2(x0 + pw)} ${b}h${-len}`); }
-    }
-    if (tk.length) out.push(`<path d="${tk.join('')}" stroke="#333333" stroke-width="1" fill="none"/>`);
-
-    const angle = p.x.tickAngle ?? 0;
-    if (pl.x.showTicks) {
-      for (const t of pl.x.ticks.major) {
-        if (!inX(t.value)) continue;
-        const a = X(t.value);
-        if (angle === 0) out.push(svgText(a, y0 + ph + 6, t.label, { size: fs, anchor: 'middle', baseline: 'hanging', color: '#222' }));
-        else out.push(svgText(a + (angle === -90 ? fs * 0.36 : fs * 0.2), y0 + ph + 8, t.label, { size: fs, anchor: 'end', rotate: angle, color: '#222', baseline: angle === -90 ? 'alphabetic' : 'hanging' }));
-      }
-    }
-    if (pl.y.showTicks) {
-      for (const t of pl.y.ticks.major) {
-        if (!inY(t.value)) continue;
-        out.push(svgText(x0 - 8, Y(t.value), t.label, { size: fs, anchor: 'end', baseline: 'middle', color: '#222' }));
-      }
-    }
-    if (pl.x.showLabel && p.x.label) {
-      const y = y0 + ph + (pl.x.showTicks ? pl.x.tickExtent + 6 : 4) + f.labelFs * 1.05;
-      out.push(svgText(x0 + pw / 2, y, p.x.label, { size: f.labelFs, anchor: 'middle', color: '#111' }));
-    }
-    if (pl.y.showLabel && p.y.label) {
-      const x = x0 - (pl.y.showTicks ? pl.y.tickExtent + 8 : 4) - f.labelFs * 0.35;
-      out.push(svgText(x, y0 + ph / 2, p.y.label, { size: f.labelFs, anchor: 'middle', rotate: -90, color: '#111' }));
-    }
-    if (p.title) out.push(svgText(x0 + pw / 2, y0 - f.titleFs * 0.55, p.title, { size: f.titleFs, anchor: 'middle', color: '#111' }));
-
-    // legend
-    const lo = p.legendOptions;
-    if (lo) {
-      const entries = lo.entries ?? p.legendEntries();
-      if (entries.length) {
-        const blk = pl.outsideLegend ?? legendBlock(entries, lo.fontSize ?? f.legendFs, lo.title);
-        const inset = 8;
-        const corners: Record<Exclude<LegendLoc, 'best' | 'outside right'>, [number, number]> = {
-          'upper right': [x0 + pw - blk.w - inset, y0 + inset],
-          'upper left': [x0 + inset, y0 + inset],
-          'lower left': [x0 + inset, y0 + ph - blk.h - inset],
-          'lower right': [x0 + pw - blk.w - inset, y0 + ph - blk.h - inset],
-        };
-        let pos: [number, number];
-        const loc = lo.loc ?? 'best';
-        if (loc === 'outside right') pos = [x0 + pw + 10, y0];
-        else if (loc !== 'best') pos = corners[loc];
-        else {
-          let best = Infinity;
-          pos = corners['upper right'];
-          for (const c of Object.values(corners)) {
-            let n = 0;
-            for (const [a, b] of pts) if (a >= c[0] - 4 && a <= c[0] + blk.w + 4 && b >= c[1] - 4 && b <= c[1] + blk.h + 4) n++;
-            if (n < best) { best = n; pos = c; }
-          }
-        }
-        out.push(blk.svg(pos[0], pos[1]));
-      }
-    }
+    out.push(textsSvg(p, g, fs)); // not clipped
+    out.push(frameAndTickMarksSvg(pl, g));
+    out.push(tickLabelsSvg(pl, g, fs));
+    out.push(axisLabelsSvg(pl, g, f));
+    out.push(panelLegendSvg(pl, g, pts, f.legendFs));
     out.push('</g>');
     return out.join('');
   }
@@ -787,6 +662,211 @@ export class Figure {
     }
     return parts.join('');
   }
+}
+
+// ---- the parts of one panel (Figure.renderPanel), in drawing order
+
+interface PanelFonts { labelFs: number; titleFs: number; legendFs: number }
+
+/** Collects the pixel points of the data (for the placement of a 'best' legend). */
+type Keep = (px: number[], py: number[]) => void;
+
+/** A panel's place in the figure and its data -> pixel maps (y grows downwards). */
+interface PanelFrame {
+  x0: number;
+  y0: number;
+  pw: number;
+  ph: number;
+  X: (v: number) => number;
+  Y: (v: number) => number;
+  /** Whether a value lies on the axis range (to 1e-9 of its length). */
+  inX: (v: number) => boolean;
+  inY: (v: number) => boolean;
+}
+
+function panelFrame(pl: PanelPlan, x0: number, y0: number, pw: number, ph: number): PanelFrame {
+  const sx = pl.x.scale, sy = pl.y.scale;
+  return {
+    x0, y0, pw, ph,
+    X: (v) => x0 + sx.frac(v) * pw,
+    Y: (v) => y0 + (1 - sy.frac(v)) * ph,
+    inX: (v) => { const t = sx.frac(v); return t >= -1e-9 && t <= 1 + 1e-9; },
+    inY: (v) => { const t = sy.frac(v); return t >= -1e-9 && t <= 1 + 1e-9; },
+  };
+}
+
+/** Light grid lines at the major ticks of each axis that has them. */
+function gridSvg(pl: PanelPlan, g: PanelFrame): string {
+  const { p } = pl;
+  const { x0, y0, pw, ph, X, Y } = g;
+  const grid: string[] = [];
+  if (p.x.grid !== false && p.x.ticks !== false) for (const t of pl.x.ticks.major) if (g.inX(t.value)) grid.push(`M${r2(X(t.value))} ${r2(y0)}V${r2(y0 + ph)}`);
+  if (p.y.grid !== false && p.y.ticks !== false) for (const t of pl.y.ticks.major) if (g.inY(t.value)) grid.push(`M${r2(x0)} ${r2(Y(t.value))}H${r2(x0 + pw)}`);
+  return grid.length ? `<path d="${grid.join('')}" stroke="#e4e4e4" stroke-width="1" fill="none"/>` : '';
+}
+
+type ItemOf<K extends Item['kind']> = Extract<Item, { kind: K }>;
+
+function markersSvg(it: ItemOf<'markers'>, g: PanelFrame, keep: Keep): string {
+  const d = it.o.size ?? 7;
+  const parts: string[] = [];
+  const px: number[] = [], py: number[] = [];
+  for (let i = 0; i < it.x.length; i++) {
+    const a = g.X(it.x[i]), b = g.Y(it.y[i]);
+    if (!Number.isFinite(a) || !Number.isFinite(b)) continue;
+    px.push(a); py.push(b);
+    parts.push(markerSvg(it.o.shape ?? 'circle', a, b, d, it.o.color!, it.o.fill ?? it.o.color!, it.o.strokeWidth ?? 1.2, it.o.opacity));
+  }
+  keep(px, py);
+  return parts.join('');
+}
+
+function ellipseSvg(it: ItemOf<'ellipse'>, g: PanelFrame, keep: Keep): string {
+  const e = ellipsePoints(it.cx, it.cy, it.g, 145);
+  const px = e.x.map(g.X), py = e.y.map(g.Y);
+  keep(px, py);
+  const fill = it.o.fill ?? 'none';
+  return `<path d="${polyline(px, py)}Z" fill="${escapeXml(fill)}"${fill !== 'none' ? attr('fill-opacity', it.o.fillOpacity ?? 1) : ''} stroke="${escapeXml(it.o.color ?? 'none')}" stroke-width="${r2(it.o.width ?? 1.6)}"${attr('stroke-dasharray', it.o.dash)} stroke-linejoin="round" class="ellipse"/>`;
+}
+
+function areaSvg(it: ItemOf<'area'>, g: PanelFrame, keep: Keep): string {
+  const px: number[] = [], top: number[] = [], bot: number[] = [];
+  for (let i = 0; i < it.x.length; i++) {
+    const y0v = typeof it.y0 === 'number' ? it.y0 : it.y0[i];
+    const a = g.X(it.x[i]), b = g.Y(it.y1[i]), c = g.Y(y0v);
+    if (!Number.isFinite(a) || !Number.isFinite(b) || !Number.isFinite(c)) continue;
+    px.push(a); top.push(b); bot.push(c);
+  }
+  if (px.length < 2) return '';
+  keep(px, top);
+  let d = `M${r2(px[0])} ${r2(top[0])}`;
+  for (let i = 1; i < px.length; i++) d += `L${r2(px[i])} ${r2(top[i])}`;
+  for (let i = px.length - 1; i >= 0; i--) d += `L${r2(px[i])} ${r2(bot[i])}`;
+  let svg = `<path d="${d}Z" fill="${escapeXml(it.o.color!)}" fill-opacity="${it.o.opacity ?? 0.3}" stroke="none"/>`;
+  if (it.o.outline) svg += `<path d="${polyline(px, top)}" fill="none" stroke="${escapeXml(it.o.color!)}" stroke-width="1.6"/>`;
+  return svg;
+}
+
+/** A horizontal or vertical reference line across the panel. */
+function referenceLineSvg(it: ItemOf<'hline' | 'vline'>, g: PanelFrame): string {
+  const { x0, y0, pw, ph } = g;
+  const d = it.kind === 'hline' ? `M${r2(x0)} ${r2(g.Y(it.v))}H${r2(x0 + pw)}` : `M${r2(g.X(it.v))} ${r2(y0)}V${r2(y0 + ph)}`;
+  if (d.includes('NaN')) return '';
+  return `<path d="${d}" stroke="${escapeXml(it.o.color ?? '#555555')}" stroke-width="${r2(it.o.width ?? 1)}"${attr('stroke-dasharray', it.o.dash)}${attr('stroke-opacity', it.o.opacity)} fill="none"/>`;
+}
+
+/** A data item other than a line (texts are drawn outside the clip: textsSvg). */
+function itemSvg(it: Exclude<Item, { kind: 'line' }>, g: PanelFrame, keep: Keep): string {
+  switch (it.kind) {
+    case 'markers': return markersSvg(it, g, keep);
+    case 'ellipse': return ellipseSvg(it, g, keep);
+    case 'area': return areaSvg(it, g, keep);
+    case 'hline': case 'vline': return referenceLineSvg(it, g);
+    default: return '';
+  }
+}
+
+/** Text items, in data or axes coordinates. */
+function textsSvg(p: Panel, g: PanelFrame, fs: number): string {
+  const out: string[] = [];
+  for (const it of p.items) {
+    if (it.kind !== 'text') continue;
+    const axes = it.o.coords === 'axes';
+    const tx = axes ? g.x0 + it.x * g.pw : g.X(it.x), ty = axes ? g.y0 + (1 - it.y) * g.ph : g.Y(it.y);
+    if (!Number.isFinite(tx) || !Number.isFinite(ty)) continue;
+    out.push(svgText(tx, ty, it.s, { size: it.o.size ?? fs, color: it.o.color ?? '#222', anchor: it.o.anchor, baseline: it.o.baseline, rotate: it.o.rotate, bold: it.o.bold }));
+  }
+  return out.join('');
+}
+
+/** The frame, and major and minor tick marks pointing inwards on all four sides. */
+function frameAndTickMarksSvg(pl: PanelPlan, g: PanelFrame): string {
+  const { p } = pl;
+  const { x0, y0, pw, ph, X, Y } = g;
+  let svg = `<rect x="${r2(x0)}" y="${r2(y0)}" width="${r2(pw)}" height="${r2(ph)}" fill="none" stroke="#333333" stroke-width="1.2"/>`;
+  const tk: string[] = [];
+  const major = 6, minor = 3.5;
+  if (p.x.ticks !== false) for (const [vals, len] of [[pl.x.ticks.major.map((t) => t.value), major], [pl.x.ticks.minor, minor]] as const) {
+    for (const v of vals) if (g.inX(v)) { const a = r2(X(v)); tk.push(`M${a} ${r2(y0 + ph)}v${-len}M${a} ${r2(y0)}v${len}`); }
+  }
+  if (p.y.ticks !== false) for (const [vals, len] of [[pl.y.ticks.major.map((t) => t.value), major], [pl.y.ticks.minor, minor]] as const) {
+    for (const v of vals) if (g.inY(v)) { const b = r2(Y(v)); tk.push(`M${r2(x0)} ${b}h${len}M${r2(x0 + pw)} ${b}h${-len}`); }
+  }
+  if (tk.length) svg += `<path d="${tk.join('')}" stroke="#333333" stroke-width="1" fill="none"/>`;
+  return svg;
+}
+
+/** Labels of the major ticks (x: below, possibly rotated; y: left). */
+function tickLabelsSvg(pl: PanelPlan, g: PanelFrame, fs: number): string {
+  const { x0, y0, ph } = g;
+  const out: string[] = [];
+  const angle = pl.p.x.tickAngle ?? 0;
+  if (pl.x.showTicks) {
+    for (const t of pl.x.ticks.major) {
+      if (!g.inX(t.value)) continue;
+      const a = g.X(t.value);
+      if (angle === 0) out.push(svgText(a, y0 + ph + 6, t.label, { size: fs, anchor: 'middle', baseline: 'hanging', color: '#222' }));
+      else out.push(svgText(a + (angle === -90 ? fs * 0.36 : fs * 0.2), y0 + ph + 8, t.label, { size: fs, anchor: 'end', rotate: angle, color: '#222', baseline: angle === -90 ? 'alphabetic' : 'hanging' }));
+    }
+  }
+  if (pl.y.showTicks) {
+    for (const t of pl.y.ticks.major) {
+      if (!g.inY(t.value)) continue;
+      out.push(svgText(x0 - 8, g.Y(t.value), t.label, { size: fs, anchor: 'end', baseline: 'middle', color: '#222' }));
+    }
+  }
+  return out.join('');
+}
+
+/** Axis labels (outside the tick labels) and the panel title. */
+function axisLabelsSvg(pl: PanelPlan, g: PanelFrame, f: PanelFonts): string {
+  const { p } = pl;
+  const { x0, y0, pw, ph } = g;
+  const out: string[] = [];
+  if (pl.x.showLabel && p.x.label) {
+    const y = y0 + ph + (pl.x.showTicks ? pl.x.tickExtent + 6 : 4) + f.labelFs * 1.05;
+    out.push(svgText(x0 + pw / 2, y, p.x.label, { size: f.labelFs, anchor: 'middle', color: '#111' }));
+  }
+  if (pl.y.showLabel && p.y.label) {
+    const x = x0 - (pl.y.showTicks ? pl.y.tickExtent + 8 : 4) - f.labelFs * 0.35;
+    out.push(svgText(x, y0 + ph / 2, p.y.label, { size: f.labelFs, anchor: 'middle', rotate: -90, color: '#111' }));
+  }
+  if (p.title) out.push(svgText(x0 + pw / 2, y0 - f.titleFs * 0.55, p.title, { size: f.titleFs, anchor: 'middle', color: '#111' }));
+  return out.join('');
+}
+
+/** Top-left corner of a legend block: a fixed corner, outside right, or ('best') the corner covering fewest data points. */
+function legendPosition(loc: LegendLoc, blk: { w: number; h: number }, g: PanelFrame, pts: [number, number][]): [number, number] {
+  const { x0, y0, pw, ph } = g;
+  const inset = 8;
+  const corners: Record<Exclude<LegendLoc, 'best' | 'outside right'>, [number, number]> = {
+    'upper right': [x0 + pw - blk.w - inset, y0 + inset],
+    'upper left': [x0 + inset, y0 + inset],
+    'lower left': [x0 + inset, y0 + ph - blk.h - inset],
+    'lower right': [x0 + pw - blk.w - inset, y0 + ph - blk.h - inset],
+  };
+  if (loc === 'outside right') return [x0 + pw + 10, y0];
+  if (loc !== 'best') return corners[loc];
+  let best = Infinity;
+  let pos = corners['upper right'];
+  for (const c of Object.values(corners)) {
+    let n = 0;
+    for (const [a, b] of pts) if (a >= c[0] - 4 && a <= c[0] + blk.w + 4 && b >= c[1] - 4 && b <= c[1] + blk.h + 4) n++;
+    if (n < best) { best = n; pos = c; }
+  }
+  return pos;
+}
+
+/** The panel's legend, if it asked for one and has entries. */
+function panelLegendSvg(pl: PanelPlan, g: PanelFrame, pts: [number, number][], legendFs: number): string {
+  const { p } = pl;
+  const lo = p.legendOptions;
+  if (!lo) return '';
+  const entries = lo.entries ?? p.legendEntries();
+  if (!entries.length) return '';
+  const blk = pl.outsideLegend ?? legendBlock(entries, lo.fontSize ?? legendFs, lo.title);
+  const [x, y] = legendPosition(lo.loc ?? 'best', blk, g, pts);
+  return blk.svg(x, y);
 }
 
 /** Smallest pixel distance between neighbouring major ticks. */

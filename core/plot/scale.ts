@@ -1,8 +1,18 @@
 /**
- * Axis scales (linear, log10, symmetric log) and their ticks.
+ * Axis scales (linear, log10, symmetric log) and their ticks, built on d3-scale:
  *
- * Tick labels are returned in the markup of text.ts (`10^{-9}` renders as 10 with a superscript).
+ *   - the maps from data to [0, 1] along an axis are d3's scaleLinear, scaleLog and scaleSymlog;
+ *   - linear ticks and "nice" linear domains are d3's (steps of 1, 2 or 5 x 10^k: d3-array's ticks);
+ *   - log ticks come from d3's scaleLog: the 1..9 x 10^k grid on the domain, and on long ranges its
+ *     choice of every k-th decade (k = 1, 2, 5 x 10^n).
+ *
+ * What d3 does not do is kept here: which log ticks are labelled (the decades, or 1-2-5 per decade on
+ * ranges shorter than ~2 decades) and which are unlabelled minor ticks, linear minor ticks, symlog ticks
+ * (d3's symlog ticks are linear ones), 1-2-5 rounding of log domains (d3 rounds to decades), padding, and
+ * the labels. Tick labels are returned in the markup of text.ts (`10^{-9}` renders as 10 with a superscript).
  */
+import { tickStep } from 'd3-array';
+import { scaleLinear, scaleLog, scaleSymlog, type ScaleContinuousNumeric } from 'd3-scale';
 import { formatNumber, formatScientific } from './text.js';
 
 export type ScaleKind = 'linear' | 'log' | 'symlog';
@@ -28,7 +38,7 @@ export interface TickOptions {
 
 const EPS = 1e-9;
 
-/** The step 1, 2, 2.5 or 5 x 10^k nearest above `raw`. */
+/** The step 1, 2, 2.5 or 5 x 10^k nearest above `raw` (kept for callers; the axes use d3's steps). */
 export function niceStep(raw: number): number {
   if (!(raw > 0) || !Number.isFinite(raw)) return 1;
   const p = 10 ** Math.floor(Math.log10(raw));
@@ -40,33 +50,43 @@ export function niceStep(raw: number): number {
 function decimalsOf(step: number): number {
   for (let d = 0; d < 16; d++) {
     const s = step * 10 ** d;
-    if (Math.abs(s - Math.round(s)) < 1e-6 * Math.max(1, s)) return d;
+    const r = Math.round(s);
+    if (r !== 0 && Math.abs(s - r) < 1e-6 * s) return d;
   }
   return 16;
 }
 
 const clean = (v: number) => Number(v.toPrecision(12));
 
-/** Ticks at multiples of a nice step covering [min, max] (at most maxMajor + 1 of them). */
+/**
+ * d3's linear ticks on [min, max] with the count lowered until there are at most maxMajor + 1, and their
+ * step. The range is widened by 1e-9 of its length so that an end a rounding error short of a tick keeps it.
+ */
+function linearTickValues(min: number, max: number, maxMajor: number): { values: number[]; step: number } {
+  const lo = min - EPS * (max - min), hi = max + EPS * (max - min);
+  const s = scaleLinear().domain([lo, hi]);
+  for (let count = Math.max(1, maxMajor); ; count--) {
+    const values = s.ticks(count);
+    if (values.length <= maxMajor + 1 || count <= 1) return { values, step: tickStep(lo, hi, count) };
+  }
+}
+
+/** Ticks at multiples of a 1, 2 or 5 x 10^k step covering [min, max] (at most maxMajor + 1 of them). */
 export function linearTicks(min: number, max: number, maxMajor = 6): Ticks {
   if (!(max > min)) return { major: [{ value: min, label: formatNumber(min, 2) }], minor: [] };
-  const step = niceStep((max - min) / Math.max(1, maxMajor));
-  const k0 = Math.ceil(min / step - EPS), k1 = Math.floor(max / step + EPS);
-  const values: number[] = [];
-  for (let k = k0; k <= k1; k++) values.push(clean(k * step));
+  const { values, step } = linearTickValues(min, max, maxMajor);
   const big = Math.max(Math.abs(min), Math.abs(max));
   const sci = big >= 1e5 || big < 1e-3;
   const estep = Math.floor(Math.log10(step) + EPS);
-  const mant = step / 10 ** estep; // 1, 2, 2.5 or 5
-  const extra = Math.abs(mant - 2.5) < 1e-6 ? 1 : 0;
+  const mant = step / 10 ** estep; // 1, 2 or 5
   const dec = decimalsOf(step);
   const major = values.map((v) => {
     if (Math.abs(v) < step * 1e-6) return { value: 0, label: '0' };
     if (!sci) return { value: v, label: formatNumber(v, dec) };
     const ev = Math.floor(Math.log10(Math.abs(v)) + EPS);
-    return { value: v, label: formatScientific(v, Math.max(0, ev - estep + extra)) };
+    return { value: v, label: formatScientific(v, Math.max(0, ev - estep)) };
   });
-  // minor ticks: 5 per interval for steps 1 and 5, 4 for 2, 5 for 2.5
+  // minor ticks: 5 per interval for steps 1 and 5, 4 for 2
   const nsub = Math.abs(mant - 2) < 1e-6 ? 4 : 5;
   const ms = step / nsub;
   const minor: number[] = [];
@@ -91,53 +111,48 @@ function logMantissaLabel(v: number, style: 'power' | 'e'): string {
   return formatScientific(v, 0);
 }
 
+const isDecade = (v: number) => Math.abs(Math.log10(v) - Math.round(Math.log10(v))) < EPS;
+/** The mantissa m of m x 10^d (1 <= m < 10), rounded to 1e-9. */
+const mantissa = (v: number) => Math.round((v / 10 ** Math.floor(Math.log10(v) + EPS)) * 1e9) / 1e9;
+
 /**
- * Ticks of a log10 axis on [min, max] (min > 0): labelled decades (every k-th one if there are more than
- * maxMajor), minor ticks at 2..9 x 10^n; on ranges shorter than ~2 decades, labelled 1-2-5 ticks.
+ * Ticks of a log10 axis on [min, max] (min > 0): labelled decades (every k-th one, as d3 chooses them,
+ * when there are more than maxMajor), minor ticks at 2..9 x 10^n; on ranges shorter than ~2 decades,
+ * labelled 1-2-5 ticks.
  */
 export function logTicks(min: number, max: number, maxMajor = 6, style: 'power' | 'e' = 'power'): Ticks {
   if (!(min > 0) || !(max > min)) return { major: [], minor: [] };
-  const lo = Math.log10(min), hi = Math.log10(max);
-  const d0 = Math.ceil(lo - EPS), d1 = Math.floor(hi + EPS);
-  const inRange = (v: number) => v >= min * (1 - EPS) && v <= max * (1 + EPS);
-  const subDecadeMinors = (): number[] => {
-    const out: number[] = [];
-    for (let d = Math.floor(lo) ; d <= d1; d++) for (let m = 2; m <= 9; m++) {
-      const v = clean(m * 10 ** d);
-      if (inRange(v)) out.push(v);
-    }
-    return out;
-  };
-  const span = hi - lo;
+  // widened by 1e-9 (relative) so that an end a rounding error short of a tick keeps it
+  const scale = scaleLog().domain([min * (1 - EPS), max * (1 + EPS)]);
+  const span = Math.log10(max) - Math.log10(min);
+  // d3 returns the whole 1..9 x 10^n grid while the count exceeds the number of decades spanned (on a
+  // range holding too few grid values it falls back to linear ticks, filtered out here)
+  const grid = scale.ticks(Math.floor(span) + 1).filter((v) => Number.isInteger(mantissa(v)));
   if (span < 2.2) {
     // 1-2-5 (or 1-3, or 1 only) per decade, whichever first fits maxMajor and gives >= 2 ticks
     for (const mants of [[1, 2, 5], [1, 3], [1]]) {
-      const vals: number[] = [];
-      for (let d = Math.floor(lo) - 1; d <= d1 + 1; d++) for (const m of mants) {
-        const v = clean(m * 10 ** d);
-        if (inRange(v)) vals.push(v);
-      }
+      const vals = grid.filter((v) => mants.includes(mantissa(v)));
       if (vals.length >= 2 && vals.length <= maxMajor + 1) {
-        const major = vals.map((v) => ({ value: v, label: Math.abs(Math.log10(v) - Math.round(Math.log10(v))) < 1e-9 && (v < 1e-3 || v >= 1e5) ? logLabel(Math.round(Math.log10(v)), style) : logMantissaLabel(v, style) }));
+        const major = vals.map((v) => ({ value: v, label: isDecade(v) && (v < 1e-3 || v >= 1e5) ? logLabel(Math.round(Math.log10(v)), style) : logMantissaLabel(v, style) }));
         const set = new Set(vals);
-        return { major, minor: subDecadeMinors().filter((v) => !set.has(v)) };
+        return { major, minor: grid.filter((v) => !set.has(v)) };
       }
     }
     // less than one 1-2-5 step inside: fall back to linear ticks
     return linearTicks(min, max, Math.max(2, Math.min(maxMajor, 4)));
   }
-  const nd = d1 - d0 + 1;
-  const stride = Math.max(1, Math.ceil(nd / Math.max(1, maxMajor)));
-  const major: Tick[] = [];
-  const minor: number[] = [];
-  for (let d = d0; d <= d1; d++) {
-    const v = clean(10 ** d);
-    if (((d % stride) + stride) % stride === 0) major.push({ value: v, label: logLabel(d, style) });
-    else minor.push(v);
+  // labelled decades: d3's (all of them, or every k-th one on long ranges), at most maxMajor + 1
+  let labelled: number[] = [];
+  for (let count = Math.max(1, maxMajor); count >= 1; count--) {
+    labelled = scale.ticks(count).filter(isDecade);
+    if (labelled.length <= maxMajor + 1) break;
   }
-  if (stride === 1 && span <= 12) minor.push(...subDecadeMinors());
+  const set = new Set(labelled);
+  const decades = grid.filter(isDecade);
+  const minor = decades.filter((v) => !set.has(v));
+  if (minor.length === 0 && span <= 12) minor.push(...grid.filter((v) => !isDecade(v)));
   minor.sort((a, b) => a - b);
-  return { major, minor };
+  return { major: labelled.map((v) => ({ value: v, label: logLabel(Math.round(Math.log10(v)), style) })), minor };
 }
 
 /** Ticks of a symmetric-log axis: 0 and ±linthresh x 10^k. */
@@ -170,15 +185,22 @@ export function symlogTicks(min: number, max: number, linthresh: number, maxMajo
   return { major, minor };
 }
 
+type AxisMap = ScaleContinuousNumeric<number, number, number>;
+
+/** The d3 scale of an axis, mapping [min, max] to [0, 1] (NaN for values it cannot place). */
+function d3Scale(kind: ScaleKind, min: number, max: number, linthresh: number): AxisMap {
+  if (kind === 'log') return scaleLog().domain([min, max]).range([0, 1]).unknown(NaN);
+  if (kind === 'symlog') return scaleSymlog().constant(linthresh).domain([min, max]).range([0, 1]).unknown(NaN);
+  return scaleLinear().domain([min, max]).range([0, 1]).unknown(NaN);
+}
+
 /** A map from data values to [0, 1] along an axis. */
 export class Scale {
-  private readonly f0: number;
-  private readonly f1: number;
+  private readonly map: AxisMap;
 
   constructor(readonly kind: ScaleKind, readonly min: number, readonly max: number, readonly linthresh = 1) {
     if (kind === 'log' && !(min > 0)) throw new Error(`log scale needs a positive range (got [${min}, ${max}])`);
-    this.f0 = this.forward(min);
-    this.f1 = this.forward(max);
+    this.map = d3Scale(kind, min, max, linthresh);
   }
 
   /** The transformed coordinate (identity, log10, or sign(v) log10(1 + |v|/linthresh)); NaN off the domain. */
@@ -194,9 +216,10 @@ export class Scale {
     return Math.sign(u) * this.linthresh * (10 ** Math.abs(u) - 1);
   }
 
-  /** Position of v along the axis: 0 at min, 1 at max (outside [0, 1] when v is outside the range). */
+  /** Position of v along the axis: 0 at min, 1 at max (outside [0, 1] when v is outside the range; NaN for v <= 0 on a log axis). */
   frac(v: number): number {
-    return (this.forward(v) - this.f0) / (this.f1 - this.f0);
+    if (this.kind === 'log' && !(v > 0)) return NaN;
+    return this.map(v);
   }
 
   ticks(opts: TickOptions = {}): Ticks {
@@ -210,7 +233,7 @@ export class Scale {
 export interface DomainOptions {
   /** Fraction of the range added at each end of a linear/symlog axis (default 0.04). */
   pad?: number;
-  /** Round the ends outwards: to step multiples (linear) or to 1, 2, 5 x 10^n (log). */
+  /** Round the ends outwards: to d3's tick steps (linear) or to 1, 2, 5 x 10^n (log). */
   nice?: boolean;
   /** Log axes: lowest value shown is at least max / 10^maxDecades. */
   maxDecades?: number;
@@ -244,13 +267,13 @@ export function autoDomain(kind: ScaleKind, lo: number, hi: number, o: DomainOpt
     lo -= w; hi += w;
   }
   if (kind === 'symlog') {
-    const s = new Scale('symlog', lo, hi, o.linthresh ?? 1);
-    const f0 = s.forward(lo), f1 = s.forward(hi), p = (o.pad ?? 0.04) * (f1 - f0);
-    return [s.inverse(f0 - p), s.inverse(f1 + p)];
+    // pad in the transformed coordinate: the ends of the padded [0, 1] mapped back
+    const s = d3Scale('symlog', lo, hi, o.linthresh ?? 1), p = o.pad ?? 0.04;
+    return [s.invert(-p), s.invert(1 + p)];
   }
   if (o.nice) {
-    const step = niceStep((hi - lo) / 5);
-    return [clean(Math.floor(lo / step + EPS) * step), clean(Math.ceil(hi / step - EPS) * step)];
+    const [a, b] = scaleLinear().domain([lo, hi]).nice(5).domain();
+    return [a, b];
   }
   const p = (o.pad ?? 0.04) * (hi - lo);
   return [lo - p, hi + p];

@@ -1,16 +1,30 @@
 /**
- * The plugin registry: an inversify container holding every stage and method plugin under a token
- * derived from its id. Stages get their numerical methods from a child container in which the abstract
- * method tokens (`integrator`, `ode-solver`, `differentiator`) are bound to the pipeline's choice.
+ * The plugin registry: the root inversify container, holding every stage and method plugin under a token
+ * derived from its id and the default service providers of the loaded modules (`parameters` from core,
+ * `cosmology` from the built-in plugins). Each planned pipeline gets a child container in which the abstract
+ * method tokens (`integrator`, `ode-solver`, `differentiator`) are bound to its choice, and each stage a child of
+ * that one (core/plugin/bindings.ts).
  */
 import 'reflect-metadata';
 import { Container } from 'inversify';
 import { compile } from '../schema/ajv.js';
-import { PLUGIN_API_VERSION, isMethodPlugin, type AnyPlugin, type MethodPlugin, type PortContract, type StagePlugin } from './types.js';
+import { PLUGIN_API_VERSION, isMethodPlugin, type AnyPlugin, type MethodPlugin, type PortContract, type ServiceProvider, type StagePlugin } from './types.js';
+import { childContainer, methodToken, serviceToken, type Bindings } from './bindings.js';
 
 export const pluginToken = (id: string) => Symbol.for(`cosmodag:plugin:${id}`);
-/** The abstract token a stage asks for: ctx.method('integrator') resolves methodToken('integrator'). */
-export const methodToken = (kind: string) => Symbol.for(`cosmodag:method:${kind}`);
+export { methodToken, serviceToken };
+
+/**
+ * The core service `parameters`: the values, at this evaluation (stencil points included), of the parameters
+ * the stage reads, and only those (so that the memo key, which holds exactly them, stays the truth).
+ */
+export const parametersService: ServiceProvider<Readonly<Record<string, number>>> = {
+  name: 'parameters',
+  id: 'core/parameters',
+  version: '1',
+  description: 'the values of the parameters the stage reads, at this evaluation',
+  create: (ctx, stage) => Object.freeze(Object.fromEntries(stage.reads.map((n) => [n, ctx.param(n).v]))),
+};
 
 export interface RegisteredPlugin {
   plugin: AnyPlugin;
@@ -22,6 +36,37 @@ export class PluginRegistry {
   readonly container = new Container();
   private readonly entries = new Map<string, RegisteredPlugin>();
   private readonly contracts = new Map<string, { contract: PortContract; source: string }>();
+  private readonly serviceEntries = new Map<string, { provider: ServiceProvider; source: string }>();
+
+  constructor() {
+    this.registerService(parametersService, 'cosmodag (core)');
+  }
+
+  /** Register the default provider of a service (one per name), bound in the registry's container. */
+  registerService(provider: ServiceProvider, source: string): void {
+    const s = provider as Partial<ServiceProvider> | null;
+    const problems: string[] = [];
+    if (!s || typeof s !== 'object') problems.push('is not an object');
+    else {
+      if (typeof s.name !== 'string' || !/^[a-z0-9-]+$/.test(s.name)) problems.push('name must be a service name such as "cosmology"');
+      if (typeof s.id !== 'string') problems.push('id (a string) is missing');
+      if (typeof s.version !== 'string') problems.push('version (a string) is missing');
+      if (typeof s.create !== 'function') problems.push('create(ctx, stage) is missing');
+    }
+    if (problems.length) throw new Error(`service ${JSON.stringify(s?.name ?? '?')} from ${source}: ${problems.join('; ')}`);
+    const prior = this.serviceEntries.get(provider.name);
+    if (prior) {
+      if (prior.provider === provider) return;
+      throw new Error(`service "${provider.name}" from ${source} is already provided by ${prior.source}; override it for a pipeline or a stage in a child container (withBindings)`);
+    }
+    this.serviceEntries.set(provider.name, { provider, source });
+    this.container.bind(serviceToken(provider.name)).toConstantValue(provider);
+  }
+
+  /** Every registered service provider, by name. */
+  services(): { provider: ServiceProvider; source: string }[] {
+    return [...this.serviceEntries.values()].sort((a, b) => a.provider.name.localeCompare(b.provider.name));
+  }
 
   /** Register the output contract of a port (one per port; a module may declare contracts for new ports). */
   registerPort(contract: PortContract, source: string): void {
@@ -94,11 +139,9 @@ export class PluginRegistry {
     return this.list().map((r) => r.plugin).filter((p): p is MethodPlugin => isMethodPlugin(p) && p.kind === kind);
   }
 
-  /** A child container with the given method instances bound to their abstract tokens. */
-  scope(methods: Record<string, unknown>): Container {
-    const child = new Container({ parent: this.container });
-    for (const [kind, instance] of Object.entries(methods)) child.bind(methodToken(kind)).toConstantValue(instance);
-    return child;
+  /** A pipeline's container: a child of the registry's holding `layer` (its method bindings). */
+  pipelineContainer(layer: Bindings = {}): Container {
+    return childContainer(this.container, layer);
   }
 }
 
@@ -121,6 +164,8 @@ function describeProblems(p: any): string[] {
     if (!p.inputs || (typeof p.inputs !== 'object' && typeof p.inputs !== 'function')) out.push('inputs (an object, maybe {}, or a function of the config) is missing');
     if (!p.reads || (typeof p.reads !== 'object' && typeof p.reads !== 'function')) out.push('reads (parameter specs or a function of the config) is missing');
     if (p.describe !== undefined && typeof p.describe !== 'function') out.push('describe, when given, must be a function (config, ctx) => {description, problems}');
+    if (p.services !== undefined && !(Array.isArray(p.services) && p.services.every((x: unknown) => typeof x === 'string'))) out.push('services, when given, must be a list of service names');
+    if (p.streamFile !== undefined && typeof p.streamFile !== 'function') out.push('streamFile, when given, must be a function (file, ctx) => ChunkWriter | undefined');
     if (!['forward', 'forward+reverse', 'none'].includes(p.differentiable)) out.push(`differentiable must be 'forward', 'forward+reverse' or 'none'`);
   } else if (typeof p.create !== 'function') out.push('create(config) is missing');
   return out;

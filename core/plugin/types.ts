@@ -26,10 +26,31 @@ export interface ParameterSpec {
   absStep?: number;
 }
 
+/**
+ * A part of a stage's result, produced before the whole (streaming typed arrays): `range` is [first, end) along
+ * the stage's own chunk axis (the Boltzmann stage: k-modes in the order they finish; the Limber stage:
+ * multipole indices), `total` the axis length, `data` the part itself (plain data, typed arrays; the stage
+ * documents its shape). A stage emits chunks by returning an Observable of events or by calling ctx.chunk.
+ */
+export interface StageChunk {
+  range: [number, number];
+  total?: number;
+  label?: string;
+  data?: unknown;
+}
+
 export type StageEvent<T> =
   | { type: 'progress'; done: number; total: number; label?: string }
-  | { type: 'chunk'; range: [number, number]; data?: unknown }
+  | ({ type: 'chunk' } & StageChunk)
   | { type: 'result'; value: T };
+
+/**
+ * What a stage consuming an input as a stream (`{port, stream: true}`) sees through ctx.stream(input): the
+ * provider's chunks as they are produced (those emitted before the subscription are replayed), then one
+ * `result` with the provider's whole output, then completion. A provider read from the memo store (or one that
+ * emits no chunks) gives only the `result`: do per-chunk work in a function that can also take the whole output.
+ */
+export type StreamEvent<T = unknown> = ({ type: 'chunk' } & StageChunk) | { type: 'result'; value: T };
 
 export type RunResult<T> = T | Promise<T> | Observable<StageEvent<T>>;
 
@@ -62,6 +83,55 @@ export interface StageContext<C, I> {
   sticky?<T>(what: string, compute: () => T): T;
   /** Report progress without returning an Observable. */
   progress(done: number, total: number, label?: string): void;
+  /**
+   * Emit a part of the result while computing (see StageChunk), without returning an Observable. Present in
+   * every context the runtime builds (optional so that hand-made test contexts need not provide it): call it
+   * as `ctx.chunk?.({range, total, data})`.
+   */
+  chunk?(chunk: StageChunk): void;
+  /**
+   * A service bound in the stage's container (docs/architecture.md, "Containers, methods and services"), e.g.
+   * ctx.service<Cosmology>('cosmology') or ctx.service<Record<string, number>>('parameters'). Only services
+   * listed in the plugin's `services` may be asked for (their bindings enter the memo key). Present in every
+   * context the runtime builds.
+   */
+  service?<T>(name: string): T;
+  /**
+   * An input declared `{port, stream: true}` as a stream of the provider's chunks then its result
+   * (StreamEvent). Such a stage may start as soon as the provider starts; until the provider has finished,
+   * reading ctx.inputs[input] throws. Present in every context the runtime builds.
+   */
+  stream?<T = unknown>(input: string): Observable<StreamEvent<T>>;
+}
+
+/**
+ * A service: a provider bound under serviceToken(name) in a container, whose `create(ctx)` gives what the stage
+ * receives (once per stage evaluation). Its id and version enter the memo key of every stage that declares the
+ * service, so rebinding it in a child container recomputes exactly those stages. A plugin module may export
+ * `services: ServiceProvider[]` (registered as defaults in the registry's container, like its plugins).
+ */
+export interface ServiceProvider<T = unknown> {
+  name: string;
+  /** Identity in memo keys, e.g. `cosmology/contract`. */
+  id: string;
+  version: string;
+  description: string;
+  /** The service for one stage evaluation: `stage.reads` are the parameters the stage declared. */
+  create(ctx: StageContext<unknown, unknown>, stage: { name: string; reads: readonly string[] }): T;
+}
+
+/**
+ * A writer that appends an outputs file while its stage computes (StagePlugin.streamFile): the runtime writes
+ * `head()` when the stage starts, appends `chunk(c)` as each chunk arrives and `tail()` when it is computed, to
+ * a temporary file beside the target (`<file>.partial`), renamed onto the target at the end (atomically, through
+ * the output manifest). The contract: head + chunks + tail equal the file `write` gives for that output; the
+ * runtime checks it (hash) and writes `write`'s version when they differ, when the stage came from the memo
+ * store or when its chunks did not cover [0, total).
+ */
+export interface ChunkWriter {
+  head?(): string;
+  chunk(chunk: StageChunk): string;
+  tail?(): string;
 }
 
 /**
@@ -91,13 +161,22 @@ export interface VjpResult {
  *  - `many: true`: every stage providing the port, in pipeline order, unless the pipeline's `inputs` lists them
  *    (`"tracers": ["weights", "cmb"]`); the stage receives an array of their outputs, in that order (an
  *    optional one with no provider receives []). In reverse mode its bar is an array of bars, one per source.
+ *  - `stream: true` (a single input): the stage consumes the input as a stream of chunks (ctx.stream(input)) and
+ *    may start as soon as the provider starts computing (docs/architecture.md, "Streams").
  */
-export type InputDecl = string | { port: string | string[]; optional?: true; many?: true };
+export type InputDecl = string | { port: string | string[]; optional?: true; many?: true; stream?: true };
 
 /** Files a stage writes for a pipeline `outputs` entry: relative file name -> contents. */
 export type OutputFiles = Record<string, string | Uint8Array>;
 
-export interface StagePlugin<C = any, I = any, O = any> {
+/**
+ * A function of the validated config. Declared through a method so that its parameter is checked bivariantly,
+ * like the plugin's methods: a StagePlugin<MyConfig> is then a StagePlugin (of unknown config), which the
+ * runtime only ever calls with a config validated against that plugin's own configSchema.
+ */
+type OfConfig<C, R> = { of(config: C): R }['of'];
+
+export interface StagePlugin<C = unknown, I = unknown, O = unknown> {
   apiVersion: number;
   /** `port/method`, e.g. `background/w0wa`. */
   id: string;
@@ -110,11 +189,13 @@ export interface StagePlugin<C = any, I = any, O = any> {
    * Input name -> the port it needs (see InputDecl), or a function of the validated config (e.g. extra power
    * inputs a config names). Optional inputs are wired when a provider exists.
    */
-  inputs: Record<string, InputDecl> | ((config: C) => Record<string, InputDecl>);
+  inputs: Record<string, InputDecl> | OfConfig<C, Record<string, InputDecl>>;
   /** Parameters read: a list, or a function of the config (e.g. one bias per bin). */
-  reads: Record<string, ParameterSpec> | ((config: C) => Record<string, ParameterSpec>);
+  reads: Record<string, ParameterSpec> | OfConfig<C, Record<string, ParameterSpec>>;
   /** Method kinds it asks the container for (part of its cache key). */
   methods?: string[];
+  /** Services it asks the container for (ctx.service(name)); their providers' identities enter its cache key. */
+  services?: string[];
   differentiable: Differentiable;
   /**
    * The stage needs the derivatives of its inputs with respect to the varied parameters (a Fisher matrix,
@@ -144,6 +225,12 @@ export interface StagePlugin<C = any, I = any, O = any> {
   summarize?(output: O): string;
   /** Serialise the output for a pipeline `outputs` entry named `file` (e.g. `cl.tsv`). */
   write?(output: O, file: string, ctx: { config: C; params: Record<string, number> }): OutputFiles | Promise<OutputFiles>;
+  /**
+   * Write the file `file` of an outputs entry as the chunks arrive (see ChunkWriter); undefined for a file it
+   * does not stream. `write` stays the reference: the other files of the entry, and this one when no complete
+   * stream was seen.
+   */
+  streamFile?(file: string, ctx: { config: C; params: Record<string, number> }): ChunkWriter | undefined;
   /**
    * Cross-field checks ajv cannot express, on the config and the parameter values; return messages of the
    * form "path: what is wrong", with a path `with.<field>` (relative to this stage) or `parameters.<name>`.
@@ -196,7 +283,7 @@ export interface PortContract {
 }
 
 /** A numerical method: a factory from its validated config to the strategy object. */
-export interface MethodPlugin<C = any, T = any> {
+export interface MethodPlugin<C = unknown, T = unknown> {
   apiVersion: number;
   /** `kind/name`, e.g. `integrator/gauss-legendre`. */
   id: string;

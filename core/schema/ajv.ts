@@ -20,11 +20,11 @@ export function compile(schema: object): ValidateFunction {
 
 /** Value at a JSON pointer inside data (for quoting the offending value). */
 function valueAt(data: unknown, pointer: string): unknown {
-  let cur: any = data;
+  let cur = data;
   for (const raw of pointer.split('/').slice(1)) {
     const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');
-    if (cur == null) return undefined;
-    cur = cur[key];
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[key];
   }
   return cur;
 }
@@ -37,16 +37,20 @@ const join = (base: string, rest: string) => (base && rest ? `${base}.${rest}` :
 function describe(e: ErrorObject, data: unknown): { path: string; message: string } | null {
   const at = dotted(e.instancePath);
   const val = valueAt(data, e.instancePath);
-  const p = e.params as any;
+  // ajv types `params` per keyword; this is the union of the fields read below
+  const p = e.params as {
+    missingProperty?: string; additionalProperty?: string; type?: string; allowedValues?: unknown[]; allowedValue?: unknown; limit?: number; pattern?: string;
+  };
+  const parent = e.parentSchema as { properties?: object; description?: string } | undefined;
   switch (e.keyword) {
     case 'required':
-      return { path: join(at, p.missingProperty), message: 'is required but missing' };
+      return { path: join(at, p.missingProperty ?? ''), message: 'is required but missing' };
     case 'additionalProperties':
-      return { path: join(at, p.additionalProperty), message: `is not a known field here; allowed: ${Object.keys((e.parentSchema as any)?.properties ?? {}).join(', ') || '(none)'}` };
+      return { path: join(at, p.additionalProperty ?? ''), message: `is not a known field here; allowed: ${Object.keys(parent?.properties ?? {}).join(', ') || '(none)'}` };
     case 'type':
       return { path: at, message: `${show(val)} has the wrong type: expected ${p.type}` };
     case 'enum':
-      return { path: at, message: `${show(val)} is not allowed; choose one of ${(p.allowedValues as unknown[]).map((x) => show(x)).join(', ')}` };
+      return { path: at, message: `${show(val)} is not allowed; choose one of ${(p.allowedValues ?? []).map((x) => show(x)).join(', ')}` };
     case 'const':
       return { path: at, message: `${show(val)} is not allowed; expected ${show(p.allowedValue)}` };
     case 'minimum': case 'maximum': case 'exclusiveMinimum': case 'exclusiveMaximum': {
@@ -58,7 +62,7 @@ function describe(e: ErrorObject, data: unknown): { path: string; message: strin
     case 'minLength': return { path: at, message: `${show(val)} is too short (min length ${p.limit})` };
     case 'pattern': return { path: at, message: `${show(val)} does not match the pattern ${p.pattern}` };
     case 'propertyNames': return null; // reported through the nested pattern error
-    case 'oneOf': case 'anyOf': return { path: at, message: `${show(val)} matches none of the allowed forms${(e.parentSchema as any)?.description ? ` (${(e.parentSchema as any).description})` : ''}` };
+    case 'oneOf': case 'anyOf': return { path: at, message: `${show(val)} matches none of the allowed forms${parent?.description ? ` (${parent.description})` : ''}` };
     case 'if': return null;
     default:
       return { path: at, message: `${show(val)}: ${e.message ?? e.keyword}` };

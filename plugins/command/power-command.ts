@@ -207,14 +207,14 @@ function fingerprintOf(c: CommandPowerConfig, baseDir: string): string {
 
 /** P(k, z) from the JSON form {k_1overMpc, z, P_Mpc3: nz rows of nk, or nz*nk flat}. */
 export function powerTableFromJson(text: string, source: string): PowerTable {
-  let o: any;
+  let o: unknown;
   try {
     o = JSON.parse(text);
   } catch (e) {
     throw new Error(`${source}: not valid JSON: ${(e as Error).message}`);
   }
   const arr = (name: string): unknown[] => {
-    const v = o?.[name];
+    const v = typeof o === 'object' && o !== null ? (o as Record<string, unknown>)[name] : undefined;
     if (!Array.isArray(v)) throw new Error(`${source}: field "${name}" is missing or not an array (expected {k_1overMpc: [...], z: [...], P_Mpc3: [[...], ...]})`);
     return v;
   };

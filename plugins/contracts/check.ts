@@ -25,6 +25,16 @@ export function checkObject(out: Messages, x: unknown, what: string): x is Recor
 
 const kindOf = (x: unknown) => (x === null ? 'null' : Array.isArray(x) ? 'an array' : x instanceof Object && x.constructor !== Object ? `a ${x.constructor.name}` : typeof x);
 
+/** A value for a message: a primitive as itself, anything else by its kind ("an array", "a Float64Array", "object"). */
+export function show(x: unknown): string {
+  switch (typeof x) {
+    case 'string': return x;
+    case 'number': case 'boolean': case 'bigint': case 'undefined': return String(x);
+    case 'symbol': return x.toString();
+    default: return kindOf(x);
+  }
+}
+
 /** `x` is a Float64Array (of `len` entries when given; `lenWhat` names that length, e.g. "nz*nk"). */
 export function checkFloat64(out: Messages, path: string, x: unknown, len?: number, lenWhat?: string): x is Float64Array {
   if (x === undefined) return no(out, `${path}: missing`);
@@ -70,13 +80,13 @@ export function checkDualArray(out: Messages, path: string, x: unknown, len?: nu
   if (x === undefined) return no(out, `${path}: missing`);
   if (!isRecord(x)) return no(out, `${path}: is ${kindOf(x)}, expected a DualArray {value, tangent, P}`);
   if (!checkFloat64(out, `${path}.value`, x.value, len, lenWhat)) return false;
-  const n = (x.value as Float64Array).length;
+  const n = x.value.length;
   const t = x.tangent;
   if (t === null) return true;
   if (t === undefined) return no(out, `${path}.tangent: missing (null for a constant)`);
   if (!(t instanceof Float64Array)) return no(out, `${path}.tangent: is ${kindOf(t)}, expected a Float64Array or null`);
   const P = x.P;
-  if (typeof P !== 'number' || !Number.isInteger(P) || P < 0) return no(out, `${path}.P: ${String(P)} is not a non-negative integer`);
+  if (typeof P !== 'number' || !Number.isInteger(P) || P < 0) return no(out, `${path}.P: ${show(P)} is not a non-negative integer`);
   if (t.length !== P * n) return no(out, `${path}.tangent: has ${t.length} entries, expected P*n = ${P}*${n} = ${P * n}`);
   sameBlocks(out, `${path}.tangent`, P, b);
   return true;
@@ -86,7 +96,7 @@ export function checkDualArray(out: Messages, path: string, x: unknown, len?: nu
 export function checkDual(out: Messages, path: string, x: unknown, b?: Blocks): boolean {
   if (x === undefined) return no(out, `${path}: missing`);
   if (!isRecord(x)) return no(out, `${path}: is ${kindOf(x)}, expected a Dual {v, d}`);
-  if (typeof x.v !== 'number' || !Number.isFinite(x.v)) return no(out, `${path}.v: ${String(x.v)} is not a finite number`);
+  if (typeof x.v !== 'number' || !Number.isFinite(x.v)) return no(out, `${path}.v: ${show(x.v)} is not a finite number`);
   const d = x.d;
   if (d === null) return true;
   if (!(d instanceof Float64Array)) return no(out, `${path}.d: is ${kindOf(d)}, expected a Float64Array or null`);

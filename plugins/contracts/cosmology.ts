@@ -390,7 +390,7 @@ export function cosmologyProblems(
     if (m) out.push(m);
   }
   if (out.length) return out;
-  const c = cosmologyFrom(values as Partial<Record<string, number>>);
+  const c = cosmologyFrom(values);
   const uses = closureOf(quantities);
   if (uses.has('Omega_cdm')) {
     const Ob = v('Omega_b'), Om = v('Omega_m'), Onu = c.Omega_nu.v;

@@ -24,9 +24,9 @@ export function checkPowerGrid(x: unknown, out: Messages): void {
   if (!checkObject(out, x, 'a PowerGrid {k_1overMpc, z, P_Mpc3, source}')) return;
   const k = x.k_1overMpc, z = x.z;
   const okK = checkAscending(out, 'k_1overMpc', k);
-  if (okK && !((k as Float64Array)[0] > 0)) out.push(`k_1overMpc[0]: ${(k as Float64Array)[0]} must be > 0 (k is log-spaced)`);
+  if (okK && !(k[0] > 0)) out.push(`k_1overMpc[0]: ${k[0]} must be > 0 (k is log-spaced)`);
   const okZ = checkAscending(out, 'z', z, 1);
-  const nk = okK ? (k as Float64Array).length : 0, nz = okZ ? (z as Float64Array).length : 0;
+  const nk = okK ? k.length : 0, nz = okZ ? z.length : 0;
   checkDualArray(out, 'P_Mpc3', x.P_Mpc3, okK && okZ ? nz * nk : undefined, okK && okZ ? `nz*nk = ${nz}*${nk}` : undefined, blocks());
   checkString(out, 'source', x.source);
 }

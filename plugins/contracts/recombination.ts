@@ -64,7 +64,7 @@ const RECOMBINATION_SCALARS = [
 export function checkRecombination(x: unknown, out: Messages): void {
   if (!checkObject(out, x, 'a Recombination {z, x_e, kappa_prime_1overMpc, ...}')) return;
   const b = blocks();
-  const nz = checkAscending(out, 'z', x.z) ? (x.z as Float64Array).length : undefined;
+  const nz = checkAscending(out, 'z', x.z) ? x.z.length : undefined;
   if (nz !== undefined && (x.z as Float64Array)[0] !== 0) out.push(`z[0]: is ${(x.z as Float64Array)[0]}, expected 0 (the grid starts at z = 0)`);
   for (const f of RECOMBINATION_ARRAYS) checkDualArray(out, f, x[f], nz, 'nz', b);
   for (const f of RECOMBINATION_SCALARS) checkDual(out, f, x[f], b);

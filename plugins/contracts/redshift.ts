@@ -3,7 +3,7 @@
  * over its z grid.
  */
 import type { DualArray } from '../../core/ad/dual-array.js';
-import { blocks, checkAscending, checkDualArray, checkFloat64, checkObject, checkString, portContract, type Messages } from './check.js';
+import { blocks, checkAscending, checkDualArray, checkFloat64, checkObject, checkString, portContract, show, type Messages } from './check.js';
 
 export interface RedshiftDistribution {
   /** Common z grid, ascending. */
@@ -26,10 +26,10 @@ export function checkRedshiftDistribution(x: unknown, out: Messages): void {
   const nB = x.nBins;
   const okB = typeof nB === 'number' && Number.isInteger(nB) && nB >= 1;
   if (nB === undefined) out.push('nBins: missing');
-  else if (!okB) out.push(`nBins: ${String(nB)} is not a positive integer`);
+  else if (!okB) out.push(`nBins: ${show(nB)} is not a positive integer`);
   const nz = okZ ? (x.z as Float64Array).length : 0;
-  checkDualArray(out, 'n', x.n, okZ && okB ? (nB as number) * nz : undefined, `nBins*nz = ${String(nB)}*${nz}`, blocks());
-  checkFloat64(out, 'zbar', x.zbar, okB ? (nB as number) : undefined, 'nBins');
+  checkDualArray(out, 'n', x.n, okZ && okB ? nB * nz : undefined, `nBins*nz = ${String(nB)}*${nz}`, blocks());
+  checkFloat64(out, 'zbar', x.zbar, okB ? nB : undefined, 'nBins');
   checkString(out, 'zbarDefinition', x.zbarDefinition);
 }
 

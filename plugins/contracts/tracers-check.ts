@@ -3,7 +3,7 @@
  * output: the z grid ascending, each tracer's fields present and of the allowed kind, names unique, W of
  * nTracers*nz values and one multiplicative factor per tracer. Shapes only: W itself is not scanned.
  */
-import { blocks, checkAscending, checkDualArray, checkFinite, checkObject, checkString, isRecord, portContract, type Messages } from './check.js';
+import { blocks, checkAscending, checkDualArray, checkFinite, checkObject, checkString, isRecord, portContract, show, type Messages } from './check.js';
 import type { EllFactor } from './tracers.js';
 
 const ELL_FACTORS: readonly EllFactor[] = ['spin2', 'convergence', 'none'];
@@ -18,13 +18,13 @@ function checkTracer(out: Messages, path: string, t: unknown): string | undefine
   checkString(out, `${path}.family`, t.family);
   checkString(out, `${path}.code`, t.code);
   if (t.index !== undefined && !(typeof t.index === 'number' && Number.isInteger(t.index) && t.index >= 1))
-    out.push(`${path}.index: ${String(t.index)} is not a positive integer (1-based bin number)`);
+    out.push(`${path}.index: ${show(t.index)} is not a positive integer (1-based bin number)`);
   if (t.latex !== undefined && typeof t.latex !== 'string') out.push(`${path}.latex: is ${typeof t.latex}, expected a string`);
   if (t.ellFactor === undefined) out.push(`${path}.ellFactor: missing`);
   else if (!ELL_FACTORS.includes(t.ellFactor as EllFactor))
     out.push(`${path}.ellFactor: ${JSON.stringify(t.ellFactor)} is not one of ${ELL_FACTORS.map((f) => `'${f}'`).join(', ')}`);
   checkString(out, `${path}.power`, t.power);
-  if (checkFinite(out, `${path}.noise`, t.noise) && (t.noise as number) < 0) out.push(`${path}.noise: ${t.noise} must be >= 0`);
+  if (checkFinite(out, `${path}.noise`, t.noise) && t.noise < 0) out.push(`${path}.noise: ${t.noise} must be >= 0`);
   return named ? (t.name as string) : undefined;
 }
 
@@ -50,7 +50,7 @@ export function checkTracerSet(x: unknown, out: Messages): void {
   const b = blocks();
   checkDualArray(out, 'W', x.W, nT !== undefined && nz !== undefined ? nT * nz : undefined, `nTracers*nz = ${nT}*${nz}`, b);
   checkDualArray(out, 'multiplicative', x.multiplicative, nT, 'nTracers', b);
-  if (checkFinite(out, 'z_max', x.z_max) && !((x.z_max as number) > 0)) out.push(`z_max: ${x.z_max} must be > 0`);
+  if (checkFinite(out, 'z_max', x.z_max) && !(x.z_max > 0)) out.push(`z_max: ${x.z_max} must be > 0`);
 }
 
 export const weightsPort = portContract(

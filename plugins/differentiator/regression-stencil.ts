@@ -5,6 +5,7 @@
  * while any point deviates from the fit by more than `tolerance` (see stemSlopes), drop the outermost pair;
  * at least `min_points` points remain. Done independently for every output element.
  */
+import { Matrix, QrDecomposition } from 'ml-matrix';
 import { PLUGIN_API_VERSION, type MethodPlugin } from '../../core/plugin/types.js';
 import type { Differentiator } from '../../core/graph/differentiator.js';
 import { attach, flatten, layoutOf } from './leaf-table.js';
@@ -31,19 +32,33 @@ export type DeviationMeasure = 'variation' | 'value';
 export function stemSlopes(x: number[], Y: Float64Array[], tolerance: number, minPoints: number, measure: DeviationMeasure = 'variation'): Float64Array {
   const n = Y[0].length, J = x.length;
   const out = new Float64Array(n);
+  // The least-squares line through the first m points is linear in the data: (a, b) = X_m^+ y with X_m the
+  // m x 2 design matrix [1, x_j]. Its pseudo-inverse comes from ml-matrix's QR (the least-squares solution for
+  // each unit vector), once per m, not per element.
+  const fits = new Map<number, { wa: Float64Array; wb: Float64Array }>();
+  const fitOf = (m: number) => {
+    let f = fits.get(m);
+    if (!f) {
+      const X = new Matrix(m, 2);
+      for (let j = 0; j < m; j++) { X.set(j, 0, 1); X.set(j, 1, x[j]); }
+      const pinv = new QrDecomposition(X).solve(Matrix.eye(m)); // 2 x m
+      f = { wa: Float64Array.from(pinv.getRow(0)), wb: Float64Array.from(pinv.getRow(1)) };
+      fits.set(m, f);
+    }
+    return f;
+  };
   for (let i = 0; i < n; i++) {
     let m = J;
+    const y0 = Y[0][i];
     for (;;) {
-      // least-squares line through the first m points
-      let sx = 0, sy = 0, sxx = 0, sxy = 0;
-      for (let j = 0; j < m; j++) { const xj = x[j], yj = Y[j][i]; sx += xj; sy += yj; sxx += xj * xj; sxy += xj * yj; }
-      const den = m * sxx - sx * sx;
-      const b = (m * sxy - sx * sy) / den;
-      const a = (sy - b * sx) / m;
+      // the fit is applied to y_j - y_0 (the weights of b sum to 0, those of a to 1): no cancellation of y_0
+      const { wa, wb } = fitOf(m);
+      let a = y0, b = 0;
+      for (let j = 1; j < m; j++) { const d = Y[j][i] - y0; a += wa[j] * d; b += wb[j] * d; }
       out[i] = b;
       if (m - 2 < minPoints) break;
       let spread = 0, scale = 0;
-      for (let j = 0; j < m; j++) { spread = Math.max(spread, Math.abs(Y[j][i] - Y[0][i])); scale = Math.max(scale, Math.abs(Y[j][i])); }
+      for (let j = 0; j < m; j++) { spread = Math.max(spread, Math.abs(Y[j][i] - y0)); scale = Math.max(scale, Math.abs(Y[j][i])); }
       if (spread <= 1e-14 * scale) break; // constant: the slope is 0 to rounding
       let ok = true;
       for (let j = 0; j < m && ok; j++) {

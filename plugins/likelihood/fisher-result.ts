@@ -1,10 +1,12 @@
 /**
  * From a Fisher matrix F (P x P over the varied parameters, row-major) to the forecast: fixed parameters
- * removed, Gaussian priors added (1/sigma_prior^2 on the diagonal), the covariance F^-1 from a Cholesky
- * factor, marginalized and conditional errors, and the w0-wa figure of merit 1/sqrt(det Cov(w0, wa)).
+ * removed, Gaussian priors added (1/sigma_prior^2 on the diagonal), the covariance F^-1 from the
+ * eigen-decomposition of F scaled to unit diagonal (core/numerics/fisher-inverse.ts: its condition number is
+ * reported, and a near-singular matrix is refused naming the degenerate parameter combination), marginalized
+ * and conditional errors, and the w0-wa figure of merit 1/sqrt(det Cov(w0, wa)).
  * Shared by likelihood/gaussian-fisher and likelihood/gaussian.
  */
-import { spdInverse } from '../../core/numerics/cholesky.js';
+import { invertFisher } from '../../core/numerics/fisher-inverse.js';
 import type { FisherResult } from './gaussian-fisher.js';
 
 export interface VariedSpec { name: string; value: number; prior_sigma?: number; latex?: string }
@@ -23,10 +25,11 @@ export function fisherResult(F: Float64Array, varied: readonly VariedSpec[], fix
   const scale = Math.max(...Array.from({ length: K }, (_, a) => Math.abs(Fk[a * K + a])));
   const dead = keep.filter((_, a) => !(Math.abs(Fk[a * K + a]) > 1e-14 * scale)).map((i) => varied[i].name);
   if (dead.length) throw new Error(`the Fisher matrix is singular: nothing in the data depends on ${dead.join(', ')} (zero derivatives); fix ${dead.length > 1 ? 'them' : 'it'} (with.fixed) or give a prior`);
-  const cov = spdInverse(Fk, K);
-  if (!cov) throw new Error(`the Fisher matrix is not positive definite (degenerate parameters among ${keep.map((i) => varied[i].name).join(', ')}); add priors or fix parameters`);
-
   const names = keep.map((i) => varied[i].name);
+  const { cov, condition } = invertFisher(Fk, names, {
+    remedy: (d) => `fix ${d.length > 1 ? 'one of them' : 'it'} ("vary": false, or the Fisher stage's with.fixed) or give ${d.length > 1 ? 'one of them' : 'it'} a prior ("prior_sigma")`,
+  });
+
   const sigmaMarginalized = Float64Array.from({ length: K }, (_, a) => Math.sqrt(cov[a * K + a]));
   const sigmaConditional = Float64Array.from({ length: K }, (_, a) => 1 / Math.sqrt(Fk[a * K + a]));
   const iw0 = names.indexOf('w0'), iwa = names.indexOf('wa');
@@ -36,7 +39,7 @@ export function fisherResult(F: Float64Array, varied: readonly VariedSpec[], fix
   return {
     names, latex: keep.map((i) => varied[i].latex ?? varied[i].name),
     fiducial: Float64Array.from(keep, (i) => varied[i].value),
-    F: Fk, cov, sigmaMarginalized, sigmaConditional, fom,
+    F: Fk, cov, sigmaMarginalized, sigmaConditional, fom, condition,
     settings,
   };
 }

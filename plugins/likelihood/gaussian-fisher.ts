@@ -10,7 +10,7 @@
 import { PLUGIN_API_VERSION, type StagePlugin } from '../../core/plugin/types.js';
 import type { Spectra } from '../contracts/spectra.js';
 import { addBinFisher } from './fisher-matrix.js';
-import { spdInverse } from '../../core/numerics/cholesky.js';
+import { invertFisher } from '../../core/numerics/fisher-inverse.js';
 import { fisherResult } from './fisher-result.js';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -38,6 +38,11 @@ export interface FisherResult {
   sigmaConditional: Float64Array;
   /** Dark-energy figure of merit 1/sqrt(det Cov(w0, wa)), or NaN when w0 or wa is not varied. */
   fom: number;
+  /**
+   * Condition number of F scaled to unit diagonal (D^-1/2 F D^-1/2, D = diag F): largest over smallest
+   * eigenvalue, independent of the parameters' units (core/numerics/fisher-inverse.ts).
+   */
+  condition: number;
   settings: Record<string, unknown>;
 }
 
@@ -67,7 +72,7 @@ export function computeFisher(s: Spectra, c: FisherConfig, varied: { name: strin
       for (let j = 0; j < n; j++) {
         const p = pair[i * n + j];
         C[i * n + j] = s.C.value[p * nl + l] + (i === j ? noise[active[i]] : 0);
-        for (let a = 0; a < P; a++) dC[a * n * n + i * n + j] = s.C.tangent![(a * np + p) * nl + l];
+        for (let a = 0; a < P; a++) dC[a * n * n + i * n + j] = s.C.tangent[(a * np + p) * nl + l];
       }
     addBinFisher(C, dC, n, P, bin.weight, F, () => `l = ${bin.ell.toFixed(2)}`);
   }
@@ -95,10 +100,8 @@ export const gaussianFisher: StagePlugin<FisherConfig, { spectra: Spectra }, Fis
     const file = path.join(dir, 'fisher.json');
     if (!fs.existsSync(file)) return null;
     const j = JSON.parse(fs.readFileSync(file, 'utf8'));
-    const K = j.parameters.length;
     const F = Float64Array.from(j.fisher.flat() as number[]);
-    const cov = spdInverse(F, K);
-    if (!cov) throw new Error(`${file}: the Fisher matrix is not positive definite`);
+    const { cov } = invertFisher(F, j.parameters, { what: `${file}: the Fisher matrix` });
     const r = { names: j.parameters, fiducial: Float64Array.from(j.fiducial), cov, settings: j.settings ?? {} } as unknown as FisherResult;
     const { svg, png } = await plotFisher(r);
     return { 'fisher.svg': svg, 'fisher.png': png };

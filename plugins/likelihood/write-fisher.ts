@@ -37,6 +37,7 @@ export function sigmasTable(r: FisherResult): string {
   const fmt = (r: string[]) => r.map((x, c) => (c === 0 ? x.padEnd(w[c]) : x.padStart(w[c]))).join('  ');
   const out = [fmt(head), w.map((x) => '-'.repeat(x)).join('  '), ...rows.map(fmt)];
   if (Number.isFinite(r.fom)) out.push(`figure of merit (w0, wa): ${r.fom.toFixed(1)}`);
+  if (Number.isFinite(r.condition)) out.push(`condition number (F scaled to unit diagonal): ${r.condition.toExponential(2)}`);
   return out.join('\n');
 }
 
@@ -51,6 +52,8 @@ export async function writeFisher(r: FisherResult, file: string, config: { plot?
       fisher: Array.from({ length: r.names.length }, (_, i) => Array.from(r.F.subarray(i * r.names.length, (i + 1) * r.names.length))),
       sigma_marginalized: Array.from(r.sigmaMarginalized), sigma_conditional: Array.from(r.sigmaConditional),
       figure_of_merit_w0_wa: Number.isFinite(r.fom) ? r.fom : null,
+      // largest / smallest eigenvalue of D^-1/2 F D^-1/2 (D = diag F): unit-free; refused above 1e12
+      condition_number: r.condition,
       settings: r.settings,
     }, null, 1) + '\n',
   };

@@ -15,12 +15,15 @@
  * the cosmology contract (plugins/contracts/cosmology.ts); the stage computes no density itself.
  * Forward-mode tangents: the ODE sensitivities along the varied parameters that the cosmology and the
  * thermal history depend on, then the chain rule through the transfer interpolation, A_s (or sigma8) and n_s.
+ * Streaming: as the modes finish, blocks of them leave as chunks (ctx.chunk: BoltzmannChunk, the k indices and
+ * delta_m(k, z)/R), so the progress display, a streamed file or a stage consuming this one as a stream input
+ * can use them before P(k, z) is assembled (docs/architecture.md, "Streams").
  * Equations, approximations, accuracy against CLASS and timings: docs/boltzmann.md.
  */
 import { type Dual, div, mul, recip } from '../../core/ad/dual.js';
 import type { DualArray } from '../../core/ad/dual-array.js';
 import type { OdeSolver } from '../../core/numerics/ode/index.js';
-import { PLUGIN_API_VERSION, type ParameterSpec, type StagePlugin } from '../../core/plugin/types.js';
+import { PLUGIN_API_VERSION, type ParameterSpec, type StageChunk, type StagePlugin } from '../../core/plugin/types.js';
 import type { Background } from '../contracts/background.js';
 import {
   type CosmoQuantity, type Cosmology, type CosmologyRequirements, cosmologyOf, cosmologyProblems, cosmologyReads, cosmologyValues,
@@ -29,6 +32,7 @@ import type { PowerGrid } from '../contracts/power.js';
 import type { Recombination } from '../contracts/recombination.js';
 import { DEFAULT_RECOMBINATION_QUANTITIES, defaultRecombination } from '../recombination/index.js';
 import { solveModes } from './boltzmann/parallel.js';
+import type { ModeResult } from './boltzmann/mode.js';
 import { type ApproximationSettings, DEFAULT_APPROXIMATIONS, buildModeSetup } from './boltzmann/setup.js';
 import { type TransferTable, transferAt, transferKGrid, transferSplines } from './boltzmann/transfer.js';
 import {
@@ -172,6 +176,47 @@ function approximations(c: BoltzmannConfig): ApproximationSettings {
 }
 
 /**
+ * The data of a chunk of the Boltzmann stage (StageChunk.data): a block of solved k-modes, in the order they
+ * finished (the chunk's range counts modes along that order; total = the number of solved modes). Values only.
+ */
+export interface BoltzmannChunk {
+  /** Indices of the modes into the solved k grid, in the order they finished. */
+  k_index: Int32Array;
+  k_1overMpc: Float64Array;
+  /** Redshifts of the transfer values: the ODE's output times, descending (z = 0 last). */
+  z: Float64Array;
+  /** delta_m(k, z) / R (comoving-gauge total matter over the primordial curvature), mode-major [m * nz + iz]. */
+  delta_over_R: Float64Array;
+}
+
+/** Groups finished modes into blocks of `size` and hands each block on as a chunk (the last one when flushed). */
+function modeBlocks(ks: Float64Array, z: Float64Array, size: number, emit: (c: StageChunk) => void) {
+  const nz = z.length, total = ks.length;
+  let pending: { i: number; r: ModeResult }[] = [];
+  let sent = 0;
+  const flush = () => {
+    if (!pending.length) return;
+    const data: BoltzmannChunk = {
+      k_index: Int32Array.from(pending, (p) => p.i),
+      k_1overMpc: Float64Array.from(pending, (p) => ks[p.i]),
+      z,
+      delta_over_R: new Float64Array(pending.length * nz),
+    };
+    pending.forEach((p, m) => data.delta_over_R.set(p.r.delta.subarray(0, nz), m * nz));
+    emit({ range: [sent, sent + pending.length], total, label: 'k-modes', data });
+    sent += pending.length;
+    pending = [];
+  };
+  return {
+    add(i: number, r: ModeResult) {
+      pending.push({ i, r });
+      if (pending.length >= size) flush();
+    },
+    flush,
+  };
+}
+
+/**
  * Solve the modes and assemble P(k, z): the computation of the stage, callable without a StageContext
  * (benchmarks, tests).
  */
@@ -181,6 +226,8 @@ export async function boltzmannPower(
     /** The cosmology (Duals with tangents over P parameters); sigma8 or A_s is read as cfg.normalization says. */
     cosmology: Cosmology; recombination: Recombination; P: number; solver: OdeSolver;
     onProgress?: (done: number, total: number) => void;
+    /** The solved k-modes in blocks as they finish (BoltzmannChunk; about 16 blocks), before P(k, z) is assembled. */
+    onChunk?: (chunk: StageChunk) => void;
     /** Output grids overriding cfg.k / cfg.z (benchmarks): ascending k [1/Mpc], ascending z. */
     kOut?: Float64Array;
     zOut?: Float64Array;
@@ -213,10 +260,12 @@ export async function boltzmannPower(
   const nx = xOut.length;
   const Pa = P > 0 ? setup.Pa : 0;
 
-  // 2. delta_m(k, z) / R
+  // 2. delta_m(k, z) / R (streamed in blocks of modes as they finish)
+  const blocks = inp.onChunk ? modeBlocks(ks, Float64Array.from(zs), Math.max(1, Math.ceil(ks.length / 16)), inp.onChunk) : undefined;
   const run = await solveModes(setup, ks, xOut, inp.solver,
     { rtol: cfg.precision.rtol, atol: cfg.precision.atol, sensitivities: Pa > 0 },
-    { threads: cfg.threads, onProgress: inp.onProgress });
+    { threads: cfg.threads, onProgress: inp.onProgress, onMode: blocks ? (i, r) => blocks.add(i, r) : undefined });
+  blocks?.flush();
   const nk = ks.length;
   const T: TransferTable = { k: ks, nz: nx, delta: new Float64Array(nx * nk), Pa, dDelta: Pa > 0 ? new Float64Array(Pa * nx * nk) : null };
   run.results.forEach((r, ik) => {
@@ -318,6 +367,7 @@ export const boltzmann: StagePlugin<BoltzmannConfig, { background: Background; r
     return boltzmannPower(cfg, {
       cosmology, recombination: rec, P, solver: ctx.method<OdeSolver>('ode-solver'),
       onProgress: (done, total) => ctx.progress(done, total, 'k-modes'),
+      onChunk: ctx.chunk ? (c) => ctx.chunk!(c) : undefined,
     });
   },
 

@@ -59,7 +59,7 @@ export type EHCosmology = Cosmology | { h: Dual | number; Omega_m: Dual | number
 
 const isCosmology = (x: object): x is Cosmology => typeof (x as { get?: unknown }).get === 'function';
 const asCosmology = (x: EHCosmology | EHPowerParams): Cosmology =>
-  isCosmology(x) ? x : cosmologyFrom(x as unknown as Record<string, Dual | number>);
+  isCosmology(x) ? x : cosmologyFrom(x);
 
 /** Scales of the fit with baryon wiggles (EH98 section 3). */
 export interface EHWiggleScales {

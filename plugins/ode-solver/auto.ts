@@ -33,7 +33,7 @@ export const auto: MethodPlugin<Partial<AutoConfig>, OdeSolver> = {
   },
   create: (config) => {
     const id = 'ode-solver/auto';
-    checkOdeConfig(id, config as Record<string, unknown>);
+    checkOdeConfig(id, config);
     if (config.stiff !== undefined && config.stiff !== 'rosenbrock' && config.stiff !== 'bdf')
       throw new Error(`${id}: with.stiff must be 'rosenbrock' or 'bdf', got ${JSON.stringify(config.stiff)}`);
     return createAuto(config);

@@ -43,7 +43,7 @@ export const bdf: MethodPlugin<Partial<BdfConfig>, OdeSolver> = {
   },
   create: (config) => {
     const id = 'ode-solver/bdf';
-    checkOdeConfig(id, config as Record<string, unknown>);
+    checkOdeConfig(id, config);
     if (config.formula !== undefined && config.formula !== 'bdf' && config.formula !== 'ndf')
       throw new Error(`${id}: with.formula must be 'bdf' or 'ndf', got ${JSON.stringify(config.formula)}`);
     if (config.maxOrder !== undefined && !(Number.isInteger(config.maxOrder) && config.maxOrder >= 1 && config.maxOrder <= 5))

@@ -34,7 +34,7 @@ export const rosenbrock: MethodPlugin<Partial<RosenbrockConfig>, OdeSolver> = {
   },
   create: (config) => {
     const id = 'ode-solver/rosenbrock';
-    checkOdeConfig(id, config as Record<string, unknown>);
+    checkOdeConfig(id, config);
     if (config.variant !== undefined && !['auto', 'rosenbrock23', 'rodas4'].includes(config.variant))
       throw new Error(`${id}: with.variant must be one of auto, rosenbrock23, rodas4, got ${JSON.stringify(config.variant)}`);
     return createRosenbrock(config);

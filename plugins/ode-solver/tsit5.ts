@@ -31,7 +31,7 @@ export const tsit5: MethodPlugin<Partial<Tsit5Config>, OdeSolver> = {
     },
   },
   create: (config) => {
-    checkOdeConfig('ode-solver/tsit5', config as Record<string, unknown>);
+    checkOdeConfig('ode-solver/tsit5', config);
     return createTsit5(config);
   },
 };

@@ -8,9 +8,11 @@
  * correlate through (with.power, per family). The tracers come from every wired tracer set (the `tracers`
  * input takes several stages: 3x2pt, CMB lensing, ...). The z quadrature is the bound `integrator`: its adaptive
  * rule, refined on a probe integrand (the auto-spectra at a few multipoles), fixes nodes and weights; then every
- * pair at every l is one contraction over those nodes (limber-sum.ts).
+ * pair at every l is one contraction over those nodes (limber-sum.ts). Run as a stage, the contraction goes in
+ * blocks of multipoles, each leaving as a chunk (LimberChunk: l range and C values) when complete, and cl.tsv
+ * grows row by row as they arrive (streamFile; docs/architecture.md, "Streams").
  */
-import type { StagePlugin } from '../../core/plugin/types.js';
+import type { ChunkWriter, StageChunk, StagePlugin } from '../../core/plugin/types.js';
 import { PLUGIN_API_VERSION } from '../../core/plugin/types.js';
 import type { Integrator, QuadratureRule } from '../../core/numerics/integrator.js';
 import { evalPreparedRows, prepareRows } from '../../core/ad/interp.js';
@@ -22,7 +24,7 @@ import { ellFactor, type TracerSet } from '../contracts/tracers.js';
 import { backgroundAt, backgroundAtAdjoint } from '../contracts/background-eval.js';
 import { bandedProducts, bandedProductsAdjoint, limberWeights, limberWeightsAdjoint, rowBands } from './limber-sum.js';
 import { ellGrid, ellGridSchema, type EllSpec } from './ell-grid.js';
-import { writeSpectra } from './write-spectra.js';
+import { spectraTsvHeader, spectraTsvRows, writeSpectra } from './write-spectra.js';
 import { readSpectra } from './read-spectra.js';
 import { plotSpectra } from './plot-spectra.js';
 import { kernelSupport, kernelsAtNodes, kernelsAtNodesAdjoint, multiplicativeFactors, pairOrder, tracerList, type TracerList } from './tracer-pairs.js';
@@ -222,10 +224,37 @@ function pairGroups(list: TracerList, pairs: readonly (readonly [number, number]
 /** The power inputs used by some pair, in first-use order. */
 const usedInputs = (groups: PairGroup[]) => [...new Set(groups.flatMap((g) => g.inputs))];
 
-export function computeLimber(inp: LimberInputs, config: LimberConfig, integrator: Integrator, sticky?: <T>(what: string, compute: () => T) => T): Spectra {
+/**
+ * The data of a chunk of the Limber stage (StageChunk.data): the spectra of every pair at a block of multipoles
+ * (the chunk's range: multipole indices [a, b) of `ell`, total = the number of multipoles). Values only.
+ */
+export interface LimberChunk {
+  ell: Float64Array;
+  pairNames: string[];
+  /** C_l of the block, pair-major [p * (b - a) + (l - a)] (the layout of Spectra.C over the block). */
+  C: Float64Array;
+}
+
+/** Multipole blocks of about an eighth of the grid (a multiple of 4: the contraction's unrolling). */
+function ellBlocks(nl: number, streaming: boolean): [number, number][] {
+  if (!streaming) return [[0, nl]];
+  const size = Math.max(4, 4 * Math.ceil(nl / 32));
+  const out: [number, number][] = [];
+  for (let a = 0; a < nl; a += size) out.push([a, Math.min(nl, a + size)]);
+  return out;
+}
+
+/**
+ * The Limber spectra. With `onChunk`, the contraction (the dominant cost) runs in blocks of multipoles and each
+ * block's C_l leaves as a chunk (LimberChunk) as soon as it is complete; the numbers are identical either way
+ * (every C[pair, l] is the same sum over the same nodes, in the same order).
+ */
+export function computeLimber(
+  inp: LimberInputs, config: LimberConfig, integrator: Integrator, sticky?: <T>(what: string, compute: () => T) => T,
+  onChunk?: (chunk: StageChunk) => void,
+): Spectra {
   const ell = ellGrid(config.ell);
   const list = tracerList(inp.tracers);
-  const nt = list.tracers.length;
   const { names, pairs } = pairOrder(list.tracers);
   const map = config.power ?? {};
   const beyond: BeyondPower = config.z_beyond_power ?? 'error';
@@ -263,22 +292,34 @@ export function computeLimber(inp: LimberInputs, config: LimberConfig, integrato
 
   const C = new Float64Array(np * nl);
   const dC = NP ? new Float64Array(NP * np * nl) : null;
-  for (const g of groups) {
-    const K = g.inputs[0] === g.inputs[1] ? Kof.get(g.inputs[0])! : geometricMean(Kof.get(g.inputs[0])!, Kof.get(g.inputs[1])!);
-    contractGroup(g.pairs, pairs, W, mult, K, nq, nl, np, NP, C, dC);
-  }
-
-  // 5. the l-factors of both tracers
+  const prepared = groups.map((g) => ({
+    rows: g.pairs,
+    K: g.inputs[0] === g.inputs[1] ? Kof.get(g.inputs[0])! : geometricMean(Kof.get(g.inputs[0])!, Kof.get(g.inputs[1])!),
+    ...kernelProducts(g.pairs, pairs, W, mult, nq, NP),
+  }));
   const F = list.tracers.map((t) => (t.ellFactor === 'none' ? null : Float64Array.from(ell, (l) => ellFactor(t.ellFactor, l))));
-  pairs.forEach(([a, b], p) => {
-    const Fa = F[a], Fb = F[b];
-    if (!Fa && !Fb) return;
-    for (let l = 0; l < nl; l++) {
-      const f = (Fa ? Fa[l] : 1) * (Fb ? Fb[l] : 1);
-      C[p * nl + l] *= f;
-      if (dC) for (let c = 0; c < NP; c++) dC[(c * np + p) * nl + l] *= f;
+  for (const [l0, l1] of ellBlocks(nl, !!onChunk)) {
+    // 4. the contraction over z of each group, for the multipoles of this block
+    for (const g of prepared) contractBlock(g.rows, g.M, g.dM, g.K, nq, nl, np, NP, C, dC, l0, l1);
+
+    // 5. the l-factors of both tracers
+    pairs.forEach(([a, b], p) => {
+      const Fa = F[a], Fb = F[b];
+      if (!Fa && !Fb) return;
+      for (let l = l0; l < l1; l++) {
+        const f = (Fa ? Fa[l] : 1) * (Fb ? Fb[l] : 1);
+        C[p * nl + l] *= f;
+        if (dC) for (let c = 0; c < NP; c++) dC[(c * np + p) * nl + l] *= f;
+      }
+    });
+    if (onChunk) {
+      const nb = l1 - l0;
+      const block = new Float64Array(np * nb);
+      for (let p = 0; p < np; p++) block.set(C.subarray(p * nl + l0, p * nl + l1), p * nb);
+      const data: LimberChunk = { ell: ell.slice(l0, l1), pairNames: names, C: block };
+      onChunk({ range: [l0, l1], total: nl, label: 'multipoles', data });
     }
-  });
+  }
   const out: Spectra = {
     ell, tracers: list.tracers, pairNames: names, pairs, C: { value: C, tangent: dC, P: NP },
     settings: {
@@ -291,14 +332,10 @@ export function computeLimber(inp: LimberInputs, config: LimberConfig, integrato
   return out;
 }
 
-/**
- * 4. kernel products M = (1+m_A)(1+m_B) W_A W_B of a group's pairs and the contraction over z with the group's
- * Limber weights K, C = M K^T, with its tangent dM K + M dK (written into the rows of C and dC of those pairs).
- */
-function contractGroup(
-  rows: readonly number[], pairs: readonly (readonly [number, number])[], W: DualArray, mult: DualArray, K: DualArray,
-  nq: number, nl: number, np: number, NP: number, C: Float64Array, dC: Float64Array | null,
-): void {
+/** 4a. kernel products M = (1+m_A)(1+m_B) W_A W_B of a group's pairs (rows), with their tangents. */
+function kernelProducts(
+  rows: readonly number[], pairs: readonly (readonly [number, number])[], W: DualArray, mult: DualArray, nq: number, NP: number,
+): { M: Float64Array; dM: Float64Array | null } {
   const ng = rows.length, nt = mult.value.length;
   const M = new Float64Array(ng * nq);
   const dM = NP ? new Float64Array(NP * ng * nq) : null;
@@ -317,22 +354,35 @@ function contractGroup(
       }
     }
   });
-  // all pairs in order (one power spectrum for everything, the common case): write in place
-  const inPlace = ng === np;
-  const Cg = bandedProducts(M, ng, K.value, nl, nq, inPlace ? C : undefined);
-  if (!inPlace) rows.forEach((p, r) => C.set(Cg.subarray(r * nl, (r + 1) * nl), p * nl));
+  return { M, dM };
+}
+
+/**
+ * 4b. the contraction over z of a group's kernel products with its Limber weights K, C = M K^T, with its
+ * tangent dM K + M dK, for the multipoles [l0, l1) (written into the rows of C and dC of the group's pairs).
+ */
+function contractBlock(
+  rows: readonly number[], M: Float64Array, dM: Float64Array | null, K: DualArray,
+  nq: number, nl: number, np: number, NP: number, C: Float64Array, dC: Float64Array | null, l0: number, l1: number,
+): void {
+  const ng = rows.length, nb = l1 - l0;
+  const Kb = K.value.subarray(l0 * nq, l1 * nq);
+  // all pairs in order over every multipole (one power spectrum, no streaming: the common case): write in place
+  const inPlace = ng === np && nb === nl;
+  const Cg = bandedProducts(M, ng, Kb, nb, nq, inPlace ? C : undefined);
+  if (!inPlace) rows.forEach((p, r) => C.set(Cg.subarray(r * nb, (r + 1) * nb), p * nl + l0));
   if (!dC) return;
   // tangent blocks are sparse (a bias b_i touches only the pairs with G_i; nuisance parameters leave P(k)
   // alone): bandedProducts skips all-zero rows of dM, and all-zero blocks of dK are skipped here
-  const blk = new Float64Array(ng * nl), tmp = new Float64Array(ng * nl);
+  const blk = new Float64Array(ng * nb), tmp = new Float64Array(ng * nb);
   for (let c = 0; c < NP; c++) {
-    bandedProducts(dM!.subarray(c * ng * nq, (c + 1) * ng * nq), ng, K.value, nl, nq, blk);
-    const dKc = K.tangent ? K.tangent.subarray(c * nl * nq, (c + 1) * nl * nq) : null;
+    bandedProducts(dM!.subarray(c * ng * nq, (c + 1) * ng * nq), ng, Kb, nb, nq, blk);
+    const dKc = K.tangent ? K.tangent.subarray(c * nl * nq + l0 * nq, c * nl * nq + l1 * nq) : null;
     if (dKc && dKc.some((v) => v !== 0)) {
-      bandedProducts(M, ng, dKc, nl, nq, tmp);
+      bandedProducts(M, ng, dKc, nb, nq, tmp);
       for (let i = 0; i < blk.length; i++) blk[i] += tmp[i];
     }
-    rows.forEach((p, r) => dC.set(blk.subarray(r * nl, (r + 1) * nl), (c * np + p) * nl));
+    rows.forEach((p, r) => dC.set(blk.subarray(r * nb, (r + 1) * nb), (c * np + p) * nl + l0));
   }
 }
 
@@ -349,7 +399,8 @@ export const limber: StagePlugin<LimberConfig, LimberInputs, Spectra> = {
   differentiable: 'forward',
   describe: describeLimber,
   run(ctx) {
-    return computeLimber(ctx.inputs, ctx.config, ctx.method<Integrator>('integrator'), ctx.sticky?.bind(ctx));
+    // multipole blocks leave as chunks (LimberChunk) while the contraction runs
+    return computeLimber(ctx.inputs, ctx.config, ctx.method<Integrator>('integrator'), ctx.sticky?.bind(ctx), ctx.chunk ? (c) => ctx.chunk!(c) : undefined);
   },
   vjp(ctx, outputBar) {
     const Cbar = (outputBar as { C?: Float64Array }).C;
@@ -357,6 +408,19 @@ export const limber: StagePlugin<LimberConfig, LimberInputs, Spectra> = {
     return limberVjp(ctx.inputs, ctx.config, ctx.method<Integrator>('integrator'), ctx.output, Cbar);
   },
   write: (out, file, ctx) => writeSpectra(out, file, ctx.config),
+  // cl.tsv grows row by row as the multipole blocks arrive: the header with the first chunk, then its rows
+  streamFile(file): ChunkWriter | undefined {
+    if (!file.endsWith('.tsv')) return undefined;
+    let first = true;
+    return {
+      chunk(c) {
+        const d = c.data as LimberChunk;
+        const head = first ? spectraTsvHeader(d.pairNames) : '';
+        first = false;
+        return head + spectraTsvRows(d.ell, d.C, d.pairNames.length);
+      },
+    };
+  },
   async redraw(dir) {
     const s = readSpectra(dir);
     if (!s) return null;

@@ -15,14 +15,14 @@ function tracersOf(list: unknown, json: string): Tracer[] {
     return {
       name: t as string, code, index: m[2] ? Number(m[2]) : undefined, family: code === 'L' ? 'WL' : code === 'G' ? 'GC' : code,
       ellFactor: code === 'L' ? 'spin2' : 'none', power: 'matter', noise: 0,
-    } as Tracer;
+    };
   });
 }
 
 export function readSpectra(dir: string, base = 'cl'): Spectra | null {
   const tsv = path.join(dir, `${base}.tsv`), json = path.join(dir, `${base}.json`);
   if (!fs.existsSync(tsv) || !fs.existsSync(json)) return null;
-  const meta = JSON.parse(fs.readFileSync(json, 'utf8'));
+  const meta = JSON.parse(fs.readFileSync(json, 'utf8')) as { tracers?: unknown; settings?: Record<string, unknown> };
   const lines = fs.readFileSync(tsv, 'utf8').split('\n').filter((l) => l.trim());
   const header = lines[0].split('\t');
   if (header[0] !== 'ell') throw new Error(`${tsv}: the first column must be ell`);

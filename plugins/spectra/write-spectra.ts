@@ -8,14 +8,22 @@ import type { Spectra } from '../contracts/spectra.js';
 import { plotSpectra } from './plot-spectra.js';
 
 export function spectraTsv(s: Spectra): string {
-  const nl = s.ell.length;
-  const lines = [['ell', ...s.pairNames].join('\t')];
+  return spectraTsvHeader(s.pairNames) + spectraTsvRows(s.ell, s.C.value, s.pairNames.length);
+}
+
+/** The header line of cl.tsv. */
+export const spectraTsvHeader = (pairNames: readonly string[]) => ['ell', ...pairNames].join('\t') + '\n';
+
+/** Rows of cl.tsv for the multipoles `ell`, C pair-major over them ([p * ell.length + l]: a block of Spectra.C). */
+export function spectraTsvRows(ell: Float64Array, C: Float64Array, np: number): string {
+  const nl = ell.length;
+  const lines: string[] = [];
   for (let l = 0; l < nl; l++) {
-    const row = [s.ell[l].toExponential(10)];
-    for (let p = 0; p < s.pairNames.length; p++) row.push(s.C.value[p * nl + l].toExponential(10));
-    lines.push(row.join('\t'));
+    const row = [ell[l].toExponential(10)];
+    for (let p = 0; p < np; p++) row.push(C[p * nl + l].toExponential(10));
+    lines.push(row.join('\t') + '\n');
   }
-  return lines.join('\n') + '\n';
+  return lines.join('');
 }
 
 export async function writeSpectra(s: Spectra, file: string, config: { plot?: boolean }): Promise<OutputFiles> {

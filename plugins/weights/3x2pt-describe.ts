@@ -33,7 +33,7 @@ export function describeThreeByTwo(config: Partial<ThreeByTwoConfig>, ctx: Descr
       if (!(d <= 1e-9))
         problems.push(
           `with.zbar: [${c.zbar.join(', ')}] (default galaxy bias sqrt(1 + zbar_i)) differs from ${from}'s bin centres ` +
-            `[${zbar.join(', ')}]${nz?.zbarDefinition ? ` (${String(nz.zbarDefinition)})` : ''}${setBy(nz, 'zbar')}; set with.zbar to the latter`,
+            `[${zbar.join(', ')}]${typeof nz?.zbarDefinition === 'string' ? ` (${nz.zbarDefinition})` : ''}${setBy(nz, 'zbar')}; set with.zbar to the latter`,
         );
     }
   }

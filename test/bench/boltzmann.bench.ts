@@ -46,7 +46,7 @@ async function compute(method: string, threads: number) {
   const params = { ...FID, A_s: A_S };
   const bg = runBackground(params);
   const rec = recfastRecombination.run(fakeContext(recfastRecombination, { params, inputs: { background: bg } })) as Recombination;
-  const cfg = configOf(boltzmann, { normalization: 'A_s', threads }) as BoltzmannConfig;
+  const cfg = configOf<BoltzmannConfig>(boltzmann, { normalization: 'A_s', threads });
   const solver: OdeSolver = solverByName(method);
   return boltzmannPower(cfg, {
     cosmology: cosmologyFrom(params), recombination: rec, P: 0, solver, kOut, zOut,

@@ -24,8 +24,8 @@ const { plan, registry } = await preparePipeline(pipeline, [], ['stages.cl.with.
 const whole = await executePlan(plan, registry, {});
 const wholeSeconds = (performance.now() - t0) / 1000;
 const st = plan.stages.get('cl')!;
-const inputs = { kernels: whole.outputs.get('weights'), power: whole.outputs.get('nonlinear'), background: whole.outputs.get('background') } as any;
-const integrator = createGaussLegendre(st.methods.integrator.config as any);
+const inputs = { tracers: [whole.outputs.get('weights')], power: whole.outputs.get('nonlinear'), background: whole.outputs.get('background') } as any;
+const integrator = createGaussLegendre(st.methods.integrator.config);
 
 const times: number[] = [];
 let s: Spectra | undefined;

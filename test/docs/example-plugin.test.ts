@@ -124,4 +124,23 @@ describe('cosmodag plugins new', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--port: "Non Linear" must be lower-case letters/);
   });
+
+  for (const port of ['nonlinear-power', 'linear-power'])
+    it(`scaffolds a ${port} plugin with no derivative code whose AD Fisher matches finite differences`, async () => {
+      const base = fs.mkdtempSync(path.join(os.tmpdir(), 'cosmodag-new-power-'));
+      ok(await cosmodag(['plugins', 'new', 'suppress', '--port', port], base), 'plugins new');
+      const dir = path.join(base, 'suppress');
+      const src = fs.readFileSync(path.join(dir, 'src/suppress.ts'), 'utf8');
+      // no hand-written derivative code: no tangent arrays, no loops over tangent blocks
+      expect(src).not.toMatch(/tangent\s*[[=]|\.d\[|new Float64Array\(P/);
+      expect(src).toContain('new Expr(');
+      linkDependencies(dir);
+      ok(await npm(['run', 'build'], dir), 'npm run build');
+      const t = await npm(['test'], dir);
+      ok(t, 'npm test');
+      expect(t.stdout).toMatch(/# fail 0\b/);
+      expect(t.stdout).toMatch(/# pass 2\b/);
+      ok(await cosmodag(['run', 'pipeline.json', '--out', 'out', '-q'], dir), 'run the forecast');
+      expect(fs.existsSync(path.join(dir, 'out/sigmas.tsv'))).toBe(true);
+    });
 });

@@ -7,7 +7,6 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { seed } from '../../core/ad/dual.js';
-import type { Integrator } from '../../core/numerics/integrator.js';
 import type { ParameterSpec, StageContext, StagePlugin } from '../../core/plugin/types.js';
 import { validateWith } from '../../core/schema/ajv.js';
 import { gaussLegendre } from '../../plugins/integrator/index.js';
@@ -50,7 +49,7 @@ export function fakeContext<C, I>(plugin: StagePlugin<C, I>, o: ContextOptions<I
   const config = configOf(plugin, o.with);
   const reads: Record<string, ParameterSpec> = typeof plugin.reads === 'function' ? plugin.reads(config) : plugin.reads;
   const vary = o.vary ?? [];
-  const integrator = gaussLegendre.create({}) as Integrator;
+  const integrator = gaussLegendre.create({});
   return {
     stage: plugin.port,
     config,

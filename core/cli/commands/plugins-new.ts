@@ -5,6 +5,7 @@ import { reportError } from '../errors.js';
 import { writeFileAtomic } from '../../cache/store.js';
 import { PLUGIN_API_VERSION } from '../../plugin/types.js';
 import { InputError, issue } from '../../schema/input-error.js';
+import { POWER_PORTS, powerScaffold } from '../scaffold-power.js';
 
 const camel = (name: string) => {
   const c = name.replace(/[-_.]+([A-Za-z0-9])/g, (_, ch: string) => ch.toUpperCase()).replace(/[^A-Za-z0-9]/g, '');
@@ -59,11 +60,12 @@ export const plugins: AnyPlugin[] = [${v}];
   files[`src/${name}.ts`] = `/**
  * \`${id}\`: TODO say what this stage computes, with the equation and its reference.
  *
- * As generated it tabulates y(x) = amplitude * x^2 on [0, x_max], so that it builds, runs and is tested as it
- * is: replace the body of run() by your computation, and its output by the contract of the port "${port}"
+ * As generated it tabulates y(x) = amplitude * x^2 on [0, x_max] with cosmodag's expression layer (Expr: write
+ * the values, the derivatives follow), so that it builds, runs and is tested as it is: replace the body of run()
+ * by your computation, and its output by the contract of the port "${port}"
  * (cosmodag's plugins/contracts/) if other stages are to read it. The guide: cosmodag's docs/plugins.md.
  */
-import type { DualArray, StagePlugin } from 'cosmodag';
+import { Expr, type DualArray, type StagePlugin } from 'cosmodag';
 
 export interface ${Cfg}Config {
   /** Number of samples. */
@@ -103,19 +105,20 @@ export const ${v}: StagePlugin<${Cfg}Config, {}, ${Cfg}Output> = {
   differentiable: 'forward',
 
   run(ctx) {
-    // 1. the parameter, as a dual number: value A.v, tangent A.d (null unless it is varied)
-    const A = ctx.param('amplitude');
+    // written once, as values, with the expression layer: the tangents (and the reverse-mode product) come
+    // from the same lines, for every varied parameter
+    const e = new Expr(ctx.tangentParams.length);
+    // 1. the parameter
+    const A = e.scalar(ctx.param('amplitude'));
     // 2. the samples
     const n = ctx.config.points;
     const x = Float64Array.from({ length: n }, (_, i) => (ctx.config.x_max * i) / (n - 1));
-    // 3. y = A x^2 and its tangents dy/dtheta_p = x^2 dA/dtheta_p (parameter-major blocks)
-    const P = A.d ? A.d.length : 0;
-    const value = x.map((xi) => A.v * xi * xi);
-    const tangent = A.d ? new Float64Array(P * n) : null;
-    if (tangent && A.d) for (let p = 0; p < P; p++) for (let i = 0; i < n; i++) tangent[p * n + i] = x[i] * x[i] * A.d[p];
-    return { x, y: { value, tangent, P } };
+    // 3. y = A x^2
+    const y = e.mul(A, e.constant(x.map((xi) => xi * xi)));
+    const out = { x, y: e.toDualArray([y]) };
+    e.dispose();
+    return out;
   },
-
   // the file written for a pipeline \`outputs\` entry
   write(output, file) {
     const rows = Array.from(output.x, (x, i) => \`\${x}\\t\${output.y.value[i]}\`);
@@ -186,6 +189,13 @@ Name the package (\`"plugins": ["${pkg}"]\`, once installed in the project where
 - \`test/${name}.test.ts\` — tests against closed-form results (node:test)
 - \`pipeline.json\` — a pipeline that runs the stage alone
 `;
+  if (POWER_PORTS.includes(port)) {
+    Object.assign(files, powerScaffold(name, port, v, Cfg));
+    files['README.md'] = files['README.md']
+      .replace('writes out/' + name + '.tsv', 'the forecast with the stage spliced in: out/fisher.tsv, out/sigmas.tsv')
+      .replace('tests against closed-form results (node:test)', 'tests: the closed form, and the AD Fisher matrix of the forecast against finite differences (node:test)')
+      .replace('a pipeline that runs the stage alone', 'the Euclid-like 3x2pt Fisher forecast with the stage spliced in after the P(k) it modifies');
+  }
   return files;
 }
 

@@ -1,11 +1,12 @@
 import { Command, Flags } from '@oclif/core';
 import { reportError } from '../errors.js';
 import { registryFor } from '../../graph/runtime.js';
-import { isMethodPlugin } from '../../plugin/types.js';
+import { isMethodPlugin, type JsonSchema } from '../../plugin/types.js';
 
 /** One line per config field: name, type, default, description. */
-function summarise(schema: any): { field: string; type: string; default?: unknown; description?: string }[] {
-  return Object.entries(schema?.properties ?? {}).map(([field, s]: [string, any]) => ({
+function summarise(schema: JsonSchema | undefined): { field: string; type: string; default?: unknown; description?: string }[] {
+  const fields = (schema?.properties ?? {}) as Record<string, { type?: string; enum?: unknown[]; anyOf?: unknown[]; default?: unknown; description?: string }>;
+  return Object.entries(fields).map(([field, s]) => ({
     field, type: s.type ?? (s.enum ? `enum(${s.enum.join('|')})` : s.anyOf ? 'union' : 'any'), default: s.default, description: s.description,
   }));
 }

@@ -291,7 +291,7 @@ export class Trajectory {
     const evalRange = (t: number, out: Float64Array, i0: number, count: number): Float64Array => {
       if (nSeg === 0) throw new OdeError(`${what}: no step was taken, nothing to interpolate`, 'input', t);
       const s = find(t);
-      evalSegment(segKind[s] as SegmentKind, buf, segOff[s], m, segOrder[s], segStart[s], segEnd[s], t, out, 0, i0, count);
+      evalSegment(segKind[s], buf, segOff[s], m, segOrder[s], segStart[s], segEnd[s], t, out, 0, i0, count);
       return out;
     };
     return {

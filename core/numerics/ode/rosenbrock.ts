@@ -20,6 +20,7 @@
  * difference of the sensitivity right-hand side. So the state's LU is reused and the sensitivities keep
  * the method's order (a block-diagonal approximation would turn the scheme into a W-method of low order).
  */
+import { StepController } from './controller.js';
 import { DenseLU } from './dense-lu.js';
 import { ROS23_D, SegmentKind } from './dense-output.js';
 import { BUILTIN_DEFAULTS, EPS, Run, buildSolution, type OdeDefaults } from './run.js';
@@ -138,10 +139,10 @@ export function rosenbrockLeg(run: Run, variant: RosenbrockVariant, tStart = run
   }
   let h = hHint > 0 ? Math.min(hHint, run.hMax) : run.initialStep(rodas ? 4 : 2, t, yV, f0V, scratchY, scratchF);
   prepare(h);
-  let rejectedLast = false;
   let nonFiniteStreak = 0;
   const order = rodas ? 4 : 3; // order of the error estimate's leading term (exponent 1/order)
-  const facMax = rodas ? 6 : 5;
+  // I controller: 0.9 errN^(-1/order), within [0.2, 6] (rodas4) or [0.2, 5] (rosenbrock23)
+  const control = new StepController({ p: order, beta1: 1 / order, beta2: 0, qmin: 0.2, qmax: rodas ? 6 : 5, safety: 0.9 });
 
   while (t !== run.tEnd) {
     if (stats.steps >= run.maxSteps) run.failMaxSteps(t);
@@ -171,17 +172,14 @@ export function rosenbrockLeg(run: Run, variant: RosenbrockVariant, tStart = run
       // singular matrix (-2) or a non-finite value in a trial stage: retry much smaller
       stats.rejections++;
       if (++nonFiniteStreak > 40) run.failUnderflow(t, hs, bad >= 0);
-      h = Math.abs(hs) * 0.25;
-      rejectedLast = true;
+      h = Math.abs(hs) * control.nonFinite();
       continue;
     }
     nonFiniteStreak = 0;
     const errN = run.errNorm(err, y, yNew);
     if (!(errN <= 1)) {
       stats.rejections++;
-      const fac = Number.isFinite(errN) ? Math.max(0.2, 0.9 * Math.pow(errN, -1 / order)) : 0.2;
-      h = Math.abs(hs) * Math.min(1, fac);
-      rejectedLast = true;
+      h = Math.abs(hs) * control.rejected(errN);
       continue;
     }
 
@@ -210,10 +208,7 @@ export function rosenbrockLeg(run: Run, variant: RosenbrockVariant, tStart = run
     run.rec.commit(yNew);
     t = tNew;
     y.set(yNew);
-    let fac = Math.min(facMax, Math.max(0.2, 0.9 * Math.pow(Math.max(errN, 1e-10), -1 / order)));
-    if (rejectedLast) fac = Math.min(1, fac);
-    rejectedLast = false;
-    h = Math.abs(hs) * fac;
+    h = Math.abs(hs) * control.accepted(errN);
     if (t === run.tEnd) break;
     if (rodas) {
       const b = deriv(t, y, yV, f0, f0V);

@@ -27,7 +27,7 @@ export interface OdeDefaults {
 export const BUILTIN_DEFAULTS: OdeDefaults = { rtol: 1e-6, atol: 1e-10, maxSteps: 100_000 };
 
 function toF64(what: string, name: string, v: ArrayLike<number>, n: number | null, t: number): Float64Array {
-  const out = Float64Array.from(v as ArrayLike<number>);
+  const out = Float64Array.from(v);
   if (n !== null && out.length !== n)
     throw new OdeError(`${what}: ${name} must have length ${n}, got ${out.length}`, 'input', t);
   for (let i = 0; i < out.length; i++)
@@ -92,7 +92,7 @@ export class Run {
     this.tEnd = t1;
     this.dir = t1 > t0 ? 1 : -1;
     this.params = toF64(what, 'problem.params', problem.params ?? [], null, t0);
-    const y0Fn = typeof problem.y0 === 'function' ? (problem.y0 as (p: Float64Array) => ArrayLike<number>) : null;
+    const y0Fn = typeof problem.y0 === 'function' ? problem.y0 : null;
     const y0 = toF64(what, 'problem.y0', y0Fn ? y0Fn(this.params) : (problem.y0 as ArrayLike<number>), null, t0);
     const n = y0.length;
     if (n === 0) throw new OdeError(`${what}: problem.y0 is empty`, 'input', t0);

@@ -11,6 +11,7 @@
  * Sensitivities are integrated as the augmented system (y, S) with S' = J S + df/dp on the same stages;
  * with sensitivity error control they take part in the step-size choice.
  */
+import { StepController } from './controller.js';
 import { SegmentKind } from './dense-output.js';
 import type { OdeOptions, OdeProblem, OdeSolution, OdeSolver } from './problem.js';
 import { BUILTIN_DEFAULTS, Run, buildSolution, type OdeDefaults } from './run.js';
@@ -67,7 +68,8 @@ export interface LegResult {
   stiff: boolean;
 }
 
-const SAFETY = 0.9, QMIN = 0.2, QMAX = 10, BETA1 = 0.7 / 5, BETA2 = 0.4 / 5;
+/** PI controller (controller.ts): 0.9 errN^(-0.7/5) errPrev^(0.4/5) within [0.2, 10]; rejections 0.9 errN^(-1/5). */
+const CONTROL = { p: 5, beta1: 0.7 / 5, beta2: 0.4 / 5, qmin: 0.2, qmax: 10, safety: 0.9 };
 
 /**
  * Integrate with tsit5 from (tStart, yStart) (default the problem's start) to t1, or until stiffness is
@@ -100,8 +102,7 @@ export function tsit5Leg(run: Run, settings: Tsit5Settings, stopOnStiff: boolean
     if (bad >= 0) run.failNonFinite(t, bad, k[0][bad], yV);
   }
   let h = run.initialStep(5, t, yV, kV[0], scratchY, scratchF);
-  let errOld = 1e-4;
-  let rejectedLast = false;
+  const control = new StepController(CONTROL);
   let nonFiniteStreak = 0;
   let stiffCount = 0, nonStiffCount = 0;
   let stiff = false;
@@ -161,8 +162,7 @@ export function tsit5Leg(run: Run, settings: Tsit5Settings, stopOnStiff: boolean
       // a non-finite derivative in a trial step: retry with a much smaller step
       stats.rejections++;
       if (++nonFiniteStreak > 40) run.failUnderflow(t, hs, true);
-      h = Math.abs(hs) * 0.25;
-      rejectedLast = true;
+      h = Math.abs(hs) * control.nonFinite();
       continue;
     }
     nonFiniteStreak = 0;
@@ -174,9 +174,7 @@ export function tsit5Leg(run: Run, settings: Tsit5Settings, stopOnStiff: boolean
     const errN = run.errNorm(err, y, yNew);
     if (!(errN <= 1)) {
       stats.rejections++;
-      const fac = Number.isFinite(errN) ? Math.max(QMIN, SAFETY * Math.pow(errN, -1 / 5)) : QMIN;
-      h = Math.abs(hs) * Math.min(1, fac);
-      rejectedLast = true;
+      h = Math.abs(hs) * control.rejected(errN);
       continue;
     }
 
@@ -211,13 +209,7 @@ export function tsit5Leg(run: Run, settings: Tsit5Settings, stopOnStiff: boolean
     y.set(yNew);
     k[0].set(k[6]); // FSAL
 
-    // PI controller
-    let fac = SAFETY * Math.pow(Math.max(errN, 1e-10), -BETA1) * Math.pow(errOld, BETA2);
-    fac = Math.min(QMAX, Math.max(QMIN, fac));
-    if (rejectedLast) fac = Math.min(1, fac);
-    errOld = Math.max(errN, 1e-4);
-    rejectedLast = false;
-    h = Math.abs(hs) * fac;
+    h = Math.abs(hs) * control.accepted(errN);
     if (settings.stiffnessCheck && !stiff && stats.steps % POWER_EVERY === 0 && t !== run.tEnd) {
       // the stage estimate sees only the direction y7 - y6; when the fast modes are not excited (a
       // quasi-steady stiff component) it underestimates |lambda|: check with a few power iterations

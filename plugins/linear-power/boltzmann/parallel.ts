@@ -29,6 +29,8 @@ export interface ParallelOptions {
   /** Worker threads: 0 = one per available core, 1 = this thread. */
   threads: number;
   onProgress?: (done: number, total: number) => void;
+  /** Called with each mode as it finishes (index into ks), before onProgress. */
+  onMode?: (index: number, result: ModeResult) => void;
 }
 
 export interface ModesRun {
@@ -49,6 +51,7 @@ export async function solveModes(
     let done = 0;
     for (const i of order) {
       results[i] = solveMode(setup, ks[i], xOut, solver, opt);
+      par.onMode?.(i, results[i]);
       par.onProgress?.(++done, total);
     }
     return { results, threadsUsed: 1 };
@@ -61,6 +64,7 @@ export async function solveModes(
   let failure: Error | null = null;
   const finish = (i: number, r: ModeResult) => {
     results[i] = r;
+    par.onMode?.(i, r);
     done++;
     par.onProgress?.(done, total);
   };

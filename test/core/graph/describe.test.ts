@@ -24,7 +24,7 @@ const consumer: StagePlugin<{ bins: number }> = {
   describe(c, ctx) {
     const d = ctx.inputs.src as StaticDescription | undefined;
     seen.push(d);
-    if (d && d.nBins !== c.bins) return { problems: [`with.bins: ${c.bins}, but stage "${ctx.providers.src}" provides ${d.nBins} bins (set by ${d.paths?.nBins})`] };
+    if (d && d.nBins !== c.bins) return { problems: [`with.bins: ${c.bins}, but stage "${String(ctx.providers.src)}" provides ${String(d.nBins)} bins (set by ${String(d.paths?.nBins)})`] };
     return { description: { bins: c.bins } };
   },
 };

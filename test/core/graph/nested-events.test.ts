@@ -61,11 +61,11 @@ describe('nested runs report their events', () => {
   });
 
   it('the stencil around a black box reports its runs within the black box stage', async () => {
-    const blackBox: StagePlugin = {
+    const blackBox: typeof vecSource = {
       ...vecSource, id: 'toy-vec/blackbox', differentiable: 'none',
       run(ctx) {
         const plain = { ...ctx, tangentParams: [], param: (n: string) => ({ v: ctx.param(n).v, d: null }) };
-        return vecSource.run(plain as typeof ctx);
+        return vecSource.run(plain);
       },
     };
     const { log, cons } = await runWithEvents(toyPipeline('forward-ad', 'toy-vec/blackbox'), blackBox);

@@ -18,7 +18,7 @@ import { toyRegistry, toyRuns } from '../../fixtures/graph-toys.js';
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../..');
 
 /** forward AD without the one-pass flag: the runtime then takes the general path (values, then an evaluation). */
-const twoPass = (): Differentiator => ({ ...(forwardAd.create({}) as Differentiator), mode: undefined });
+const twoPass = (): Differentiator => ({ ...forwardAd.create({}), mode: undefined });
 
 function recorder() {
   const events = new Subject<RunEvent>();

@@ -64,18 +64,32 @@ describe('ticks', () => {
     expect(Number.isNaN(s.frac(-1))).toBe(true);
   });
 
-  it('labels every k-th decade on a long log axis, negative exponents with a minus sign', () => {
+  it('labels every k-th decade on a long log axis (d3-scale\'s stride), negative exponents with a minus sign', () => {
     const t = logTicks(1e-9, 1e-1, 4);
-    expect(t.major.map((m) => Math.round(Math.log10(m.value)))).toEqual([-9, -6, -3]);
-    expect(t.major[0].label).toBe('10^{\u22129}');
-    expect(t.minor.length).toBe(6); // the unlabelled decades
-    expect(logTicks(1e-9, 1e-1, 4, 'e').major[0].label).toBe('1e-9');
+    expect(t.major.map((m) => Math.round(Math.log10(m.value)))).toEqual([-8, -6, -4, -2]); // d3: every 2nd decade
+    expect(t.major[0].label).toBe('10^{\u22128}');
+    expect(t.minor.map((v) => Math.round(Math.log10(v)))).toEqual([-9, -7, -5, -3, -1]); // the unlabelled decades
+    expect(logTicks(1e-9, 1e-1, 4, 'e').major[0].label).toBe('1e-8');
+    // never more than maxMajor + 1 labels: d3's count is lowered until they fit
+    for (const m of [2, 3, 5, 8]) expect(logTicks(1e-30, 1, m).major.length).toBeLessThanOrEqual(m + 1);
   });
 
   it('uses 1-2-5 ticks on short log ranges', () => {
     const t = logTicks(0.15, 3, 6);
     expect(t.major.map((m) => m.value)).toEqual([0.2, 0.5, 1, 2]);
     expect(t.major.map((m) => m.label)).toEqual(['0.2', '0.5', '1', '2']);
+  });
+
+  it('gives nice linear ticks (d3-scale: steps 1, 2, 5 x 10^k, at most maxMajor + 1) and minor ticks', () => {
+    // count 5: step 2 (4 minor intervals); count 4 would give 6 ticks with step 2, so d3 is asked for 3: step 5
+    expect(linearTicks(0, 10, 5).major.map((m) => m.value)).toEqual([0, 2, 4, 6, 8, 10]);
+    expect(linearTicks(0, 10, 5).minor).toEqual([0.5, 1, 1.5, 2.5, 3, 3.5, 4.5, 5, 5.5, 6.5, 7, 7.5, 8.5, 9, 9.5]);
+    expect(linearTicks(0, 10, 4).major.map((m) => m.value)).toEqual([0, 5, 10]);
+    expect(linearTicks(0, 10, 4).minor).toEqual([1, 2, 3, 4, 6, 7, 8, 9]);
+    for (const [a, b] of [[0, 1], [-3.7, 12.1], [0.013, 0.97], [1e5, 1.7e5]]) {
+      for (const m of [2, 3, 4, 6, 8]) expect(linearTicks(a, b, m).major.length).toBeLessThanOrEqual(m + 1);
+    }
+    expect(autoDomain('linear', 0.013, 0.97, { nice: true })).toEqual([0, 1]);
   });
 
   it('gives nice linear ticks and labels', () => {

@@ -12,9 +12,9 @@ import { W0WA_PARAMETERS, type W0waBackground, type W0waConfig, w0waBackground }
 export { repoRoot, referencePath, readTable } from '../../support/harness.js';
 
 export const integrators = {
-  'gauss-legendre': (cfg: object = {}) => gaussLegendre.create(cfg) as Integrator,
-  romberg: (cfg: object = {}) => romberg.create(cfg) as Integrator,
-  'newton-cotes': (cfg: object = {}) => newtonCotes.create(cfg) as Integrator,
+  'gauss-legendre': (cfg: object = {}) => gaussLegendre.create(cfg),
+  romberg: (cfg: object = {}) => romberg.create(cfg),
+  'newton-cotes': (cfg: object = {}) => newtonCotes.create(cfg),
 };
 
 /** The config after schema validation (defaults filled in); throws on a schema error. */

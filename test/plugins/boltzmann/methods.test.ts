@@ -38,7 +38,7 @@ describe.each([['fid', FID], ['w0wa', W0WA]] as const)('mode by mode (%s)', (_na
 });
 
 describe('whole stage', () => {
-  test('P(k, z) from the three methods agrees within 0.1% (coarse mode sampling)', async () => {
+  test('P(k, z) from the three methods agrees within 0.1% (coarse mode sampling)', { tags: ['slow'] }, async () => {
     const w = { k: { k_min: 1e-4, k_max: 0.67, per_decade: 20 }, transfer: { per_decade: 8, bao: { step: 0.02 } } };
     const out = await Promise.all(SOLVERS.map(([, s]) => runBoltzmann(FID, { with: w, solver: s })));
     const a = out[0].P_Mpc3.value;

@@ -65,7 +65,7 @@ describe('stage wiring', () => {
   });
 
   test('unsupported cosmologies fail with the parameter named', async () => {
-    expect(boltzmann.check!(configOf(boltzmann, {}) as BoltzmannConfig, { params: { Omega_k: 0.01 } })).toEqual([
+    expect(boltzmann.check!(configOf<BoltzmannConfig>(boltzmann, {}), { params: { Omega_k: 0.01 } })).toEqual([
       'parameters.Omega_k: 0.01: linear-power/boltzmann solves flat cosmologies only (Omega_k = 0)',
     ]);
     await expect(runBoltzmann({ ...FID, Omega_k: 0.01 })).rejects.toThrow(/parameters.Omega_k = 0.01: only flat cosmologies/);

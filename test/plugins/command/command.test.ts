@@ -78,7 +78,7 @@ describe('linear-power/command: the external Eisenstein-Hu program', () => {
     expect(maxRel(got.P_Mpc3.value, ref.P_Mpc3.value)).toBeLessThan(1e-9);
   });
 
-  it('forward AD resumes after the black box: stencil tangents of P match the built-in AD tangents', async () => {
+  it('forward AD resumes after the black box: stencil tangents of P match the built-in AD tangents', { tags: ['slow'] }, async () => {
     const T = ['Omega_m', 'sigma8', 'w0'];
     const ref = (await run(ehPipeline(), { tangents: T })).grid;
     const stencil = { differentiator: { use: 'regression-stencil', with: { steps: [0.0025, 0.005, 0.01] } } };

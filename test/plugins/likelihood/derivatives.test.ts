@@ -14,7 +14,7 @@ import type { PluginRegistry } from '../../../core/plugin/registry.js';
 import type { Spectra } from '../../../plugins/contracts/spectra.js';
 import type { FisherResult } from '../../../plugins/likelihood/gaussian-fisher.js';
 import { finiteDifference } from '../../../plugins/differentiator/finite-difference.js';
-import type { Differentiator, VariedParameter } from '../../../core/graph/differentiator.js';
+import type { VariedParameter } from '../../../core/graph/differentiator.js';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../..');
 const main = path.join(root, 'pipelines/euclid-3x2pt-fisher.json');
@@ -42,7 +42,7 @@ describe('derivatives of the 3x2pt spectra', () => {
     const ev = async (over: Record<string, number>, t: readonly string[]) =>
       (await executePlan(plan, registry, { params: over, tangents: t, store, targets: ['cl'] })).outputs.get('cl');
     const ad = (await ev({}, varied.map((v) => v.name))) as Spectra;
-    const fd = (await (finiteDifference.create({ points: 5, step: 1e-3, abs_step: 1e-3 }) as Differentiator).differentiate(ev, varied)) as Spectra;
+    const fd = (await finiteDifference.create({ points: 5, step: 1e-3, abs_step: 1e-3 }).differentiate(ev, varied)) as Spectra;
     // "wherever not negligible": derivatives are compared relative to themselves, or to the natural scale
     // 1e-2 sqrt(C_ii C_jj)/|theta| (|theta| -> 1 for wa) when smaller: a derivative that moves C_ij by less
     // than 1% of the auto-spectra for a 100% change of theta is compared in those absolute units. (Such

@@ -161,7 +161,7 @@ describe('linear-power/grid stage', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'cosmodag-pk-'));
     const file = path.join(dir, 'pk.tsv');
     const files = await linearPowerGrid.write!(g, 'pk.tsv', { config: ctx.config, params: {} });
-    writeFileSync(file, files['pk.tsv'] as string);
+    writeFileSync(file, files['pk.tsv']);
     const back = readPowerTable(file, { h_units: 'auto' });
     expect(Array.from(back.z)).toEqual([0, 2]);
     const nk = g.k_1overMpc.length;

@@ -108,7 +108,10 @@ describe('photo-z shifts', () => {
       const d = istfPhotometric(cfg, s);
       const nz = d.z.length;
       let a = 0, b = 0;
-      for (let k = 0; k < nz; k++) (a += d.z[k] * d.n.value[4 * nz + k]), (b += d.n.value[4 * nz + k]);
+      for (let k = 0; k < nz; k++) {
+        a += d.z[k] * d.n.value[4 * nz + k];
+        b += d.n.value[4 * nz + k];
+      }
       return a / b;
     };
     expect(Math.abs(mean(0.04) - mean(0) - 0.04)).toBeLessThan(1e-9);
@@ -164,7 +167,7 @@ describe('config checks name the path', () => {
     [{ zGrid: { min: 2, max: 1, step: 0.1 } }, /^with\.zGrid\.max: 1 must exceed/],
     [{ photoZ: { ...ISTF_DEFAULTS.photoZ, f_out: 1.5 } }, /^with\.photoZ\.f_out: 1\.5 must lie in \[0, 1\]/],
   ])('%j', (c, re) => {
-    const msgs = checkIstfConfig(c as Partial<IstfPhotometricConfig>);
+    const msgs = checkIstfConfig(c);
     expect(msgs.some((m) => re.test(m)), msgs.join('\n')).toBe(true);
     expect(() => istfPhotometric(c as Partial<IstfPhotometricConfig>, zeros(10))).toThrow();
   });

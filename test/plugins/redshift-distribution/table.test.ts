@@ -52,7 +52,10 @@ describe('reading the ISTF table', () => {
     const noEdges = tabulatedDistribution(table, zeros(10), 'spline');
     // mean redshift of bin 5 by an independent sum (rectangle rule; the tails are negligible at both ends)
     let a = 0, b = 0;
-    for (let k = 0; k < 4000; k++) (a += table.z[k] * table.rows[4 * 4000 + k]), (b += table.rows[4 * 4000 + k]);
+    for (let k = 0; k < 4000; k++) {
+      a += table.z[k] * table.rows[4 * 4000 + k];
+      b += table.rows[4 * 4000 + k];
+    }
     expect(Math.abs(noEdges.zbar[4] - a / b)).toBeLessThan(1e-6);
     expect(noEdges.zbarDefinition).toMatch(/mean/);
   });
@@ -129,7 +132,7 @@ describe('reader errors name file, line and column', () => {
     ]);
     const missing = path.join(dir, 'missing.tsv');
     expect(checkTableConfig({ file: missing, bins: 2, normalise: 'spline' })[0]).toMatch(/^with\.file: cannot read/);
-    expect(() => tablePlugin.run(stageContext(tablePlugin, { file: f, bins: 3, normalise: 'spline' } as TableConfig))).toThrow(/with\.bins = 3/);
+    expect(() => tablePlugin.run(stageContext(tablePlugin, { file: f, bins: 3, normalise: 'spline' }))).toThrow(/with\.bins = 3/);
   });
 
   test("the schema requires 'file' and 'bins'", () => {

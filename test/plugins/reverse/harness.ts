@@ -14,8 +14,6 @@ import { dualLeaves } from '../../../core/graph/differentiator.js';
 import type { MemoStore } from '../../../core/cache/store.js';
 import type { PluginRegistry } from '../../../core/plugin/registry.js';
 import type { Bar } from '../../../core/plugin/types.js';
-import type { DualArray } from '../../../core/ad/dual-array.js';
-import type { Dual } from '../../../core/ad/dual.js';
 import type { Spectra } from '../../../plugins/contracts/spectra.js';
 import { writeSpectra } from '../../../plugins/spectra/write-spectra.js';
 
@@ -75,12 +73,12 @@ export function randomBar(output: unknown, rnd: () => number): Bar {
     if (p === '') throw new Error('randomBar: the output is itself a leaf');
     let b: Bar;
     if ('value' in leaf) {
-      const v = (leaf as DualArray).value;
+      const v = leaf.value;
       let mx = 0;
       for (const x of v) mx = Math.max(mx, Math.abs(x));
       b = Float64Array.from(v, (x) => (Math.abs(x) > 1e-12 * mx ? rnd() / Math.abs(x) : 0));
     } else {
-      const v = (leaf as Dual).v;
+      const v = leaf.v;
       b = v !== 0 ? rnd() / Math.abs(v) : rnd();
     }
     // nested paths (a.b) are set as nested objects
@@ -101,7 +99,7 @@ export function barDotTangents(output: unknown, bar: Bar | undefined, P: number)
     for (const k of p.split('.')) b = b === undefined ? undefined : (b as Record<string, unknown>)[k];
     if (b === undefined) continue;
     if ('value' in leaf) {
-      const a = leaf as DualArray;
+      const a = leaf;
       if (!a.tangent) continue;
       const n = a.value.length, bb = b as Float64Array;
       for (let j = 0; j < P; j++) {
@@ -110,7 +108,7 @@ export function barDotTangents(output: unknown, bar: Bar | undefined, P: number)
         out[j] += s;
       }
     } else {
-      const d = (leaf as Dual).d;
+      const d = leaf.d;
       if (d) for (let j = 0; j < P; j++) out[j] += (b as number) * d[j];
     }
   }

@@ -68,7 +68,7 @@ describe('spectra by wiring', async () => {
   });
 });
 
-describe('the likelihood is generic over tracer families', async () => {
+describe('the likelihood is generic over tracer families', () => {
   const fisher = (probes: unknown, extra: string[] = []) =>
     run('pipelines/euclid-3x2pt-fisher.json', [
       'stages.background.with.z_max=1100', 'stages.linear.with.z={"z_max":10,"count":121}', 'stages.cmb={"use":"weights/cmb-lensing"}',

@@ -11,7 +11,7 @@
  * not a calibrated feedback model — replace S(k) by the fit you trust (e.g. one calibrated on hydrodynamical
  * simulations) and keep the rest.
  */
-import type { DualArray, StagePlugin } from 'cosmodag';
+import { Expr, type DualArray, type StagePlugin } from 'cosmodag';
 
 /**
  * The `nonlinear-power` contract (cosmodag's plugins/contracts/power.ts), restated: a plugin may declare the
@@ -69,27 +69,21 @@ export const baryonDamping: StagePlugin<BaryonDampingConfig, { nonlinear: PowerG
   differentiable: 'forward',
 
   run(ctx): PowerGrid {
-    // 1. the input spectrum and the parameter (a Dual: its tangent d is non-null when A_bary is varied)
+    // written once, as values, on cosmodag's expression layer: the tangents of every varied parameter (through
+    // P_in and A_bary) follow from the same lines
     const pin = ctx.inputs.nonlinear;
-    const A = ctx.param('A_bary');
-    // 2. the suppression, a function of k only
-    const { S, dS_dA } = suppression(pin.k_1overMpc, A.v, ctx.config.k_b_1overMpc);
-    // 3. P_out = P_in S at every (z, k), with the tangents of both factors (parameter-major blocks)
+    const e = new Expr(ctx.tangentParams.length);
     const nk = pin.k_1overMpc.length, N = pin.P_Mpc3.value.length;
-    const P = Math.max(pin.P_Mpc3.P, A.d ? A.d.length : 0);
-    const value = new Float64Array(N);
-    const tangent = P ? new Float64Array(P * N) : null;
-    for (let i = 0; i < N; i++) {
-      const ik = i % nk;
-      value[i] = pin.P_Mpc3.value[i] * S[ik];
-      if (tangent)
-        for (let p = 0; p < P; p++) {
-          const dPin = pin.P_Mpc3.tangent ? pin.P_Mpc3.tangent[p * N + i] : 0;
-          const dA = A.d ? A.d[p] : 0;
-          tangent[p * N + i] = dPin * S[ik] + pin.P_Mpc3.value[i] * dS_dA[ik] * dA;
-        }
-    }
-    return { k_1overMpc: pin.k_1overMpc, z: pin.z, P_Mpc3: { value, tangent, P }, source: `${pin.source} x baryon damping` };
+    // 1. the shape -x^2/(1+x^2) = dS/dA_bary at every (z, k) of the grid (row-major z-by-k, like P)
+    const shape = suppression(pin.k_1overMpc, 0, ctx.config.k_b_1overMpc).dS_dA;
+    const shapeZK = e.constant(Float64Array.from({ length: N }, (_, i) => shape[i % nk]));
+    // 2. the suppression S = 1 + A_bary shape
+    const S = e.add(e.constant(1), e.mul(e.scalar(ctx.param('A_bary')), shapeZK));
+    // 3. P_out = P_in S
+    const P = e.mul(e.array(pin.P_Mpc3), S);
+    const out = { k_1overMpc: pin.k_1overMpc, z: pin.z, P_Mpc3: e.toDualArray([P]), source: `${pin.source} x baryon damping` };
+    e.dispose(); // work arrays back to the pool (toDualArray copied the result)
+    return out;
   },
 
   // 4. a file for a pipeline `outputs` entry: the suppression factor

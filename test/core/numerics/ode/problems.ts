@@ -185,7 +185,6 @@ export function rotation(): TestProblem {
  */
 export function forcedLinear(): TestProblem {
   const u = (t: number) => [Math.sin(t), Math.cos(2 * t), Math.exp(-t / 2)];
-  const du = (t: number) => [Math.cos(t), -2 * Math.sin(2 * t), -0.5 * Math.exp(-t / 2)];
   const A = [-1, 0.5, 0, 0, -2, 0.5, 0.25, 0, -3];
   return {
     name: 'forced linear',
