@@ -64,8 +64,11 @@ export interface Differentiator {
    * pass, so values come with their tangents in one pass and the evaluation finds them in the memo store.
    * 'evaluations' (default): any number of evaluations at shifted parameters (stencils, finite differences,
    * reverse mode): the main pass computes values only.
+   * 'base-point': evaluations only at the base point (reverse mode: the values, and tangents on request): they
+   * share the main pass's discretisation scope, so the values evaluation finds the main pass's outputs in the
+   * memo store instead of recomputing the whole sub-graph.
    */
-  readonly mode?: 'forward-single' | 'evaluations';
+  readonly mode?: 'forward-single' | 'evaluations' | 'base-point';
   /** Output of the evaluator at the fiducial, with tangent blocks for `varied` in order. */
   differentiate(evaluate: Evaluator, varied: readonly VariedParameter[], progress?: (done: number, total: number) => void): Promise<unknown>;
 }

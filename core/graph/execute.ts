@@ -236,7 +236,8 @@ export async function executePlan(plan: Plan, registry: PluginRegistry, opts: Ex
         const derivatives = async (src: string) => {
           // one pass: the sources ran above with the parent's sticky scope: the same keys find them in the store.
           // Otherwise every evaluation of this differentiation shares a fresh scope (see ExecuteOptions.sticky).
-          const sticky = onePass.has(src) ? opts.sticky : new Map<string, unknown>();
+          // A differentiator evaluating only at the base point ('base-point': reverse mode) shares it too.
+          const sticky = onePass.has(src) || d.mode === 'base-point' ? opts.sticky : new Map<string, unknown>();
           const ev: Evaluator = Object.assign(
             async (over: Record<string, number>, tans: readonly string[]) =>
               (await executePlan(plan, registry, { ...report, params: { ...params, ...over }, tangents: tans, store, targets: [src], sticky })).outputs.get(src),

@@ -22,6 +22,8 @@ export const reverseAdjoint: MethodPlugin<{}, Differentiator> = {
   configSchema: { type: 'object', additionalProperties: false, properties: {} },
   create: () => ({
     name: 'reverse-adjoint',
+    // evaluations only at the base point: the values pass is the main pass's (memo hits, no recomputation)
+    mode: 'base-point',
     async differentiate(evaluate, varied, progress) {
       const g = evaluate.graph;
       if (!g) throw new Error('differentiator/reverse-adjoint needs the evaluation graph from the runtime (an Evaluator without `graph`)');

@@ -141,34 +141,77 @@ export interface LikelihoodTerms {
   chol: Float64Array[];
 }
 
-/** ln L (1) and its gradient with respect to every C_l entry (2), from the model and data values. */
-export function gaussianTerms(model: Spectra, dataC: Float64Array, c: ClCovarianceConfig): LikelihoodTerms {
+/** The blocks of the likelihood and the Cholesky factor of Sigma_l = D_l + N_l per bin (they depend on the data only). */
+export interface DataCovariance {
+  bins: ClBin[];
+  chol: Float64Array[];
+}
+
+export function dataCovariance(model: Spectra, dataC: Float64Array, c: ClCovarianceConfig): DataCovariance {
+  const nl = model.ell.length;
+  const { noise, bins } = clBlocks(model, c);
+  const chol = bins.map((bin) => {
+    const { l, active, pair } = bin;
+    const n = active.length;
+    const L = new Float64Array(n * n);
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < n; j++) L[i * n + j] = dataC[pair[i * n + j] * nl + l] + (i === j ? noise[active[i]] : 0); // Sigma = D + N
+    if (!cholesky(L, n)) throw new Error(`the data covariance D_l + N_l is not positive definite at l = ${bin.ell.toFixed(2)}; check the data and the noise`);
+    return L;
+  });
+  return { bins, chol };
+}
+
+/**
+ * ln L (1) and its gradient with respect to every C_l entry (2), from the model and data values; the data
+ * covariance may be given (a sampler's data never change: see preparedData), else it is computed.
+ */
+export function gaussianTerms(model: Spectra, dataC: Float64Array, c: ClCovarianceConfig, cov?: DataCovariance): LikelihoodTerms {
   const nl = model.ell.length;
   const C = model.C.value;
-  const { noise, bins } = clBlocks(model, c);
+  const { bins, chol } = cov ?? dataCovariance(model, dataC, c);
   const Cbar = new Float64Array(C.length);
-  const chol: Float64Array[] = [];
   let lnL = 0;
-  for (const bin of bins) {
+  const maxN = Math.max(1, ...bins.map((b) => b.active.length));
+  const Y = new Float64Array(maxN * maxN), work = new Float64Array(maxN * maxN);
+  bins.forEach((bin, k) => {
     const { l, active, pair, weight: w } = bin;
-    const n = active.length;
-    const L = new Float64Array(n * n), Y = new Float64Array(n * n), work = new Float64Array(n * n);
-    for (let i = 0; i < n; i++)
-      for (let j = 0; j < n; j++) {
-        const o = pair[i * n + j] * nl + l;
-        L[i * n + j] = dataC[o] + (i === j ? noise[active[i]] : 0); // Sigma = D + N
-        Y[i * n + j] = C[o] - dataC[o]; // X = C - D
-      }
-    if (!cholesky(L, n)) throw new Error(`the data covariance D_l + N_l is not positive definite at l = ${bin.ell.toFixed(2)}; check the data and the noise`);
-    chol.push(L);
-    whiten(L, n, Y, work); // Y = L^-1 X L^-T
+    const n = active.length, L = chol[k];
+    const Yv = Y.subarray(0, n * n), Wv = work.subarray(0, n * n);
+    for (let i = 0; i < n * n; i++) { const o = pair[i] * nl + l; Yv[i] = C[o] - dataC[o]; } // X = C - D
+    whiten(L, n, Yv, Wv); // Y = L^-1 X L^-T
     let q = 0;
-    for (let i = 0; i < n * n; i++) q += Y[i] * Y[i];
+    for (let i = 0; i < n * n; i++) q += Yv[i] * Yv[i];
     lnL -= 0.5 * w * q; // (1)
-    unwhiten(L, n, Y, work); // G = Sigma^-1 X Sigma^-1
-    for (let i = 0; i < n * n; i++) Cbar[pair[i] * nl + l] -= w * Y[i]; // (2), (A,B) and (B,A) both land on the pair
-  }
+    unwhiten(L, n, Yv, Wv); // G = Sigma^-1 X Sigma^-1
+    for (let i = 0; i < n * n; i++) Cbar[pair[i] * nl + l] -= w * Yv[i]; // (2), (A,B) and (B,A) both land on the pair
+  });
   return { lnL, Cbar, bins, chol };
+}
+
+/**
+ * The data vector aligned to the model's layout and its covariance factors, which stay fixed while a sampler or a
+ * gradient sweep evaluates the likelihood thousands of times: cached by the file's content hash, the model's
+ * layout (multipoles, pair names), the tracers' noise and the covariance settings, so that nothing is read, parsed
+ * or factorised twice (a changed file, layout or setting is a different key). Bounded to the last few keys.
+ */
+const PREPARED = new Map<string, { dataC: Float64Array; cov: DataCovariance }>();
+
+export function preparedData(model: Spectra, c: GaussianConfig, baseDir: string): { dataC: Float64Array; cov: DataCovariance | undefined } {
+  if (c.data === 'model') return { dataC: model.C.value, cov: undefined }; // the Fisher point: data = model, nothing fixed
+  const file = dataFile(c, baseDir);
+  const key = [
+    fileFingerprint(file), fileFingerprint(file.replace(/\.tsv$/, '.json')), Array.from(model.ell).join(','), model.pairNames.join(','),
+    model.tracers.map((t) => `${t.name}:${t.family}:${t.noise}`).join(','), JSON.stringify([c.probes, c.fsky, c.l_max, c.l_min]),
+  ].join('|');
+  let hit = PREPARED.get(key);
+  if (!hit) {
+    const dataC = alignData(model, readData(file));
+    hit = { dataC, cov: dataCovariance(model, dataC, c) };
+    if (PREPARED.size >= 8) PREPARED.delete(PREPARED.keys().next().value!);
+    PREPARED.set(key, hit);
+  }
+  return hit;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -281,10 +324,10 @@ export const gaussianLikelihood: StagePlugin<GaussianConfig, { spectra: Spectra 
   async run(ctx) {
     const cfg = ctx.config;
     const model = ctx.inputs.spectra;
-    const dataC = cfg.data === 'model' ? model.C.value : alignData(model, readData(dataFile(cfg, ctx.baseDir ?? process.cwd())));
+    const { dataC, cov } = preparedData(model, cfg, ctx.baseDir ?? process.cwd());
     const varied = [...(ctx.varied ?? [])];
     const P = varied.length;
-    const terms = gaussianTerms(model, dataC, cfg);
+    const terms = gaussianTerms(model, dataC, cfg, cov);
     const handle = reverseHandleOf(model);
     let gradient: Float64Array = new Float64Array(P);
     let F: Float64Array | null = null;
@@ -334,8 +377,8 @@ export const gaussianLikelihood: StagePlugin<GaussianConfig, { spectra: Spectra 
     const lnLbar = (outputBar as { lnL?: number }).lnL ?? 0;
     const cfg = ctx.config;
     const model = ctx.inputs.spectra;
-    const dataC = cfg.data === 'model' ? model.C.value : alignData(model, readData(dataFile(cfg, ctx.baseDir ?? process.cwd())));
-    const { Cbar } = gaussianTerms(model, dataC, cfg);
+    const { dataC, cov } = preparedData(model, cfg, ctx.baseDir ?? process.cwd());
+    const { Cbar } = gaussianTerms(model, dataC, cfg, cov);
     for (let i = 0; i < Cbar.length; i++) Cbar[i] *= lnLbar;
     return { inputs: { spectra: { C: Cbar } } };
   },
