@@ -149,6 +149,15 @@ export class Expr {
     let b = this.bars[x.id];
     if (!b) this.bars[x.id] = b = this.alloc(this.sizes[x.id], true);
     const n = bar.length;
+    if (b.length === n && (!scaleBy || scaleBy.length === n)) {
+      // the common case, array into array of the same length: loops without broadcast strides
+      if (scaleBy) {
+        if (sScale === 1) for (let i = 0; i < n; i++) b[i] += bar[i] * scaleBy[i];
+        else for (let i = 0; i < n; i++) b[i] += bar[i] * scaleBy[i] * sScale;
+      } else if (sScale === 1) for (let i = 0; i < n; i++) b[i] += bar[i];
+      else for (let i = 0; i < n; i++) b[i] += bar[i] * sScale;
+      return;
+    }
     if (b.length === 1 && n > 1) {
       let s = 0;
       if (scaleBy) { const st = scaleBy.length === 1 ? 0 : 1; for (let i = 0; i < n; i++) s += bar[i] * scaleBy[i * st]; }
@@ -205,7 +214,8 @@ export class Expr {
   private lin2(a: Vec, ca: number, b: Vec, cb: number): Vec {
     const n = this.size(a, b), sa = a.n === 1 ? 0 : 1, sb = b.n === 1 ? 0 : 1;
     const v = this.alloc(n);
-    for (let i = 0; i < n; i++) v[i] = ca * a.v[i * sa] + cb * b.v[i * sb];
+    if (sa && sb) for (let i = 0; i < n; i++) v[i] = ca * a.v[i] + cb * b.v[i];
+    else for (let i = 0; i < n; i++) v[i] = ca * a.v[i * sa] + cb * b.v[i * sb];
     let t: (Float64Array | null)[] | null = null;
     if (!this.reverse) {
       t = this.noBlocks();
@@ -231,7 +241,10 @@ export class Expr {
     const n = this.size(a, b), sa = a.n === 1 ? 0 : 1, sb = b.n === 1 ? 0 : 1;
     const v = this.alloc(n);
     const av = a.v, bv = b.v;
-    for (let i = 0; i < n; i++) v[i] = av[i * sa] * bv[i * sb];
+    if (sa && sb) for (let i = 0; i < n; i++) v[i] = av[i] * bv[i];
+    else if (sb) { const c = av[0]; for (let i = 0; i < n; i++) v[i] = c * bv[i]; }
+    else if (sa) { const c = bv[0]; for (let i = 0; i < n; i++) v[i] = av[i] * c; }
+    else v[0] = av[0] * bv[0];
     let t: (Float64Array | null)[] | null = null;
     if (!this.reverse) {
       t = this.noBlocks();
@@ -253,7 +266,8 @@ export class Expr {
     const sa = a.n === 1 ? 0 : 1, sb = b.n === 1 ? 0 : 1, sc = c.n === 1 ? 0 : 1;
     const av = a.v, bv = b.v, cv = c.v;
     const v = this.alloc(n);
-    for (let i = 0; i < n; i++) v[i] = av[i * sa] + s * bv[i * sb] * cv[i * sc];
+    if (sa && sb && sc) for (let i = 0; i < n; i++) v[i] = av[i] + s * bv[i] * cv[i];
+    else for (let i = 0; i < n; i++) v[i] = av[i * sa] + s * bv[i * sb] * cv[i * sc];
     let t: (Float64Array | null)[] | null = null;
     if (!this.reverse) {
       t = this.noBlocks();
@@ -277,7 +291,8 @@ export class Expr {
     const n = this.size(a, b), sa = a.n === 1 ? 0 : 1, sb = b.n === 1 ? 0 : 1;
     const v = this.alloc(n);
     const av = a.v, bv = b.v;
-    for (let i = 0; i < n; i++) v[i] = av[i * sa] / bv[i * sb];
+    if (sa && sb) for (let i = 0; i < n; i++) v[i] = av[i] / bv[i];
+    else for (let i = 0; i < n; i++) v[i] = av[i * sa] / bv[i * sb];
     let t: (Float64Array | null)[] | null = null;
     if (!this.reverse) {
       t = this.noBlocks();

@@ -57,6 +57,60 @@ export function secondDerivsAdjoint(f: SplineFactor, mbar: Float64Array, mo: num
 }
 
 /**
+ * The transpose of `solveSecondDerivsMany` (knot i of row r at offset i * knotStride + r * rowStride): ybar +=
+ * M^T mbar for `count` rows at once, the steps of secondDerivsAdjoint with the rows innermost. `mbar` is read and
+ * used as scratch.
+ */
+export function secondDerivsAdjointMany(
+  f: SplineFactor, mbar: Float64Array, mo: number, count: number, knotStride: number, rowStride: number, ybar: Float64Array, yo: number,
+): void {
+  const n = f.x.length;
+  const h = f.h, lower = f.lower, upper = f.upper, invPivot = f.invPivot;
+  const k = n - 2;
+  const ks = knotStride, rs = rowStride, R = count;
+  if (k <= 0) return;
+  if (f.bc === 'not-a-knot') {
+    const h0 = h[0], h1 = h[1], a = h[n - 3], b = h[n - 2];
+    for (let r = 0, o = mo; r < R; r++, o += rs) {
+      const b0 = mbar[o], bn = mbar[o + (n - 1) * ks];
+      mbar[o + ks] += (b0 * (h0 + h1)) / h1;
+      mbar[o + 2 * ks] -= (b0 * h0) / h1;
+      mbar[o + (n - 2) * ks] += (bn * (a + b)) / a;
+      mbar[o + (n - 3) * ks] -= (bn * b) / a;
+    }
+  }
+  const u = mo + ks; // interior unknown j of row r at u + j * ks + r * rs
+  for (let j = 0; j <= k - 2; j++) {
+    const up = upper[j];
+    for (let r = 0, b = u + j * ks; r < R; r++, b += rs) mbar[b + ks] -= up * mbar[b];
+  }
+  for (let j = k - 1; j >= 0; j--) {
+    const ip = invPivot[j], lo = lower[j];
+    for (let r = 0, a = u + j * ks; r < R; r++, a += rs) {
+      const v = mbar[a] * ip;
+      mbar[a] = v;
+      if (j > 0) mbar[a - ks] -= lo * v;
+    }
+  }
+  for (let j = 0; j < k; j++) {
+    const h1 = h[j + 1], h0 = h[j];
+    for (let r = 0, a = u + j * ks, y0 = yo + j * ks + 0; r < R; r++, a += rs, y0 += rs) {
+      const r6 = 6 * mbar[a];
+      const s1 = r6 / h1, s0 = r6 / h0;
+      ybar[y0 + 2 * ks] += s1;
+      ybar[y0 + ks] -= s1;
+      ybar[y0 + ks] -= s0;
+      ybar[y0] += s0;
+    }
+  }
+}
+
+/** secondDerivsAdjointMany for `nCols` interleaved columns of a knot-major table (knot i, column c at i * nCols + c). */
+export function secondDerivsAdjointColumns(f: SplineFactor, mbar: Float64Array, mo: number, nCols: number, ybar: Float64Array, yo: number): void {
+  secondDerivsAdjointMany(f, mbar, mo, nCols, nCols, 1, ybar, yo);
+}
+
+/**
  * Adjoint of `interpRowsDual(x, y, nRows, xq, bc)` with respect to y (queries fixed): given qbar
  * (nRows*nq, row-major), ybar (nRows*nx) += the transpose applied to it. Zero rows of qbar are skipped.
  */

@@ -4,7 +4,7 @@
  * keys of its inputs, and the methods (with their configs) bound to it.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 
 /** JSON with object keys sorted, so equal content gives equal text. Numbers keep full precision. */
 export function stableStringify(x: unknown): string {
@@ -27,10 +27,30 @@ export interface MemoKeyParts {
 
 export const memoKey = (parts: MemoKeyParts) => sha256(stableStringify(parts));
 
+/**
+ * Hashes already computed, by path, with the file's identity and times when they were: a sampler evaluates the same
+ * pipeline thousands of times, and a stage with a data file (the likelihood's cl.tsv, 0.35 MB) would re-read and
+ * re-hash it at every evaluation (~1-2 ms each time, twice per step). A kept hash is used only while device, inode,
+ * size, mtime and ctime (nanoseconds) are unchanged — any write to the file changes its ctime, which no tool can set
+ * back — and only if the file had not been changed within the second before it was hashed (git's "racily clean"
+ * rule: a write landing in the same timestamp tick as the hash could otherwise go unseen). Bounded.
+ */
+const HASHED = new Map<string, { stat: string; hash: string }>();
+
 /** Hash of a file's contents (for plugins' `fingerprint`): "missing" when it cannot be read. */
 export function fileFingerprint(file: string): string {
   try {
-    return sha256(readFileSync(file));
+    const st = statSync(file, { bigint: true });
+    const stat = `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+    const kept = HASHED.get(file);
+    if (kept && kept.stat === stat) return kept.hash;
+    const hash = sha256(readFileSync(file));
+    // trust it later only if the file was last changed more than a second before this hash
+    if (BigInt(Date.now()) * 1_000_000n - st.ctimeNs > 1_000_000_000n) {
+      if (HASHED.size >= 256) HASHED.delete(HASHED.keys().next().value!);
+      HASHED.set(file, { stat, hash });
+    }
+    return hash;
   } catch {
     return 'missing';
   }

@@ -60,33 +60,52 @@ const now = () => performance.now();
 const isPlainObject = (x: unknown): x is Record<string, unknown> =>
   !!x && typeof x === 'object' && !ArrayBuffer.isView(x) && !Array.isArray(x);
 
-/** A deep copy of a bar (arrays copied), so that accumulation never writes into a stage's own arrays. */
+/**
+ * A deep copy of a bar (arrays copied), so that accumulation never writes into a stage's own arrays. (slice():
+ * a memory copy; Float64Array.from walks the array element by element, ~50x slower on a P(k, z) bar.)
+ */
 function copyBar(b: Bar): Bar {
   if (typeof b === 'number') return b;
-  if (b instanceof Float64Array) return Float64Array.from(b);
+  if (b instanceof Float64Array) return b.slice();
   if (Array.isArray(b)) return b.map(copyBar);
   const out: Record<string, Bar | undefined> = {};
   for (const [k, v] of Object.entries(b)) if (v !== undefined) out[k] = copyBar(v);
   return out;
 }
 
-/** target + src, reusing target's storage where it has any (target may be undefined). */
-export function addBars(target: Bar | undefined, src: Bar | undefined, where = 'bar'): Bar | undefined {
+/** A bar's containers (objects, lists) copied, its arrays shared. */
+function shareBar(b: Bar): Bar {
+  if (typeof b === 'number' || b instanceof Float64Array) return b;
+  if (Array.isArray(b)) return b.map(shareBar);
+  const out: Record<string, Bar | undefined> = {};
+  for (const [k, v] of Object.entries(b)) if (v !== undefined) out[k] = shareBar(v);
+  return out;
+}
+
+/**
+ * target + src, reusing target's storage where it has any (target may be undefined). Accumulation never writes
+ * into a stage's own arrays. Without `owned`, src's arrays are copied when they become a target. With `owned`
+ * (the arrays this sweep allocated), they are taken as they are and copied only when a second term is added
+ * to them (copy on write): an output read by one stage — most of them — passes its reader's bar on without
+ * any copy (a P(k, z) bar is half a megabyte; large copies are page faults, not just bandwidth).
+ */
+export function addBars(target: Bar | undefined, src: Bar | undefined, where = 'bar', owned?: WeakSet<Float64Array>): Bar | undefined {
   if (src === undefined) return target;
-  if (target === undefined) return copyBar(src);
+  if (target === undefined) return owned ? shareBar(src) : copyBar(src);
   if (typeof target === 'number' && typeof src === 'number') return target + src;
   if (target instanceof Float64Array && src instanceof Float64Array) {
     if (target.length !== src.length) throw new Error(`reverse mode: ${where} has ${src.length} entries, expected ${target.length}`);
+    if (owned && !owned.has(target)) owned.add((target = target.slice()));
     for (let i = 0; i < src.length; i++) target[i] += src[i];
     return target;
   }
   if (Array.isArray(target) && Array.isArray(src)) {
-    for (let i = 0; i < src.length; i++) target[i] = addBars(target[i], src[i], `${where}[${i}]`)!;
+    for (let i = 0; i < src.length; i++) target[i] = addBars(target[i], src[i], `${where}[${i}]`, owned)!;
     return target;
   }
   if (isPlainObject(target) && isPlainObject(src)) {
     const t = target as Record<string, Bar | undefined>;
-    for (const [k, v] of Object.entries(src as Record<string, Bar | undefined>)) t[k] = addBars(t[k], v, `${where}.${k}`);
+    for (const [k, v] of Object.entries(src as Record<string, Bar | undefined>)) t[k] = addBars(t[k], v, `${where}.${k}`, owned);
     return t;
   }
   throw new Error(`reverse mode: ${where} mixes bar kinds (${describe(target)} + ${describe(src)})`);
@@ -166,7 +185,14 @@ export async function pullback(plan: Plan, registry: PluginRegistry, target: str
   const params = fwd.params;
   const t1 = now();
   const order = plan.order.filter((n) => fwd.outputs.has(n));
-  const bars = new Map<string, Bar | undefined>([[target, seed]]);
+  // a bar is propagated only into stages through which it can reach a parameter of `wrt` (the stage or one of its
+  // ancestors reads one): e.g. the n(z) stage when no photo-z shift is varied is never visited
+  const wrtSet = new Set(wrt);
+  const reaches = new Map(order.map((n) => [n, [...dependsOn(plan, n)].some((p) => wrtSet.has(p))]));
+  const bars = new Map<string, Bar | undefined>(reaches.get(target) ? [[target, seed]] : []);
+  // bars are passed from a vjp's result to its providers' vjps without copies (a vjp reads its outputBar, never
+  // writes it, and keeps no reference to the bars it returns: docs/reverse-mode.md); sums go into copies
+  const owned = new WeakSet<Float64Array>();
   const gradient = new Float64Array(wrt.length);
   const stats: ReverseStats = { visited: [], forwardBoundary: [], forwardSeconds: (t1 - t0) / 1000, backwardSeconds: 0 };
 
@@ -179,7 +205,8 @@ export async function pullback(plan: Plan, registry: PluginRegistry, target: str
     const output = fwd.outputs.get(name);
     if (st.plugin.vjp && st.plugin.differentiable !== 'none') {
       const inputs = mapInputs(st, (src) => fwd.outputs.get(src));
-      const res = await st.plugin.vjp(vjpContext(plan, registry, st, inputs, output, params), bar!);
+      const needs = (input: string) => { const w = st.inputs[input]; return w !== undefined && (typeof w === 'string' ? !!reaches.get(w) : w.some((src) => reaches.get(src))); };
+      const res = await st.plugin.vjp({ ...vjpContext(plan, registry, st, inputs, output, params), needs }, bar!);
       stats.visited.push(name);
       for (const [input, b] of Object.entries(res.inputs ?? {})) {
         const wired = st.inputs[input];
@@ -188,14 +215,14 @@ export async function pullback(plan: Plan, registry: PluginRegistry, target: str
           throw new Error(`stage "${name}" (${st.plugin.id}): vjp returned a bar for "${input}", which is not one of its wired inputs (${Object.keys(st.inputs).join(', ') || 'none'})`);
         }
         if (typeof wired === 'string') {
-          bars.set(wired, addBars(bars.get(wired), b as Bar | undefined, `bar of stage "${wired}"`));
+          if (reaches.get(wired)) bars.set(wired, addBars(bars.get(wired), b as Bar | undefined, `bar of stage "${wired}"`, owned));
           continue;
         }
         // a `many` input: one bar per source, each added to its source's bar
         if (b === undefined) continue;
         if (!Array.isArray(b) || b.length !== wired.length)
           throw new Error(`stage "${name}" (${st.plugin.id}): the bar of its input "${input}" (from ${wired.length} stages: ${wired.join(', ')}) must be an array of ${wired.length} bars, one per stage`);
-        wired.forEach((src, i) => bars.set(src, addBars(bars.get(src), b[i], `bar of stage "${src}"`)));
+        wired.forEach((src, i) => { if (reaches.get(src)) bars.set(src, addBars(bars.get(src), b[i], `bar of stage "${src}"`, owned)); });
       }
       for (const [p, v] of Object.entries(res.params ?? {})) {
         if (!(p in st.reads)) throw new Error(`stage "${name}" (${st.plugin.id}): vjp returned a bar for parameter "${p}", which it does not read`);

@@ -131,6 +131,56 @@ export function solveSecondDerivs(f: SplineFactor, y: ArrayLike<number>, yOffset
 }
 
 /**
+ * The same solve for `count` rows at once: knot i of row r at y[yOffset + i * knotStride + r * rowStride], and
+ * the second derivatives into out at the same layout (offset outOffset) — interleaved columns of a knot-major
+ * table (knotStride = count, rowStride = 1: a z-major P(k, z) table, one spline in z per k) or rows of a
+ * row-major one (knotStride = 1, rowStride = n: a tracer-by-z kernel table). The elimination runs over the knots
+ * with the rows innermost, so the rows' recurrences (chains of dependent multiply-adds, which alone run at the
+ * latency of the chain) proceed side by side, with no transposes; each row gets exactly the arithmetic of
+ * solveSecondDerivs. O(n * count), no allocation; `out` must not overlap y.
+ */
+export function solveSecondDerivsMany(
+  f: SplineFactor, y: ArrayLike<number>, yOffset: number, count: number, knotStride: number, rowStride: number, out: Float64Array, outOffset: number,
+): void {
+  const n = f.x.length;
+  const h = f.h, lower = f.lower, upper = f.upper, invPivot = f.invPivot;
+  const k = n - 2;
+  const ks = knotStride, rs = rowStride, R = count;
+  const at = (base: number, i: number) => base + i * ks;
+  if (k <= 0) {
+    for (let r = 0, o = outOffset; r < R; r++, o += rs) { out[o] = 0; out[at(o, n - 1)] = 0; }
+    return;
+  }
+  for (let j = 0; j < k; j++) {
+    const i = j + 1;
+    const hi = h[i], hp = h[i - 1], lo = j > 0 ? lower[j] : 0, ip = invPivot[j];
+    for (let r = 0, yr = at(yOffset, i), or = at(outOffset, i); r < R; r++, yr += rs, or += rs) {
+      const slope = (y[yr + ks] - y[yr]) / hi, slopePrev = (y[yr] - y[yr - ks]) / hp;
+      const rr = 6 * (slope - slopePrev);
+      out[or] = (rr - (j > 0 ? lo * out[or - ks] : 0)) * ip;
+    }
+  }
+  for (let j = k - 2; j >= 0; j--) {
+    const u = upper[j];
+    for (let r = 0, a = at(outOffset, j + 1); r < R; r++, a += rs) out[a] -= u * out[a + ks];
+  }
+  if (f.bc === 'natural') {
+    for (let r = 0, o = outOffset; r < R; r++, o += rs) { out[o] = 0; out[at(o, n - 1)] = 0; }
+  } else {
+    const h0 = h[0], h1 = h[1], a = h[n - 3], b = h[n - 2];
+    for (let r = 0, o = outOffset; r < R; r++, o += rs) {
+      out[o] = ((h0 + h1) * out[o + ks] - h0 * out[o + 2 * ks]) / h1;
+      out[at(o, n - 1)] = ((a + b) * out[at(o, n - 2)] - b * out[at(o, n - 3)]) / a;
+    }
+  }
+}
+
+/** solveSecondDerivsMany for `nCols` interleaved columns of a knot-major table (knot i, column c at i * nCols + c). */
+export function solveSecondDerivsColumns(f: SplineFactor, y: ArrayLike<number>, yOffset: number, nCols: number, out: Float64Array, outOffset: number): void {
+  solveSecondDerivsMany(f, y, yOffset, nCols, nCols, 1, out, outOffset);
+}
+
+/**
  * Second derivatives at the knots. Pass a SplineFactor instead of x to reuse the factorisation for many
  * rows on one grid (then `bc` is ignored: the factor's own is used).
  */

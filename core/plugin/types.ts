@@ -144,6 +144,12 @@ export type Bar = Float64Array | number | Bar[] | { [field: string]: Bar | undef
 /** What a stage's `vjp` sees: the context of its forward run (values only, no tangents) and its output. */
 export interface VjpContext<C, I, O> extends StageContext<C, I> {
   readonly output: O;
+  /**
+   * Whether the bar of an input can reach a parameter being differentiated (set by the runtime's backward sweep:
+   * false for an input whose stages read none of them, nor do their ancestors). A vjp may skip the work of the
+   * bars of inputs not needed (their bars are dropped). Absent: every input is needed.
+   */
+  readonly needs?: (input: string) => boolean;
 }
 
 /** The vector-Jacobian product of one stage: bars of its inputs and of the parameters it reads. */

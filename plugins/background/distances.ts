@@ -3,14 +3,15 @@
  * (Omega_r, Omega_m, Omega_k, Omega_de, w0, wa). All results here are dimensionless (in units of c/H0);
  * the caller divides by H0 [1/Mpc] with scalar duals (h enters only there and through Omega_r).
  *
- *   line of sight:  U(z) = H0 chi(z) = Integral_0^z dz'/E(z')                         (Hogg 1999, eq. 15)
+ *   line of sight:  U(z) = H0 chi(z) = Integral_0^z dz'/E(z') = Integral_0^ln(1+z) ds e^s/E  (Hogg 1999, eq. 15)
  *   transverse:     V(z) = H0 d_M(z) = U S(Omega_k U^2),  S(u) = sinh(sqrt u)/sqrt u  (u > 0),
  *                                                          sin(sqrt -u)/sqrt -u        (u < 0)  (Hogg eq. 16)
  *   conformal time: T(z) = H0 tau(z) = Integral_0^a(z) da'/(a'^2 E(a'))
  *
- * The integrals use the injected Integrator: one rule per grid interval (chosen by its own adaptivity on
- * the value of 1/E), summed cumulatively; the base-space tangents are weighted sums on the same nodes,
- * d(1/E)/dq_k = -(1/2) E^-3 dE^2/dq_k, so they are exact derivatives of the quadrature.
+ * The integrals use the injected Integrator. chi: one fixed rule per grid interval, its level chosen by the
+ * integrator's own adaptivity on blocks of grid intervals (lineOfSightDistance), summed cumulatively; tau: one
+ * adaptive rule. The base-space tangents are weighted sums on the same nodes, d(1/E)/dq_k = -(1/2) E^-3 dE^2/dq_k,
+ * so they are exact derivatives of the quadrature.
  */
 import type { Integrator, QuadratureRule } from '../../core/numerics/integrator.js';
 import {
@@ -23,28 +24,31 @@ export interface BaseArray {
   base: Float64Array | null;
 }
 
-/**
- * The quadrature rule of grid interval [z_{i-1}, z_i] for Integral dz/E: the integrator adapts it on 1/E (values
- * only), with an absolute floor far below rtol times the interval's integral (>= dz/E(z_i)), so rtol decides.
- */
-export function intervalRules(c: ExpansionCoefficients, z: Float64Array, integrator: Integrator): (i: number) => QuadratureRule {
-  // 1/E(z) at the nodes, for the integrator's adaptivity (values only).
-  const probe = (zq: Float64Array, out: Float64Array): void => {
-    for (let j = 0; j < zq.length; j++) {
-      const e2 = e2At(c, -Math.log1p(zq[j]));
-      if (!(e2 > 0)) throw nonPositiveE2Error(c, zq[j], e2);
-      out[j] = 1 / Math.sqrt(e2);
-    }
-  };
-  return (i) => {
-    const floor = (1e-3 * integrator.rtol * (z[i] - z[i - 1])) / Math.sqrt(Math.abs(e2At(c, -Math.log1p(z[i]))));
-    return integrator.adaptRule(probe, z[i - 1], z[i], floor);
-  };
+/** Grid intervals per block of the integrator's adaptive check (see lineOfSightDistance). */
+const CHI_BLOCK = 64;
+/** The largest fixed rule (nodes per grid interval) the level search tries before giving up. */
+const CHI_MAX_NODES = 4096;
+
+/** The integrand of U in s = ln(1+z): dU/ds = (1+z)/E (values only). */
+function chiIntegrand(c: ExpansionCoefficients, s: number): number {
+  const e2 = e2At(c, -s);
+  if (!(e2 > 0)) throw nonPositiveE2Error(c, Math.expm1(s), e2);
+  return Math.exp(s) / Math.sqrt(e2);
 }
 
 /**
- * U(z) = H0 chi(z) on the ascending grid z (z[0] = 0), cumulatively over the grid intervals with the
- * integrator's rules. withBase: also accumulate dU/dq_k.
+ * U(z) = H0 chi(z) = Integral_0^ln(1+z) ds (1+z)/E on the ascending grid z (z[0] = 0), cumulatively over the grid
+ * intervals, with the bound integrator's rules. withBase: also accumulate dU/dq_k.
+ *
+ * Which rule: the grid intervals of each block of CHI_BLOCK intervals take the integrator's fixed rule of one
+ * level L (`fixedRule(0, 1, L)` mapped affinely onto each interval in s), the lowest level whose sum over the block
+ * reproduces the integrator's own adaptive integral of that block (`integrate`, converged to its rtol on the
+ * values) to its rtol, or agrees to rtol with the level below (should the adaptive value itself miss it). So the
+ * integrator's adaptivity decides the accuracy, once per block instead of once per interval, and each interval
+ * costs the nodes of its fixed rule (gauss-legendre: 16; romberg: 3; simpson: 5), not those of a fresh adaptive
+ * search (gauss-legendre: 192 probes, then 64 nodes). Each interval's integral is still a weighted sum of the
+ * integrand on its own nodes, so the cumulative values and their base tangents (d((1+z)/E)/dq_k =
+ * -(1/2) (1+z) E^-3 dE^2/dq_k) are exact for the discrete sums, and the values do not depend on withBase.
  */
 export function lineOfSightDistance(
   c: ExpansionCoefficients,
@@ -53,33 +57,86 @@ export function lineOfSightDistance(
   withBase: boolean,
 ): BaseArray {
   const n = z.length;
+  const s = new Float64Array(n);
+  for (let i = 0; i < n; i++) s[i] = Math.log1p(z[i]);
+  const blocks = chiBlocks(c, s, integrator);
   const value = new Float64Array(n);
   const base = withBase ? new Float64Array(NB * n) : null;
   const scratch = new Float64Array(EXPANSION_SCRATCH);
   const acc = new Float64Array(NB);
-  const ruleOf = intervalRules(c, z, integrator);
-  let U = 0;
-  for (let i = 1; i < n; i++) {
-    const rule = ruleOf(i);
-    const xs = rule.x, ws = rule.w;
-    let s = 0;
-    if (base) acc.fill(0);
-    for (let j = 0; j < xs.length; j++) {
-      expansionAt(c, -Math.log1p(xs[j]), scratch);
-      const e2 = scratch[E2];
-      if (!(e2 > 0)) throw nonPositiveE2Error(c, xs[j], e2);
-      const invE = 1 / Math.sqrt(e2);
-      s += ws[j] * invE;
-      if (base) {
-        const g = -0.5 * ws[j] * invE * invE * invE; // w d(1/E)/dE^2
-        for (let k = 0; k < NB; k++) acc[k] += g * scratch[DQ_E2 + k];
-      }
+  const rules: QuadratureRule[] = []; // fixed rules on [0, 1] by level
+  const ruleAt = (level: number): QuadratureRule => {
+    if (!rules[level]) {
+      const r = integrator.fixedRule(0, 1, level);
+      if (r.x.length > CHI_MAX_NODES)
+        throw new Error(
+          `background/w0wa: the ${integrator.name} integrator's fixed rules do not reproduce its adaptive integral of chi ` +
+            `(rtol ${integrator.rtol}) between z = ${Math.expm1(s[0]).toPrecision(4)} and ${Math.expm1(s[n - 1]).toPrecision(4)} ` +
+            `with up to ${CHI_MAX_NODES} nodes per grid interval; use more grid points (with.grid.count) or another integrator`,
+        );
+      rules[level] = r;
     }
-    U += s;
-    value[i] = U;
-    if (base) for (let k = 0; k < NB; k++) base[k * n + i] = base[k * n + i - 1] + acc[k];
+    return rules[level];
+  };
+  let U = 0;
+  for (let b = 0; b < blocks.count; b++) {
+    const lo = b * CHI_BLOCK, hi = Math.min(lo + CHI_BLOCK, n - 1);
+    // the lowest level whose sum over the block meets the integrator's adaptive integral of it (or, should that
+    // integral be off by more than its rtol, agrees with the level below)
+    let previous = NaN;
+    for (let level = 0; ; level++) {
+      const { x: t, w } = ruleAt(level);
+      const m = t.length;
+      let sum = 0;
+      for (let i = lo + 1; i <= hi; i++) {
+        const s0 = s[i - 1], h = s[i] - s0;
+        let I = 0;
+        if (base) {
+          acc.fill(0);
+          for (let j = 0; j < m; j++) {
+            const sj = s0 + h * t[j];
+            expansionAt(c, -sj, scratch);
+            const e2 = scratch[E2];
+            if (!(e2 > 0)) throw nonPositiveE2Error(c, Math.expm1(sj), e2);
+            const wf = h * w[j] * (Math.exp(sj) / Math.sqrt(e2)); // w (1+z)/E, as h * w[j] * chiIntegrand below
+            I += wf;
+            const g = (-0.5 * wf) / e2; // w d((1+z)/E)/dE^2
+            for (let k = 0; k < NB; k++) acc[k] += g * scratch[DQ_E2 + k];
+          }
+          for (let k = 0; k < NB; k++) base[k * n + i] = base[k * n + i - 1] + acc[k];
+        } else {
+          for (let j = 0; j < m; j++) I += h * w[j] * chiIntegrand(c, s0 + h * t[j]);
+        }
+        sum += I;
+        value[i] = U + sum;
+      }
+      const tol = blocks.tolerance[b];
+      if (Math.abs(sum - blocks.integral[b]) <= tol || Math.abs(sum - previous) <= tol) {
+        U += sum;
+        break;
+      }
+      previous = sum;
+    }
   }
   return { value, base };
+}
+
+/**
+ * The integrator's adaptive integral of dU/ds on each block of CHI_BLOCK grid intervals (`integrate`: its rule
+ * adapted on the values, and the estimate it accepted), and the tolerance a block's sum of per-interval fixed rules
+ * must meet: rtol relative (the block integrals are > 0).
+ */
+function chiBlocks(c: ExpansionCoefficients, s: Float64Array, integrator: Integrator) {
+  const n = s.length;
+  const count = Math.ceil((n - 1) / CHI_BLOCK);
+  const integral = new Float64Array(count), tolerance = new Float64Array(count);
+  const f = (x: number) => chiIntegrand(c, x);
+  for (let b = 0; b < count; b++) {
+    const I = integrator.integrate(f, s[b * CHI_BLOCK], s[Math.min((b + 1) * CHI_BLOCK, n - 1)]);
+    integral[b] = I;
+    tolerance[b] = integrator.rtol * Math.abs(I);
+  }
+  return { count, integral, tolerance };
 }
 
 /** (2j+1)! for j = 0..11. */
@@ -215,26 +272,17 @@ export function conformalTime(
 // Reverse mode: bars of U, V, T pulled back to the base quantities q (and to U)
 
 /**
- * qbar_k += sum_i Ubar_i dU_i/dq_k for U = H0 chi. U_i = sum_{j <= i} s_j with s_j = sum_nodes w/E the
- * integral over interval j, so sbar_j = sum_{i >= j} Ubar_i (a running sum from the top), and
- * d(1/E)/dq_k = -(1/2) E^-3 dE^2/dq_k at each node of the interval's rule (the rules of the forward run:
- * intervalRules adapts on the same values).
+ * qbar_k += sum_i Ubar_i dU_i/dq_k for U = H0 chi: the base tangents of lineOfSightDistance (the same rules, chosen
+ * on the same values), projected on Ubar. With NB = 6 base directions, the forward tangents cost no more than
+ * a transposed sweep and are its exact transpose.
  */
 export function lineOfSightDistanceAdjoint(c: ExpansionCoefficients, z: Float64Array, integrator: Integrator, Ubar: Float64Array, qbar: Float64Array): void {
   const n = z.length;
-  const scratch = new Float64Array(EXPANSION_SCRATCH);
-  const ruleOf = intervalRules(c, z, integrator);
-  let suffix = 0;
-  for (let i = n - 1; i >= 1; i--) {
-    suffix += Ubar[i];
-    if (suffix === 0) continue;
-    const rule = ruleOf(i);
-    for (let j = 0; j < rule.x.length; j++) {
-      expansionAt(c, -Math.log1p(rule.x[j]), scratch);
-      const invE = 1 / Math.sqrt(scratch[E2]);
-      const g = -0.5 * rule.w[j] * invE * invE * invE * suffix;
-      for (let k = 0; k < NB; k++) qbar[k] += g * scratch[DQ_E2 + k];
-    }
+  const U = lineOfSightDistance(c, z, integrator, true);
+  for (let k = 0; k < NB; k++) {
+    let t = 0;
+    for (let i = 0; i < n; i++) t += Ubar[i] * U.base![k * n + i];
+    qbar[k] += t;
   }
 }
 

@@ -60,7 +60,7 @@ export function expansionAt(c: ExpansionCoefficients, x: number, out: Float64Arr
   const w = c.w0 + c.wa * (1 - a);
   const s = -3 * (1 + w); // d ln g / dx
   const de = c.Ode * g;
-  out[E2] = c.Or * a4 + c.Om * a3 + c.Ok * a2 + de;
+  out[E2] = a2 * (c.Ok + ia * (c.Om + ia * c.Or)) + de; // as e2At, to the last bit
   out[DE2DX] = -4 * c.Or * a4 - 3 * c.Om * a3 - 2 * c.Ok * a2 + s * de;
   // d ln g / d w0 = -3x, d ln g / d wa = -3x - 3(1-a); d s / d w0 = -3, d s / d wa = -3(1-a)
   const lw0 = -3 * x;

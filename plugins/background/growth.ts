@@ -18,10 +18,16 @@
  * initial state projects onto the growing mode (removed by D(0) = 1) and the decaying mode, which falls as
  * y^(-5/2) relative to it (below 1e-12 by z = 10).
  *
- * Integration: classical fixed-step RK4 in x, steps no longer than max_dlna and landing on every grid node.
- * The system is linear in (D, G), so its sensitivities s_k = d(D, G)/dq_k obey
+ * Integration: classical fixed-step RK4 in x, steps no longer than max_dlna and landing on every grid node
+ * (growthSchedule). The system is linear in (D, G), so its sensitivities s_k = d(D, G)/dq_k obey
  *   s_k' = A s_k + (dA/dq_k) (D, G),
  * integrated alongside with the same RK4 stages: the result is the exact derivative of the discrete solution.
+ * The coefficients of A (one E^2 evaluation each) are computed once per distinct x: 2 per step, not 4.
+ *
+ * Step size (measured against max_dlna = 5e-4): the error is made in the matter era after equality (steps of
+ * 0.05 there give 1e-9 in D, f), not in radiation domination (steps of 0.1 below a_eq/20 change nothing at 1e-13),
+ * and the grid region's steps are fixed by the nodes (d ln a = 0.005 on the default grid): a larger matter-era step
+ * is not free, a larger radiation-era step would save 17% of the steps. Neither is taken.
  */
 import {
   DE2DX, DQ_E2, DQ_SLOPE, E2, EXPANSION_SCRATCH, type ExpansionCoefficients, NB, darkEnergyRatio, e2At, expansionAt,
@@ -54,8 +60,90 @@ export function earlyDarkEnergyProblem(c: ExpansionCoefficients, aIni: number): 
   );
 }
 
+// ---------------------------------------------------------------------------------------------------------
+// The step schedule and the coefficients of the linear system, shared by the forward run and its adjoint
+
+/** Coefficients of the system at one x: c1, c2 and their base derivatives (see growthCoefficients). */
+const NC = 2 + 2 * NB;
+const C1 = 0, C2 = 1, DC1 = 2, DC2 = 2 + NB;
+
+/**
+ * The points of the RK4 steps, x_0 = ln a_ini < x_1 < ... < x_m = 0: on [ln a_ini, ln a(z_max)] and on every grid
+ * interval, equal steps no longer than maxStep, so that the integration lands on every grid node. node[i] is the
+ * index of the point of grid node i. The forward run and its adjoint step through the same points, so the adjoint
+ * transposes exactly the forward's discrete map.
+ */
+export function growthSchedule(z: Float64Array, opts: GrowthOptions): { x: Float64Array; node: Int32Array } {
+  const n = z.length;
+  if (z[0] !== 0) throw new Error(`linearGrowth: the grid must start at z = 0 (got ${z[0]})`);
+  const xIni = Math.log(opts.aIni);
+  const xg = new Float64Array(n);
+  for (let i = 0; i < n; i++) xg[i] = -Math.log1p(z[i]);
+  const xTop = xg[n - 1];
+  if (!(xIni < xTop))
+    throw new Error(`background/w0wa: with.growth.a_ini = ${opts.aIni} must be below a(z_max) = ${Math.exp(xTop)}`);
+  const stepsIn = (x0: number, x1: number) => Math.max(1, Math.ceil((x1 - x0) / opts.maxStep - 1e-9));
+  let total = stepsIn(xIni, xTop);
+  for (let i = n - 2; i >= 0; i--) total += stepsIn(xg[i + 1], xg[i]);
+  const x = new Float64Array(total + 1);
+  const node = new Int32Array(n);
+  let j = 0;
+  x[0] = xIni;
+  const fill = (x0: number, x1: number) => {
+    const m = stepsIn(x0, x1);
+    const h = (x1 - x0) / m;
+    for (let k = 1; k < m; k++) x[++j] = x0 + k * h;
+    x[++j] = x1;
+  };
+  fill(xIni, xTop);
+  node[n - 1] = j;
+  for (let i = n - 2; i >= 0; i--) {
+    fill(xg[i + 1], xg[i]);
+    node[i] = j;
+  }
+  return { x, node };
+}
+
+/**
+ * The system y' = A(x) y, A = [[0, 1], [c1, -c2]], at x = ln a: c1 = (3/2) Omega_m a^-3/E^2, c2 = 2 + (1/2) dE^2/dx / E^2
+ * into out[o + C1], out[o + C2]; with derivatives, dc1/dq_k and dc2/dq_k into out[o + DC1 + k], out[o + DC2 + k].
+ * s: expansion scratch (EXPANSION_SCRATCH).
+ */
+function growthCoefficients(c: ExpansionCoefficients, x: number, s: Float64Array, out: Float64Array, o: number, withD: boolean): void {
+  expansionAt(c, x, s);
+  const e2 = s[E2];
+  if (!(e2 > 0)) throw nonPositiveE2Error(c, Math.expm1(-x), e2);
+  const inv = 1 / e2;
+  const a3 = Math.exp(-3 * x);
+  out[o + C1] = 1.5 * c.Om * a3 * inv;
+  out[o + C2] = 2 + 0.5 * s[DE2DX] * inv;
+  if (!withD) return;
+  for (let k = 0; k < NB; k++) {
+    const dE2 = s[DQ_E2 + k];
+    out[o + DC1 + k] = 1.5 * a3 * ((k === 1 ? 1 : 0) - c.Om * inv * dE2) * inv;
+    out[o + DC2 + k] = 0.5 * (s[DQ_SLOPE + k] - s[DE2DX] * inv * dE2) * inv;
+  }
+}
+
+/**
+ * Right-hand side at one stage: out = A u for the state (D, G), and for the sensitivities s_k (withBase)
+ * s_k' = A s_k + (dA/dq_k) (D, G). cf: the coefficients at the stage's x (offset o).
+ */
+function growthRhs(cf: Float64Array, o: number, u: Float64Array, out: Float64Array, S: number): void {
+  const c1 = cf[o + C1], c2 = cf[o + C2];
+  const D = u[0], G = u[1];
+  out[0] = G;
+  out[1] = c1 * D - c2 * G;
+  for (let k = 0, j = 2; j < S; k++, j += 2) {
+    out[j] = u[j + 1];
+    out[j + 1] = c1 * u[j] - c2 * u[j + 1] + cf[o + DC1 + k] * D - cf[o + DC2 + k] * G;
+  }
+}
+
 /**
  * D (normalised to D(z=0) = 1) and f on the ascending grid z (z[0] = 0), with base tangents when withBase.
+ * Classical RK4 on the points of growthSchedule; the coefficients are evaluated once per distinct x (a step's
+ * end is the next step's start, its two middle stages share one point).
  */
 export function linearGrowth(
   c: ExpansionCoefficients,
@@ -64,11 +152,7 @@ export function linearGrowth(
   withBase: boolean,
 ): { D: BaseArray; f: BaseArray } {
   const n = z.length;
-  if (z[0] !== 0) throw new Error(`linearGrowth: the grid must start at z = 0 (got ${z[0]})`);
-  const xIni = Math.log(opts.aIni);
-  const xTop = -Math.log1p(z[n - 1]);
-  if (!(xIni < xTop))
-    throw new Error(`background/w0wa: with.growth.a_ini = ${opts.aIni} must be below a(z_max) = ${Math.exp(xTop)}`);
+  const { x: X, node } = growthSchedule(z, opts);
   const early = earlyDarkEnergyProblem(c, opts.aIni);
   if (early) throw new Error(`background/w0wa: ${early}`);
 
@@ -77,49 +161,12 @@ export function linearGrowth(
   const k1 = new Float64Array(S), k2 = new Float64Array(S), k3 = new Float64Array(S), k4 = new Float64Array(S);
   const tmp = new Float64Array(S);
   const s = new Float64Array(EXPANSION_SCRATCH);
-
-  // Right-hand side A(x) y (+ dA/dq_k y for the sensitivities).
-  const rhs = (x: number, u: Float64Array, out: Float64Array): void => {
-    expansionAt(c, x, s);
-    const e2 = s[E2];
-    if (!(e2 > 0)) throw nonPositiveE2Error(c, Math.expm1(-x), e2);
-    const inv = 1 / e2;
-    const a3 = Math.exp(-3 * x);
-    const c1 = 1.5 * c.Om * a3 * inv; // (3/2) Omega_m(a)
-    const c2 = 2 + 0.5 * s[DE2DX] * inv; // 2 + d ln H / d ln a
-    const D = u[0], G = u[1];
-    out[0] = G;
-    out[1] = c1 * D - c2 * G;
-    if (S === 2) return;
-    for (let k = 0; k < NB; k++) {
-      const dE2 = s[DQ_E2 + k];
-      const dc1 = 1.5 * a3 * ((k === 1 ? 1 : 0) - c.Om * inv * dE2) * inv;
-      const dc2 = 0.5 * (s[DQ_SLOPE + k] - s[DE2DX] * inv * dE2) * inv;
-      const j = 2 + 2 * k;
-      out[j] = u[j + 1];
-      out[j + 1] = c1 * u[j] - c2 * u[j + 1] + dc1 * D - dc2 * G;
-    }
-  };
-
-  const step = (x: number, h: number): void => {
-    rhs(x, y, k1);
-    for (let i = 0; i < S; i++) tmp[i] = y[i] + 0.5 * h * k1[i];
-    rhs(x + 0.5 * h, tmp, k2);
-    for (let i = 0; i < S; i++) tmp[i] = y[i] + 0.5 * h * k2[i];
-    rhs(x + 0.5 * h, tmp, k3);
-    for (let i = 0; i < S; i++) tmp[i] = y[i] + h * k3[i];
-    rhs(x + h, tmp, k4);
-    for (let i = 0; i < S; i++) y[i] += (h / 6) * (k1[i] + 2 * k2[i] + 2 * k3[i] + k4[i]);
-  };
-
-  const advance = (x0: number, x1: number): void => {
-    const m = Math.max(1, Math.ceil((x1 - x0) / opts.maxStep - 1e-9));
-    const h = (x1 - x0) / m;
-    for (let j = 0; j < m; j++) step(x0 + j * h, h);
-  };
+  // coefficients at the start, middle and end of the current step
+  let cA = new Float64Array(NC), cB = new Float64Array(NC);
+  const cM = new Float64Array(NC);
 
   // Meszaros growing mode at a_ini.
-  const yM = (Math.exp(xIni) * c.Om) / c.Or;
+  const yM = (opts.aIni * c.Om) / c.Or;
   y[0] = yM + 2 / 3;
   y[1] = yM;
   if (withBase) {
@@ -129,11 +176,23 @@ export function linearGrowth(
 
   // Raw D, G (and sensitivities) at the nodes, from z_max down to 0.
   const raw = new Float64Array(S * n);
-  advance(xIni, xTop);
-  raw.set(y, S * (n - 1));
-  for (let i = n - 2; i >= 0; i--) {
-    advance(-Math.log1p(z[i + 1]), -Math.log1p(z[i]));
-    raw.set(y, S * i);
+  const total = X.length - 1;
+  let next = n - 1; // the next grid node to record
+  growthCoefficients(c, X[0], s, cA, 0, withBase);
+  for (let j = 0; j < total; j++) {
+    const x = X[j], h = X[j + 1] - x;
+    growthCoefficients(c, x + 0.5 * h, s, cM, 0, withBase);
+    growthCoefficients(c, X[j + 1], s, cB, 0, withBase);
+    growthRhs(cA, 0, y, k1, S);
+    for (let i = 0; i < S; i++) tmp[i] = y[i] + 0.5 * h * k1[i];
+    growthRhs(cM, 0, tmp, k2, S);
+    for (let i = 0; i < S; i++) tmp[i] = y[i] + 0.5 * h * k2[i];
+    growthRhs(cM, 0, tmp, k3, S);
+    for (let i = 0; i < S; i++) tmp[i] = y[i] + h * k3[i];
+    growthRhs(cB, 0, tmp, k4, S);
+    for (let i = 0; i < S; i++) y[i] += (h / 6) * (k1[i] + 2 * k2[i] + 2 * k3[i] + k4[i]);
+    const t = cA; cA = cB; cB = t;
+    if (node[next] === j + 1) raw.set(y, S * next--);
   }
 
   const D0 = raw[0];
@@ -165,9 +224,10 @@ export function linearGrowth(
  * qbar_k += sum_i (Dbar_i dD_i/dq_k + fbar_i df_i/dq_k): the discrete adjoint of linearGrowth's RK4, i.e. the
  * exact transpose of the forward sensitivities (which are the exact derivative of the discrete solution).
  *
- * The forward solution is recomputed (values only, 2 states) storing the state at the start of every step;
- * then, from z = 0 back to a_ini, each step y' = y + h/6 (k1 + 2 k2 + 2 k3 + k4) of the linear system
- * y' = A(x) y, A = [[0, 1], [c1, -c2]], is transposed stage by stage with lambda = ybar:
+ * The forward solution is recomputed (values only, 2 states) on the same points (growthSchedule), storing the
+ * state at the start of every step and the coefficients (with their base derivatives) at every point; then,
+ * from z = 0 back to a_ini, each step y' = y + h/6 (k1 + 2 k2 + 2 k3 + k4) of the linear system y' = A(x) y,
+ * A = [[0, 1], [c1, -c2]], is transposed stage by stage with lambda = ybar:
  *   kbar_1..4 = (h/6, h/3, h/3, h/6) lambda;
  *   k4 = A(x+h) u4, u4 = y + h k3:     u4bar = A^T k4bar, ybar += u4bar, k3bar += h u4bar;
  *   k3 = A(x+h/2) u3, u3 = y + h/2 k2: u3bar = A^T k3bar, ybar += u3bar, k2bar += h/2 u3bar;
@@ -182,67 +242,34 @@ export function linearGrowthAdjoint(
   c: ExpansionCoefficients, z: Float64Array, opts: GrowthOptions, Dbar: Float64Array | null, fbar: Float64Array | null, qbar: Float64Array,
 ): void {
   const n = z.length;
-  const xIni = Math.log(opts.aIni);
-  const xTop = -Math.log1p(z[n - 1]);
+  const { x: X, node } = growthSchedule(z, opts);
+  const total = X.length - 1;
   const s = new Float64Array(EXPANSION_SCRATCH);
-  // forward, values only, recording (x, h) and the state y at the start of every step and the raw state at every
-  // node; the step counts are those of `advance` in linearGrowth (the same segments, the same formula)
-  const stepsIn = (x0: number, x1: number) => Math.max(1, Math.ceil((x1 - x0) / opts.maxStep - 1e-9));
-  let total = stepsIn(xIni, xTop);
-  for (let i = n - 2; i >= 0; i--) total += stepsIn(-Math.log1p(z[i + 1]), -Math.log1p(z[i]));
-  const steps = new Float64Array(2 * total);
+  // coefficients at the step points (cP) and at the step midpoints (cM), NC per point
+  const cP = new Float64Array(NC * (total + 1));
+  const cM = new Float64Array(NC * total);
   const states = new Float64Array(2 * total);
-  let taken = 0;
-  const nodeStep = new Int32Array(n); // number of steps taken when node i is recorded
   const raw = new Float64Array(2 * n);
-  let y0 = (Math.exp(xIni) * c.Om) / c.Or + 2 / 3, y1 = (Math.exp(xIni) * c.Om) / c.Or;
-  const yM = y1;
-  const coeffs = (x: number, out: Float64Array, withD: boolean): void => {
-    // out[0] = c1, out[1] = c2, out[2 + k] = dc1/dq_k, out[2 + NB + k] = dc2/dq_k
-    expansionAt(c, x, s);
-    const e2 = s[E2];
-    if (!(e2 > 0)) throw nonPositiveE2Error(c, Math.expm1(-x), e2);
-    const inv = 1 / e2;
-    const a3 = Math.exp(-3 * x);
-    out[0] = 1.5 * c.Om * a3 * inv;
-    out[1] = 2 + 0.5 * s[DE2DX] * inv;
-    if (!withD) return;
-    for (let k = 0; k < NB; k++) {
-      const dE2 = s[DQ_E2 + k];
-      out[2 + k] = 1.5 * a3 * ((k === 1 ? 1 : 0) - c.Om * inv * dE2) * inv;
-      out[2 + NB + k] = 0.5 * (s[DQ_SLOPE + k] - s[DE2DX] * inv * dE2) * inv;
-    }
-  };
-  const cf = new Float64Array(2 + 2 * NB);
-  const rk4 = (x: number, h: number): void => {
-    coeffs(x, cf, false);
-    const k1a = y1, k1b = cf[0] * y0 - cf[1] * y1;
-    coeffs(x + 0.5 * h, cf, false);
+  const yM = (opts.aIni * c.Om) / c.Or;
+  let y0 = yM + 2 / 3, y1 = yM;
+  let next = n - 1;
+  growthCoefficients(c, X[0], s, cP, 0, true);
+  for (let j = 0; j < total; j++) {
+    const x = X[j], h = X[j + 1] - x;
+    const oA = NC * j, oM = NC * j, oB = NC * (j + 1);
+    growthCoefficients(c, x + 0.5 * h, s, cM, oM, true);
+    growthCoefficients(c, X[j + 1], s, cP, oB, true);
+    states[2 * j] = y0; states[2 * j + 1] = y1;
+    const k1a = y1, k1b = cP[oA + C1] * y0 - cP[oA + C2] * y1;
     let u0 = y0 + 0.5 * h * k1a, u1 = y1 + 0.5 * h * k1b;
-    const k2a = u1, k2b = cf[0] * u0 - cf[1] * u1;
+    const k2a = u1, k2b = cM[oM + C1] * u0 - cM[oM + C2] * u1;
     u0 = y0 + 0.5 * h * k2a; u1 = y1 + 0.5 * h * k2b;
-    const k3a = u1, k3b = cf[0] * u0 - cf[1] * u1;
-    coeffs(x + h, cf, false);
+    const k3a = u1, k3b = cM[oM + C1] * u0 - cM[oM + C2] * u1;
     u0 = y0 + h * k3a; u1 = y1 + h * k3b;
-    const k4a = u1, k4b = cf[0] * u0 - cf[1] * u1;
+    const k4a = u1, k4b = cP[oB + C1] * u0 - cP[oB + C2] * u1;
     y0 += (h / 6) * (k1a + 2 * k2a + 2 * k3a + k4a);
     y1 += (h / 6) * (k1b + 2 * k2b + 2 * k3b + k4b);
-  };
-  const advance = (x0: number, x1: number): void => {
-    const m = stepsIn(x0, x1);
-    const h = (x1 - x0) / m;
-    for (let j = 0; j < m; j++, taken++) {
-      const x = x0 + j * h;
-      steps[2 * taken] = x; steps[2 * taken + 1] = h;
-      states[2 * taken] = y0; states[2 * taken + 1] = y1;
-      rk4(x, h);
-    }
-  };
-  advance(xIni, xTop);
-  raw[2 * (n - 1)] = y0; raw[2 * (n - 1) + 1] = y1; nodeStep[n - 1] = taken;
-  for (let i = n - 2; i >= 0; i--) {
-    advance(-Math.log1p(z[i + 1]), -Math.log1p(z[i]));
-    raw[2 * i] = y0; raw[2 * i + 1] = y1; nodeStep[i] = taken;
+    if (node[next] === j + 1) { raw[2 * next] = y0; raw[2 * next + 1] = y1; next--; }
   }
 
   // bars of the raw states at the nodes: D_i = Draw_i/Draw_0, f_i = G_i/Draw_i
@@ -264,30 +291,27 @@ export function linearGrowthAdjoint(
 
   // backward through the steps; lambda picks up the node bars where the forward run recorded the nodes
   let l0 = 0, l1 = 0;
-  let node = 0;
-  const c1 = new Float64Array(2 + 2 * NB), c2 = new Float64Array(2 + 2 * NB), c4 = new Float64Array(2 + 2 * NB);
-  // qbar += kbar_2 (dc1/dq u0 - dc2/dq u1) for one stage
-  const addQ = (cc: Float64Array, kb1: number, u0: number, u1: number) => {
+  let nd = 0; // nodes are recorded at decreasing i: node 0 last, so first in the backward sweep
+  // qbar += kbar_2 (dc1/dq u0 - dc2/dq u1) for one stage with coefficients cc[o..]
+  const addQ = (cc: Float64Array, o: number, kb1: number, u0: number, u1: number) => {
     if (kb1 === 0) return;
-    for (let k = 0; k < NB; k++) qbar[k] += kb1 * (cc[2 + k] * u0 - cc[2 + NB + k] * u1);
+    for (let k = 0; k < NB; k++) qbar[k] += kb1 * (cc[o + DC1 + k] * u0 - cc[o + DC2 + k] * u1);
   };
   for (let st = total - 1; st >= 0; st--) {
-    while (node < n && nodeStep[node] === st + 1) {
-      l0 += rb[2 * node];
-      l1 += rb[2 * node + 1];
-      node++;
+    while (nd < n && node[nd] === st + 1) {
+      l0 += rb[2 * nd];
+      l1 += rb[2 * nd + 1];
+      nd++;
     }
-    const x = steps[2 * st], h = steps[2 * st + 1];
+    const x = X[st], h = X[st + 1] - x;
+    const oA = NC * st, oM = NC * st, oB = NC * (st + 1);
     const ya = states[2 * st], yb = states[2 * st + 1];
     // forward stages of this step
-    coeffs(x, c1, true);
-    coeffs(x + 0.5 * h, c2, true);
-    coeffs(x + h, c4, true);
-    const k1a = yb, k1b = c1[0] * ya - c1[1] * yb;
+    const k1a = yb, k1b = cP[oA + C1] * ya - cP[oA + C2] * yb;
     const u2a = ya + 0.5 * h * k1a, u2b = yb + 0.5 * h * k1b;
-    const k2a = u2b, k2b = c2[0] * u2a - c2[1] * u2b;
+    const k2a = u2b, k2b = cM[oM + C1] * u2a - cM[oM + C2] * u2b;
     const u3a = ya + 0.5 * h * k2a, u3b = yb + 0.5 * h * k2b;
-    const k3a = u3b, k3b = c2[0] * u3a - c2[1] * u3b;
+    const k3a = u3b, k3b = cM[oM + C1] * u3a - cM[oM + C2] * u3b;
     const u4a = ya + h * k3a, u4b = yb + h * k3b;
     // transposed stages; A^T v = (c1 v_1, v_0 - c2 v_1)
     let ya_ = l0, yb_ = l1;
@@ -296,23 +320,23 @@ export function linearGrowthAdjoint(
     let k3a_ = (h / 3) * l0, k3b_ = (h / 3) * l1;
     const k4a_ = (h / 6) * l0, k4b_ = (h / 6) * l1;
     // k4 = A(x+h) u4
-    addQ(c4, k4b_, u4a, u4b);
-    let ua = c4[0] * k4b_, ub = k4a_ - c4[1] * k4b_;
+    addQ(cP, oB, k4b_, u4a, u4b);
+    let ua = cP[oB + C1] * k4b_, ub = k4a_ - cP[oB + C2] * k4b_;
     ya_ += ua; yb_ += ub; k3a_ += h * ua; k3b_ += h * ub;
     // k3 = A(x+h/2) u3
-    addQ(c2, k3b_, u3a, u3b);
-    ua = c2[0] * k3b_; ub = k3a_ - c2[1] * k3b_;
+    addQ(cM, oM, k3b_, u3a, u3b);
+    ua = cM[oM + C1] * k3b_; ub = k3a_ - cM[oM + C2] * k3b_;
     ya_ += ua; yb_ += ub; k2a_ += 0.5 * h * ua; k2b_ += 0.5 * h * ub;
     // k2 = A(x+h/2) u2
-    addQ(c2, k2b_, u2a, u2b);
-    ua = c2[0] * k2b_; ub = k2a_ - c2[1] * k2b_;
+    addQ(cM, oM, k2b_, u2a, u2b);
+    ua = cM[oM + C1] * k2b_; ub = k2a_ - cM[oM + C2] * k2b_;
     ya_ += ua; yb_ += ub; k1a_ += 0.5 * h * ua; k1b_ += 0.5 * h * ub;
     // k1 = A(x) y
-    addQ(c1, k1b_, ya, yb);
-    ya_ += c1[0] * k1b_; yb_ += k1a_ - c1[1] * k1b_;
+    addQ(cP, oA, k1b_, ya, yb);
+    ya_ += cP[oA + C1] * k1b_; yb_ += k1a_ - cP[oA + C2] * k1b_;
     l0 = ya_; l1 = yb_;
   }
-  while (node < n && nodeStep[node] === 0) { l0 += rb[2 * node]; l1 += rb[2 * node + 1]; node++; }
+  while (nd < n && node[nd] === 0) { l0 += rb[2 * nd]; l1 += rb[2 * nd + 1]; nd++; }
   // Meszaros initial state: D = y_M + 2/3, G = y_M, y_M = a_ini Omega_m / Omega_r
   const yMbar = l0 + l1;
   qbar[0] += (yMbar * -yM) / c.Or;

@@ -271,22 +271,22 @@ export function w0waAdjoint(cfg: W0waConfig, values: Record<string, number>, int
     }
   }
   // distances: chi = U c/H0, d_M = V c/H0, tau = T c/H0 (their values divided by c/H0)
-  const dot = (a: Float64Array, b: Float64Array) => { let t = 0; for (let i = 0; i < a.length; i++) t += a[i] * b[i]; return t; };
+  const L = invH0.v;
+  const dotOver = (b: Float64Array, x: Float64Array) => { let t = 0; for (let i = 0; i < n; i++) t += b[i] * x[i]; return t / L; }; // b . (x/L)
+  const scaled = (x: Float64Array, f: number) => { const y = new Float64Array(n); for (let i = 0; i < n; i++) y[i] = x[i] * f; return y; };
   const Ubar = new Float64Array(n);
-  const U = Float64Array.from(output.chi_Mpc.value, (x) => x / invH0.v);
+  const U = scaled(output.chi_Mpc.value, 1 / L);
   if (bar.chi_Mpc) {
-    invH0bar += dot(bar.chi_Mpc, U);
-    for (let i = 0; i < n; i++) Ubar[i] += bar.chi_Mpc[i] * invH0.v;
+    invH0bar += dotOver(bar.chi_Mpc, output.chi_Mpc.value);
+    for (let i = 0; i < n; i++) Ubar[i] += bar.chi_Mpc[i] * L;
   }
   if (bar.dM_Mpc) {
-    const V = Float64Array.from(output.dM_Mpc.value, (x) => x / invH0.v);
-    invH0bar += dot(bar.dM_Mpc, V);
-    transverseDistanceAdjoint(U, c.Ok, Float64Array.from(bar.dM_Mpc, (b) => b * invH0.v), Ubar, qbar);
+    invH0bar += dotOver(bar.dM_Mpc, output.dM_Mpc.value);
+    transverseDistanceAdjoint(U, c.Ok, scaled(bar.dM_Mpc, L), Ubar, qbar);
   }
   if (bar.tau_Mpc) {
-    const T = Float64Array.from(output.tau_Mpc.value, (x) => x / invH0.v);
-    invH0bar += dot(bar.tau_Mpc, T);
-    conformalTimeAdjoint(c, U, z, cfg.growth.a_ini, integrator, Float64Array.from(bar.tau_Mpc, (b) => b * invH0.v), Ubar, qbar);
+    invH0bar += dotOver(bar.tau_Mpc, output.tau_Mpc.value);
+    conformalTimeAdjoint(c, U, z, cfg.growth.a_ini, integrator, scaled(bar.tau_Mpc, L), Ubar, qbar);
   }
   if (bar.chi_Mpc || bar.dM_Mpc || bar.tau_Mpc) lineOfSightDistanceAdjoint(c, z, integrator, Ubar, qbar);
   // growth

@@ -35,8 +35,8 @@ function gridOf(bg: Background): Float64Array {
   return s;
 }
 
-/** E, chi, d_M, D and f at the redshifts z (within the tabulated range [0, z_max]). */
-export function backgroundAt(bg: Background, z: Float64Array | DualArray): BackgroundSample {
+/** The grid in ln(1+z) and the queries s = ln(1+z) (a DualArray when z carries tangents), after the range check. */
+function queriesOf(bg: Background, z: Float64Array | DualArray): { x: Float64Array; s: Float64Array | DualArray } {
   const zv = z instanceof Float64Array ? z : z.value;
   const zMax = bg.z[bg.z.length - 1];
   for (let i = 0; i < zv.length; i++)
@@ -45,9 +45,14 @@ export function backgroundAt(bg: Background, z: Float64Array | DualArray): Backg
         `backgroundAt: z = ${zv[i]} is outside the tabulated range [0, ${zMax}]; ` +
           'raise with.z_max of the background stage (or ask for z inside it)',
       );
-  const x = gridOf(bg);
   const s: Float64Array | DualArray =
     z instanceof Float64Array ? Float64Array.from(z, Math.log1p) : mapUnary(z, Math.log1p, (v) => 1 / (1 + v));
+  return { x: gridOf(bg), s };
+}
+
+/** E, chi, d_M, D and f at the redshifts z (within the tabulated range [0, z_max]). */
+export function backgroundAt(bg: Background, z: Float64Array | DualArray): BackgroundSample {
+  const { x, s } = queriesOf(bg, z);
   return {
     E: interpDual(x, bg.E, s),
     chi_Mpc: interpDual(x, bg.chi_Mpc, s),
@@ -55,6 +60,12 @@ export function backgroundAt(bg: Background, z: Float64Array | DualArray): Backg
     D: interpDual(x, bg.D, s),
     f: interpDual(x, bg.f, s),
   };
+}
+
+/** One field of backgroundAt (the same spline), for a consumer that needs only that one. */
+export function backgroundFieldAt(bg: Background, z: Float64Array | DualArray, field: keyof BackgroundSample): DualArray {
+  const { x, s } = queriesOf(bg, z);
+  return interpDual(x, bg[field], s);
 }
 
 /** Bars of the sampled quantities (reverse mode): arrays over the query redshifts, any subset. */

@@ -15,10 +15,16 @@
  * Everything is in Mpc units: k [1/Mpc], k_eq, k_Silk [1/Mpc], s [Mpc]. (CCL works in h/Mpc; only the
  * products k s, k/k_eq, k/k_Silk enter, so the result is the same.) Theta = T_cmb / 2.7 K.
  *
+ * Cost: the k part is computed once per evaluation, T(k) on the output k grid and on the nodes of the sigma8 rule
+ * (sigma8.ts: topHatRule, 544 nodes in x = kR with the window in the weights), and P(k, z) = P(k, 0) D(z)^2 is the
+ * row P(k, 0) scaled per z; D is the one background field splined (backgroundFieldAt).
+ *
  * Tangents: the k-independent scales (k_eq, s, alpha_c, ...) are scalar duals; per k, the transfer function
  * returns its partial derivatives with respect to those scales in closed form, which are contracted with
- * the scales' tangents (no per-k allocation). The sigma8 normalisation carries its tangent through the
- * quadrature (sigma8.ts), R = 8/h included.
+ * the scales' tangents (no per-k allocation), in the parameter directions that reach them only (h, Omega_m,
+ * Omega_b, T_cmb, n_s, sigma8 of the 19 of a 3x2pt run); P(k, z) gets tangent blocks for those and for D's, the
+ * other blocks stay zero. The sigma8 normalisation carries its tangent through the quadrature, R = 8/h included
+ * (the rule's nodes k = x/R move with h).
  */
 import {
   type Dual, add, addC, constant, div, exp, log, mul, neg, pow, powC, recip, scale, sqrt, sub,
@@ -31,14 +37,14 @@ import {
   cosmologyValues, parametersOf, seededCosmology,
 } from '../contracts/cosmology.js';
 import type { PowerGrid } from '../contracts/power.js';
-import { backgroundAt, backgroundAtAdjoint } from '../contracts/background-eval.js';
+import { backgroundAtAdjoint, backgroundFieldAt } from '../contracts/background-eval.js';
 import {
   type KGridConfig, type ZGridConfig, kGridProblems, kGridSchema, logKGrid, outputZProblems, outputZSchema, zGrid,
   zGridProblems, zGridSchema,
 } from '../contracts/power-grid-spec.js';
 import { formatPowerGridAt } from '../contracts/power-table.js';
 import { describeConfiguredGrid } from '../contracts/power-describe.js';
-import { sigmaRule, topHatVariance } from './sigma8.js';
+import { topHatRule } from './sigma8.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // 1. The k-independent scales of the fit
@@ -165,97 +171,88 @@ export function ehScales(cosmo: EHCosmology, wiggles = true): EHScales {
 // ---------------------------------------------------------------------------------------------------------
 // 2. T(k) at one k, with partial derivatives with respect to the scales (plain numbers, no allocation)
 
-/**
- * EH98 eq. 19-20: T0(k; a, b) = L / (L + C q^2), L = ln(e + 1.8 b q), C = 14.2/a + 386/(1 + 69.9 q^1.08).
- * Writes dT0/dq, dT0/da, dT0/db to out[o..o+2].
- */
-function t0(q: number, a: number, b: number, out: Float64Array, o: number): number {
-  const eb = Math.E + 1.8 * b * q;
-  const L = Math.log(eb);
-  const qp = 69.9 * Math.pow(q, 1.08);
-  const C = 14.2 / a + 386 / (1 + qp);
-  const q2 = q * q;
-  const den = L + C * q2;
-  const T = L / den;
-  const den2 = den * den;
-  const dTdL = (C * q2) / den2;
-  const dTdC = (-L * q2) / den2;
-  const dCdq = (-386 * 1.08 * qp) / (q * (1 + qp) * (1 + qp));
-  out[o] = dTdL * ((1.8 * b) / eb) + dTdC * dCdq - (2 * L * C * q) / den2;
-  out[o + 1] = (dTdC * -14.2) / (a * a);
-  out[o + 2] = dTdL * ((1.8 * q) / eb);
-  return T;
-}
-
-/** Spherical Bessel j0(u) = sin u / u and its derivative, with series below |u| = 1e-2. */
-function j0(u: number): number {
-  if (Math.abs(u) < 1e-2) {
-    const u2 = u * u;
-    return 1 - u2 / 6 + (u2 * u2) / 120;
-  }
-  return Math.sin(u) / u;
-}
-function j0Deriv(u: number): number {
-  if (Math.abs(u) < 1e-2) return -u / 3 + (u * u * u) / 30;
-  return (Math.cos(u) - Math.sin(u) / u) / u;
-}
-
 /** Order of the partial derivatives of the wiggled T(k). */
 const W_KEQ = 0, W_S = 1, W_AC = 2, W_BC = 3, W_AB = 4, W_BB = 5, W_BN = 6, W_KS = 7, W_FB = 8;
 
-const t0Scratch = new Float64Array(9);
-
 interface WiggleValues {
   keq: number; s: number; alphaC: number; betaC: number; alphaB: number; betaB: number; betaNode: number; kSilk: number; fb: number;
+  /** ln(13.41 k_eq), ln k_Silk, beta_b^3, beta_node^3 (per evaluation, not per k) */
+  lnQ: number; lnKSilk: number; bb3: number; bn3: number;
 }
 
 /**
- * EH98 eq. 16: T = f_b T_b + f_c T_c at k [1/Mpc]; when d is given, d[W_*] = dT/d(scale).
+ * EH98 eq. 16: T = f_b T_b + f_c T_c at k [1/Mpc] (lnk = ln k); when d is given, d[W_*] = dT/d(scale).
+ * The three T0(k; a, b) of eqs. 17-21 (eq. 19: T0 = L/(L + C q^2), L = ln(e + 1.8 b q), C = 14.2/a + 386/(1 + 69.9 q^1.08))
+ * share q^1.08 and, for b = beta_c, L: two logarithms and one power per k.
  */
-function transferWiggles(k: number, c: WiggleValues, d: Float64Array | null): number {
-  const sc = t0Scratch;
+function transferWiggles(k: number, lnk: number, c: WiggleValues, d: Float64Array | null): number {
   const q = k / (13.41 * c.keq); // eq. 10
   const x = k * c.s;
+  const q2 = q * q;
+  const qp = 69.9 * Math.exp(1.08 * (lnk - c.lnQ)); // 69.9 q^1.08
+  const C0 = 386 / (1 + qp);
+  const ebB = Math.E + 1.8 * c.betaC * q, eb1 = Math.E + 1.8 * q;
+  const LB = Math.log(ebB), L1 = Math.log(eb1);
+  const Ca = 14.2 + C0, Cc = 14.2 / c.alphaC + C0;
+  const denA = LB + Ca * q2, denB = LB + Cc * q2, den1 = L1 + Ca * q2;
   // CDM, eqs. 17-18: T_c = f T0(k; 1, beta_c) + (1 - f) T0(k; alpha_c, beta_c), f = 1/(1 + (k s/5.4)^4)
-  const r4 = Math.pow(x / 5.4, 4);
+  const Ta = LB / denA, Tb0 = LB / denB;
+  const r = x / 5.4, r2 = r * r, r4 = r2 * r2;
   const f = 1 / (1 + r4);
-  const Ta = t0(q, 1, c.betaC, sc, 0);
-  const Tb0 = t0(q, c.alphaC, c.betaC, sc, 3);
   const Tc = f * Ta + (1 - f) * Tb0;
   // baryons, eq. 21: T_b = [T0(k;1,1)/(1 + (k s/5.2)^2) + alpha_b/(1 + (beta_b/k s)^3) e^{-(k/k_Silk)^1.4}] j0(k s~)
-  const T11 = t0(q, 1, 1, sc, 6);
-  const env = 1 / (1 + (x / 5.2) * (x / 5.2));
+  const T11 = L1 / den1;
+  const y = x / 5.2;
+  const env = 1 / (1 + y * y);
   const A1 = T11 * env;
   const x3 = x * x * x;
-  const bb3 = c.betaB * c.betaB * c.betaB;
-  const g = x3 / (x3 + bb3); // = 1/(1 + (beta_b/x)^3)
-  const ks14 = Math.pow(k / c.kSilk, 1.4);
+  const g = x3 / (x3 + c.bb3); // = 1/(1 + (beta_b/x)^3)
+  const ks14 = Math.exp(1.4 * (lnk - c.lnKSilk)); // (k/k_Silk)^1.4
   const e = Math.exp(-ks14);
   const A2 = c.alphaB * g * e;
   // eq. 22: s~ = s / [1 + (beta_node/(k s))^3]^(1/3), so k s~ = x^2 / (x^3 + beta_node^3)^(1/3)
-  const bn3 = c.betaNode * c.betaNode * c.betaNode;
-  const xt = (x * x) / Math.cbrt(x3 + bn3);
-  const j = j0(xt);
+  const xt = (x * x) / Math.cbrt(x3 + c.bn3);
+  let j: number, dj = 0;
+  if (xt < 1e-2) {
+    // j0(u) = sin u/u and j0'(u) by their series
+    const u2 = xt * xt;
+    j = 1 - u2 / 6 + (u2 * u2) / 120;
+    if (d) dj = -xt / 3 + (u2 * xt) / 30;
+  } else {
+    const sn = Math.sin(xt);
+    j = sn / xt;
+    if (d) dj = (Math.cos(xt) - j) / xt;
+  }
   const Tb = (A1 + A2) * j;
   const T = c.fb * Tb + (1 - c.fb) * Tc;
   if (d) {
     const fb = c.fb, fc = 1 - c.fb;
-    const dj = j0Deriv(xt);
+    // partials of the three T0: dT0/dq, and dT0/da, dT0/db where they enter
+    const dCdq = (-386 * 1.08 * qp) / (q * (1 + qp) * (1 + qp));
+    const dLBdq = (1.8 * c.betaC) / ebB, dLBdb = (1.8 * q) / ebB;
+    const iA2 = 1 / (denA * denA), iB2 = 1 / (denB * denB), i12 = 1 / (den1 * den1);
+    const dTa_dq = (Ca * q2 * dLBdq - LB * q2 * dCdq - 2 * LB * Ca * q) * iA2;
+    const dTa_db = Ca * q2 * iA2 * dLBdb;
+    const dTb0_dq = (Cc * q2 * dLBdq - LB * q2 * dCdq - 2 * LB * Cc * q) * iB2;
+    const dTb0_da = (LB * q2 * 14.2 * iB2) / (c.alphaC * c.alphaC);
+    const dTb0_db = Cc * q2 * iB2 * dLBdb;
+    const dT11_dq = (Ca * q2 * (1.8 / eb1) - L1 * q2 * dCdq - 2 * L1 * Ca * q) * i12;
     const dfdx = (-4 * r4 * f * f) / x;
-    const dTc_dq = f * sc[0] + (1 - f) * sc[3];
+    const dTc_dq = f * dTa_dq + (1 - f) * dTb0_dq;
     const dTc_dx = dfdx * (Ta - Tb0);
     const dA1_dx = (-T11 * 2 * x * env * env) / (5.2 * 5.2);
-    const dg_dx = (3 * x * x * bb3) / ((x3 + bb3) * (x3 + bb3));
-    const dxt_dx = xt * (2 / x - (x * x) / (x3 + bn3));
-    const dTb_dq = sc[6] * env * j;
+    const xb = x3 + c.bb3, xn = x3 + c.bn3;
+    const dg_dx = (3 * x * x * c.bb3) / (xb * xb);
+    const dxt_dx = xt * (2 / x - (x * x) / xn);
+    const dTb_dq = dT11_dq * env * j;
     const dTb_dx = (dA1_dx + c.alphaB * e * dg_dx) * j + (A1 + A2) * dj * dxt_dx;
     d[W_KEQ] = (fb * dTb_dq + fc * dTc_dq) * (-q / c.keq);
     d[W_S] = (fb * dTb_dx + fc * dTc_dx) * k;
-    d[W_AC] = fc * (1 - f) * sc[4];
-    d[W_BC] = fc * (f * sc[2] + (1 - f) * sc[5]);
+    d[W_AC] = fc * (1 - f) * dTb0_da;
+    d[W_BC] = fc * (f * dTa_db + (1 - f) * dTb0_db);
     d[W_AB] = fb * g * e * j;
-    d[W_BB] = fb * c.alphaB * e * ((-3 * c.betaB * c.betaB * x3) / ((x3 + bb3) * (x3 + bb3))) * j;
-    d[W_BN] = fb * (A1 + A2) * dj * xt * ((-c.betaNode * c.betaNode) / (x3 + bn3));
+    d[W_BB] = fb * c.alphaB * e * ((-3 * c.betaB * c.betaB * x3) / (xb * xb)) * j;
+    d[W_BN] = fb * (A1 + A2) * dj * xt * ((-c.betaNode * c.betaNode) / xn);
     d[W_KS] = fb * c.alphaB * g * e * ((1.4 * ks14) / c.kSilk) * j;
     d[W_FB] = Tb - Tc;
   }
@@ -268,7 +265,8 @@ function transferWiggles(k: number, c: WiggleValues, d: Float64Array | null): nu
  * d[0..2] = dT/d(qScale, alphaGamma, sApprox).
  */
 function transferNoWiggles(k: number, qScale: number, aG: number, sA: number, d: Float64Array | null): number {
-  const u = Math.pow(0.43 * k * sA, 4);
+  const v = 0.43 * k * sA, v2 = v * v;
+  const u = v2 * v2;
   const gam = aG + (1 - aG) / (1 + u);
   const q = (k * qScale) / gam;
   const eb = 2 * Math.E + 1.8 * q;
@@ -290,7 +288,7 @@ function transferNoWiggles(k: number, qScale: number, aG: number, sA: number, d:
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// 3. T(k) on an array of k, as a DualArray
+// 3. T(k) on an array of k, with tangents in the parameter directions that reach it
 
 function scaleList(sc: EHScales): Dual[] {
   return sc.kind === 'wiggles'
@@ -298,44 +296,118 @@ function scaleList(sc: EHScales): Dual[] {
     : [sc.qScale, sc.alphaGamma, sc.sApprox];
 }
 
-/** Tangent blocks of a list of scalar duals, scale-major: out[j*P + p]; null when all are constants. */
-function tangentMatrix(xs: Dual[]): { P: number; m: Float64Array } | null {
-  const P = xs.reduce((acc, x) => (x.d ? x.d.length : acc), 0);
-  if (P === 0) return null;
-  const m = new Float64Array(xs.length * P);
-  xs.forEach((x, j) => x.d && m.set(x.d, j * P));
-  return { P, m };
+/**
+ * The values of the scales, as the per-k kernels read them, and the scales' k-homogeneity: T depends on k only
+ * through k/k_eq, k s, k/k_Silk (wiggles) or k qScale, k s (no wiggles), so d T/d ln k = sum_j h_j x_j dT/dx_j with
+ * h = (-1, +1, -1) on (k_eq, s, k_Silk) or (+1, +1) on (qScale, sApprox): what a node at k = x/R contributes to the
+ * tangent through R.
+ */
+interface ScaleValues {
+  readonly list: Dual[];
+  readonly w: WiggleValues | null;
+  readonly nw: { q: number; a: number; s: number } | null;
+  /** h_j x_j for each scale (0 for the dimensionless ones). */
+  readonly lnkWeight: Float64Array;
+}
+
+function scaleValues(sc: EHScales): ScaleValues {
+  const list = scaleList(sc);
+  const lnkWeight = new Float64Array(list.length);
+  if (sc.kind === 'wiggles') {
+    const w: WiggleValues = {
+      keq: sc.keq.v, s: sc.s.v, alphaC: sc.alphaC.v, betaC: sc.betaC.v, alphaB: sc.alphaB.v, betaB: sc.betaB.v,
+      betaNode: sc.betaNode.v, kSilk: sc.kSilk.v, fb: sc.fb.v,
+      lnQ: Math.log(13.41 * sc.keq.v), lnKSilk: Math.log(sc.kSilk.v), bb3: sc.betaB.v ** 3, bn3: sc.betaNode.v ** 3,
+    };
+    lnkWeight[W_KEQ] = -w.keq;
+    lnkWeight[W_S] = w.s;
+    lnkWeight[W_KS] = -w.kSilk;
+    return { list, w, nw: null, lnkWeight };
+  }
+  lnkWeight[0] = sc.qScale.v;
+  lnkWeight[2] = sc.sApprox.v;
+  return { list, w: null, nw: { q: sc.qScale.v, a: sc.alphaGamma.v, s: sc.sApprox.v }, lnkWeight };
+}
+
+/**
+ * The parameter directions (tangent columns) that reach a set of scalar duals: the columns where any of them has a
+ * non-zero tangent, of P in all. Work arrays are then Pa = cols.length wide instead of P.
+ */
+interface Columns {
+  readonly P: number;
+  readonly cols: Int32Array;
+}
+
+function columnsOf(xs: readonly Dual[]): Columns {
+  const P = xs.reduce((acc, x) => (x.d ? Math.max(acc, x.d.length) : acc), 0);
+  const cols: number[] = [];
+  for (let p = 0; p < P; p++) if (xs.some((x) => x.d && x.d[p] !== 0)) cols.push(p);
+  return { P, cols: Int32Array.from(cols) };
+}
+
+/** The tangents of x in the columns cols (length Pa). */
+function tangentsIn(x: Dual, cols: Int32Array): Float64Array {
+  const out = new Float64Array(cols.length);
+  if (x.d) for (let a = 0; a < cols.length; a++) out[a] = x.d[cols[a]];
+  return out;
+}
+
+/**
+ * T at the nodes k (lnk = ln k) into T, and with tangents (dsc: the scales' tangents, scale-major, ns x Pa) the
+ * relative tangents dT/T into dlnT (Pa x n, column-major), including, when dlnk is given (Pa: the same d ln k for
+ * every node), the move of the nodes.
+ */
+function transferAt(
+  k: Float64Array, lnk: Float64Array, sv: ScaleValues, T: Float64Array,
+  tan: { dsc: Float64Array; Pa: number; dlnk: Float64Array | null; dlnT: Float64Array } | null,
+): void {
+  const n = k.length;
+  const ns = sv.list.length;
+  const d = tan ? new Float64Array(ns) : null;
+  const w = sv.w, nw = sv.nw;
+  for (let i = 0; i < n; i++) {
+    if (!(k[i] > 0)) throw new Error(`eisenstein-hu: k[${i}] = ${k[i]} must be > 0`);
+    const Ti = w ? transferWiggles(k[i], lnk[i], w, d) : transferNoWiggles(k[i], nw!.q, nw!.a, nw!.s, d);
+    T[i] = Ti;
+    if (!tan || !d) continue;
+    const { dsc, Pa, dlnk, dlnT } = tan;
+    const iT = 1 / Ti;
+    let dTdlnk = 0;
+    if (dlnk) for (let j = 0; j < ns; j++) dTdlnk += sv.lnkWeight[j] * d[j];
+    for (let a = 0; a < Pa; a++) {
+      let t = dlnk ? dTdlnk * dlnk[a] : 0;
+      for (let j = 0; j < ns; j++) t += d[j] * dsc[j * Pa + a];
+      dlnT[a * n + i] = t * iT;
+    }
+  }
+}
+
+/** The scales' tangents in the columns cols, scale-major (ns x Pa). */
+function scaleTangents(sv: ScaleValues, cols: Int32Array): Float64Array {
+  const Pa = cols.length;
+  const m = new Float64Array(sv.list.length * Pa);
+  sv.list.forEach((x, j) => m.set(tangentsIn(x, cols), j * Pa));
+  return m;
 }
 
 /** T(k) of EH98 from precomputed scales, with tangents. k [1/Mpc] > 0. */
 export function transferFromScales(k: Float64Array, sc: EHScales): DualArray {
   const n = k.length;
-  const list = scaleList(sc);
-  const tm = tangentMatrix(list);
-  const ns = list.length;
+  const sv = scaleValues(sc);
+  const { P, cols } = columnsOf(sv.list);
+  const lnk = Float64Array.from(k, Math.log);
   const value = new Float64Array(n);
-  const dT = new Float64Array(ns);
-  const P = tm ? tm.P : 0;
-  const tangent = tm ? new Float64Array(P * n) : null;
-  const wv: WiggleValues | null =
-    sc.kind === 'wiggles'
-      ? {
-          keq: sc.keq.v, s: sc.s.v, alphaC: sc.alphaC.v, betaC: sc.betaC.v, alphaB: sc.alphaB.v,
-          betaB: sc.betaB.v, betaNode: sc.betaNode.v, kSilk: sc.kSilk.v, fb: sc.fb.v,
-        }
-      : null;
-  const nw = sc.kind === 'no-wiggles' ? { q: sc.qScale.v, a: sc.alphaGamma.v, s: sc.sApprox.v } : null;
-  for (let i = 0; i < n; i++) {
-    if (!(k[i] > 0)) throw new Error(`eisenstein-hu: k[${i}] = ${k[i]} must be > 0`);
-    value[i] = wv ? transferWiggles(k[i], wv, tangent ? dT : null) : transferNoWiggles(k[i], nw!.q, nw!.a, nw!.s, tangent ? dT : null);
-    if (tangent) {
-      const m = tm!.m;
-      for (let p = 0; p < P; p++) {
-        let t = 0;
-        for (let j = 0; j < ns; j++) t += dT[j] * m[j * P + p];
-        tangent[p * n + i] = t;
-      }
-    }
+  if (P === 0) {
+    transferAt(k, lnk, sv, value, null);
+    return { value, tangent: null, P: 0 };
+  }
+  const Pa = cols.length;
+  const dlnT = new Float64Array(Pa * n);
+  transferAt(k, lnk, sv, value, { dsc: scaleTangents(sv, cols), Pa, dlnk: null, dlnT });
+  const tangent = new Float64Array(P * n);
+  for (let a = 0; a < Pa; a++) {
+    const o = cols[a] * n;
+    for (let i = 0; i < n; i++) tangent[o + i] = dlnT[a * n + i] * value[i];
   }
   return { value, tangent, P };
 }
@@ -352,85 +424,119 @@ export type EHPowerParams =
   | Cosmology
   | { h: Dual | number; Omega_m: Dual | number; Omega_b: Dual | number; T_cmb: Dual | number; n_s: Dual | number; sigma8: Dual | number };
 
-/** Unnormalised k^3 k^n_s T^2 / (2 pi^2) (a dimensionless-power shape) from T, with tangents. */
-function delta2Shape(k: Float64Array, T: DualArray, ns: Dual): DualArray {
-  const n = k.length;
-  const P = T.tangent ? T.P : ns.d ? ns.d.length : 0;
-  const value = new Float64Array(n);
-  const tangent = P ? new Float64Array(P * n) : null;
-  const inv2pi2 = 1 / (2 * Math.PI * Math.PI);
-  for (let i = 0; i < n; i++) {
-    const lk = Math.log(k[i]);
-    const Ti = T.value[i];
-    const v = Math.exp((3 + ns.v) * lk) * Ti * Ti * inv2pi2;
-    value[i] = v;
-    if (tangent)
-      for (let p = 0, j = i; p < P; p++, j += n) {
-        let dl = ns.d ? lk * ns.d[p] : 0; // d ln(shape)
-        if (T.tangent) dl += (2 * T.tangent[j]) / Ti;
-        tangent[j] = v * dl;
-      }
-  }
-  return { value, tangent, P };
-}
-
 /**
- * P(k, z = 0) [Mpc^3] normalised to sigma8, on the k grid (1/Mpc). Returns also the amplitude A of
- * P = A k^n_s T^2 and the unnormalised sigma8 it was divided by.
+ * P(k, z = 0) [Mpc^3] normalised to sigma8, on the k grid (1/Mpc), and the amplitude A of P = A k^n_s T^2.
+ *
+ *   A = sigma8^2 / sigma^2_shape(R = 8/h Mpc),  sigma^2_shape = sum_i w_i Delta^2_shape(x_i/R),
+ *   Delta^2_shape(k) = k^(3+n_s) T^2(k) / (2 pi^2)
+ *
+ * on the fixed top-hat rule in x = kR (sigma8.ts: topHatRule, the window in the weights), so the nodes k_i = x_i/R
+ * move with h: d ln k_i = -d ln R, entering through k^(3+n_s) and T (T's d/d ln k from its scales' homogeneity).
+ * Tangents are carried as d ln P per parameter column that reaches P (all others are zero blocks): d ln P =
+ * d ln A + ln k d n_s + 2 dT/T. `sigmaRefine` divides the rule's panel widths (convergence tests).
  */
 export function ehLinearPowerZ0(
   k: Float64Array,
   params: EHPowerParams,
-  opts: { wiggles?: boolean; sigmaPanels?: number } = {},
+  opts: { wiggles?: boolean; sigmaRefine?: number } = {},
 ): { P: DualArray; amplitude: Dual } {
   const c = asCosmology(params);
   const problems = ehParameterProblems(valuesOf(c, EH_QUANTITIES), opts.wiggles ?? true, EH_QUANTITIES);
   if (problems.length) throw new Error(`linear-power/eisenstein-hu: ${problems.join('; ')}`);
   const sc = ehScales(c, opts.wiggles ?? true);
   const ns = c.n_s, sigma8 = c.sigma8, h = c.h;
-  // sigma^2(8 Mpc/h) of the shape, R = 8/h Mpc
-  const rule = sigmaRule(opts.sigmaPanels);
-  const shapeOnRule = delta2Shape(rule.k, transferFromScales(rule.k, sc), ns);
-  const var8 = topHatVariance(rule, shapeOnRule, recip(h, 8));
-  // Delta^2 = A' shape with A' = sigma8^2 / sigma^2; P = 2 pi^2 Delta^2 / k^3
-  const amplitude = div(mul(sigma8, sigma8), var8);
-  const shape = delta2Shape(k, transferFromScales(k, sc), ns);
-  const n = k.length;
-  const P = shape.tangent ? shape.P : amplitude.d ? amplitude.d.length : 0;
-  const value = new Float64Array(n);
-  const tangent = P ? new Float64Array(P * n) : null;
-  for (let i = 0; i < n; i++) {
-    const conv = (2 * Math.PI * Math.PI) / (k[i] * k[i] * k[i]);
-    value[i] = amplitude.v * shape.value[i] * conv;
-    if (tangent)
-      for (let p = 0, j = i; p < P; p++, j += n) {
-        let t = amplitude.d ? amplitude.d[p] * shape.value[i] : 0;
-        if (shape.tangent) t += amplitude.v * shape.tangent[j];
-        tangent[j] = t * conv;
-      }
+  const sv = scaleValues(sc);
+  const { P, cols } = columnsOf([...sv.list, ns, sigma8, h]);
+  const Pa = cols.length;
+  const dsc = Pa ? scaleTangents(sv, cols) : null;
+  const dns = tangentsIn(ns, cols), ds8 = tangentsIn(sigma8, cols);
+  const dlnR = tangentsIn(h, cols).map((t) => -t / h.v); // R = 8/h
+
+  // sigma^2 of the shape on the top-hat rule, R = 8/h Mpc
+  const rule = topHatRule(opts.sigmaRefine);
+  const m = rule.x.length;
+  const lnR = Math.log(8 / h.v);
+  const kr = new Float64Array(m), lnkr = new Float64Array(m), Tr = new Float64Array(m);
+  for (let i = 0; i < m; i++) {
+    lnkr[i] = rule.lnx[i] - lnR;
+    kr[i] = Math.exp(lnkr[i]);
   }
-  return { P: { value, tangent, P }, amplitude };
+  const dlnTr = dsc ? new Float64Array(Pa * m) : null;
+  const dlnk = dlnR.map((t) => -t);
+  transferAt(kr, lnkr, sv, Tr, dsc ? { dsc, Pa, dlnk, dlnT: dlnTr! } : null);
+  const inv2pi2 = 1 / (2 * Math.PI * Math.PI);
+  let var8 = 0;
+  const dvar8 = new Float64Array(Pa);
+  for (let i = 0; i < m; i++) {
+    const wD = rule.w[i] * Math.exp((3 + ns.v) * lnkr[i]) * Tr[i] * Tr[i] * inv2pi2;
+    var8 += wD;
+    if (dlnTr) for (let a = 0; a < Pa; a++) dvar8[a] += wD * ((3 + ns.v) * dlnk[a] + lnkr[i] * dns[a] + 2 * dlnTr[a * m + i]);
+  }
+  // A = sigma8^2 / sigma^2_shape: d ln A = 2 d sigma8/sigma8 - d sigma^2/sigma^2
+  const A = (sigma8.v * sigma8.v) / var8;
+  const dlnA = Float64Array.from(cols, (_, a) => (2 * ds8[a]) / sigma8.v - dvar8[a] / var8);
+
+  // P(k, 0) = A k^n_s T^2 on the output grid
+  const n = k.length;
+  const lnk = Float64Array.from(k, Math.log);
+  const T = new Float64Array(n);
+  const dlnT = dsc ? new Float64Array(Pa * n) : null;
+  transferAt(k, lnk, sv, T, dsc ? { dsc, Pa, dlnk: null, dlnT: dlnT! } : null);
+  const value = new Float64Array(n);
+  for (let i = 0; i < n; i++) value[i] = A * Math.exp(ns.v * lnk[i]) * T[i] * T[i];
+  let tangent: Float64Array | null = null;
+  let amplitude: Dual = { v: A, d: null };
+  if (P > 0) {
+    tangent = new Float64Array(P * n);
+    for (let a = 0; a < Pa; a++) {
+      const o = cols[a] * n;
+      for (let i = 0; i < n; i++) tangent[o + i] = value[i] * (dlnA[a] + lnk[i] * dns[a] + 2 * (dlnT ? dlnT[a * n + i] : 0));
+    }
+    const dA = new Float64Array(P);
+    for (let a = 0; a < Pa; a++) dA[cols[a]] = A * dlnA[a];
+    amplitude = { v: A, d: dA };
+  }
+  return { P: { value, tangent, P: tangent ? P : 0 }, amplitude };
 }
 
-/** P(k, z) = P(k, 0) D(z)^2 on the z-by-k grid (row-major), tangents from both factors. */
+/** True when block p of a tangent (P blocks of n) has a non-zero entry. */
+function blockNonZero(t: Float64Array, p: number, n: number): boolean {
+  for (let i = p * n, e = i + n; i < e; i++) if (t[i] !== 0) return true;
+  return false;
+}
+
+/**
+ * P(k, z) = P(k, 0) D(z)^2 on the z-by-k grid (row-major): each row is the k part scaled. Tangents by blocks, only
+ * for the parameters that reach P(k, 0) or D (the others stay zero blocks):
+ *   dP(k, z)/dtheta_p = dP(k, 0)/dtheta_p D(z)^2 + P(k, 0) 2 D(z) dD(z)/dtheta_p.
+ */
 export function scaleByGrowth(P0: DualArray, D: DualArray): DualArray {
   const nk = P0.value.length, nz = D.value.length;
   const N = nk * nz;
   const P = P0.tangent ? P0.P : D.tangent ? D.P : 0;
   const value = new Float64Array(N);
-  const tangent = P ? new Float64Array(P * N) : null;
+  const p0 = P0.value, Dv = D.value;
   for (let iz = 0; iz < nz; iz++) {
-    const Dz = D.value[iz];
-    const D2 = Dz * Dz;
-    for (let ik = 0; ik < nk; ik++) {
-      const idx = iz * nk + ik;
-      value[idx] = P0.value[ik] * D2;
-      if (tangent)
-        for (let p = 0; p < P; p++) {
-          let t = P0.tangent ? P0.tangent[p * nk + ik] * D2 : 0;
-          if (D.tangent) t += 2 * Dz * D.tangent[p * nz + iz] * P0.value[ik];
-          tangent[p * N + idx] = t;
-        }
+    const D2 = Dv[iz] * Dv[iz];
+    for (let ik = 0, o = iz * nk; ik < nk; ik++) value[o + ik] = p0[ik] * D2;
+  }
+  if (!P) return { value, tangent: null, P: 0 };
+  const tangent = new Float64Array(P * N);
+  const t0 = P0.tangent, tD = D.tangent;
+  for (let p = 0; p < P; p++) {
+    const hasP0 = t0 !== null && blockNonZero(t0, p, nk);
+    const hasD = tD !== null && blockNonZero(tD, p, nz);
+    if (!hasP0 && !hasD) continue;
+    for (let iz = 0; iz < nz; iz++) {
+      const D2 = Dv[iz] * Dv[iz];
+      const g = hasD ? 2 * Dv[iz] * tD[p * nz + iz] : 0;
+      const o = p * N + iz * nk;
+      if (hasP0) {
+        const b = p * nk;
+        for (let ik = 0; ik < nk; ik++) tangent[o + ik] = t0[b + ik] * D2 + g * p0[ik];
+      } else if (g !== 0) {
+        for (let ik = 0; ik < nk; ik++) tangent[o + ik] = g * p0[ik];
+      }
     }
   }
   return { value, tangent, P };
@@ -502,7 +608,7 @@ export const eisensteinHu: StagePlugin<EisensteinHuConfig, { background: Backgro
     // 1. P(k, 0) = A k^n_s T^2(k), normalised to sigma8
     const { P: P0 } = ehLinearPowerZ0(k, p, { wiggles: cfg.wiggles });
     // 2. grow it: P(k, z) = P(k, 0) D(z)^2
-    const { D } = backgroundAt(bg, z);
+    const D = backgroundFieldAt(bg, z, 'D');
     return { k_1overMpc: k, z, P_Mpc3: scaleByGrowth(P0, D), source: cfg.wiggles ? 'eisenstein-hu' : 'eisenstein-hu-nowiggle' };
   },
 
@@ -538,7 +644,7 @@ export function eisensteinHuAdjoint(
   if (Pbar.length !== nk * nz) throw new Error(`linear-power/eisenstein-hu vjp: the bar of P has ${Pbar.length} entries, expected ${nz} x ${nk}`);
   const reads = parametersOf(EH_QUANTITIES);
   const { P: P0 } = ehLinearPowerZ0(k, seededCosmology(values, reads), { wiggles });
-  const D = backgroundAt(bg, z).D.value;
+  const D = backgroundFieldAt(bg, z, 'D').value;
   const P0bar = new Float64Array(nk), Dbar = new Float64Array(nz);
   for (let iz = 0; iz < nz; iz++) {
     const D2 = D[iz] * D[iz];

@@ -5,53 +5,60 @@
  *
  * discretised on quadrature nodes z_q with weights w_q as a batched matrix product
  *   C[pair, l] = sum_q  M[pair, q] K[l, q],   M = W_A W_B,   K[l, q] = w_q P(k_lq, z_q) / (H_q chi_q^2).
- * Everything here runs on Float64Array and allocates per call, never per element.
+ * Everything here runs on Float64Array and allocates per call (its outputs; the large work tables come from a
+ * module-level scratch, see `scratch`), never per element.
  */
-import { findInterval, solveSecondDerivs, splineFactor } from '../../core/numerics/spline.js';
-import { interpRowsDual } from '../../core/ad/interp.js';
-import { interpRowsAdjoint, secondDerivsAdjoint } from '../../core/ad/interp-adjoint.js';
+import { findInterval, solveSecondDerivsColumns, solveSecondDerivsMany, splineFactor } from '../../core/numerics/spline.js';
+import { queryGeometry, type QueryGeometry } from '../../core/ad/interp.js';
+import { secondDerivsAdjointColumns, secondDerivsAdjointMany } from '../../core/ad/interp-adjoint.js';
 import { nonzeroBlocks, type DualArray } from '../../core/ad/dual-array.js';
 import type { PowerGrid } from '../contracts/power.js';
 
 /**
+ * Rows of `nCols` interleaved columns (z-major tables: row j, column c at y[yo + j * nCols + c]) evaluated by their
+ * splines in z at the queries of g: out[oo + q * nCols + c], node-major, the columns contiguous.
+ */
+function evalColumns(g: QueryGeometry, y: Float64Array, yo: number, m: Float64Array, mo: number, nCols: number, out: Float64Array, oo: number): void {
+  const { idx, A, B, C, D } = g;
+  for (let q = 0; q < idx.length; q++) {
+    const j = idx[q], a = A[q], b = B[q], c = C[q], d = D[q];
+    const y0 = yo + j * nCols, y1 = y0 + nCols, m0 = mo + j * nCols, m1 = m0 + nCols, o = oo + q * nCols;
+    for (let i = 0; i < nCols; i++) out[o + i] = a * y[y0 + i] + b * y[y1 + i] + c * m[m0 + i] + d * m[m1 + i];
+  }
+}
+
+/**
  * ln P on the nodes: ln P(k_i, z_q) for every grid k, cubic-spline interpolated in z, and the tangents of
  * ln P (dP/P) interpolated with the same spline. Returns node-major arrays: value nq*nk, tangent P*nq*nk.
+ * The splines in z (one per k) are solved on the z-major table directly, all k at once (the k innermost):
+ * no transposes.
  */
 export function lnPowerAtNodes(power: PowerGrid, zNodes: Float64Array): DualArray {
   const k = power.k_1overMpc, zGrid = power.z, Pv = power.P_Mpc3.value, Pt = power.P_Mpc3.tangent;
   const nk = k.length, nz = zGrid.length, nq = zNodes.length;
   const NP = Pt ? power.P_Mpc3.P : 0;
-  // only the non-zero tangent blocks are interpolated (P(k) depends on a few cosmological parameters)
-  const live = nonzeroBlocks(power.P_Mpc3);
-  const NL = live.length;
-  // transpose to k-major rows over z (one spline row in z per k, and per live tangent block)
-  const lnPT = new Float64Array(nk * nz);
-  const dT = NL ? new Float64Array(NL * nk * nz) : null;
-  for (let iz = 0; iz < nz; iz++)
-    for (let ik = 0; ik < nk; ik++) {
-      const p = Pv[iz * nk + ik];
-      if (!(p > 0)) throw new Error(`${power.source}: P(k = ${k[ik]} /Mpc, z = ${zGrid[iz]}) = ${p} is not positive; cannot interpolate ln P`);
-      lnPT[ik * nz + iz] = Math.log(p);
-    }
-  if (dT)
-    live.forEach((b, j) => {
-      for (let iz = 0; iz < nz; iz++) {
-        const src = b * nz * nk + iz * nk;
-        for (let ik = 0; ik < nk; ik++) dT[(j * nk + ik) * nz + iz] = Pt![src + ik] / Pv[iz * nk + ik];
-      }
-    });
-  const atNodes = interpRowsDual(zGrid, { value: lnPT, tangent: dT, P: NL }, nk, zNodes, nz >= 4 ? 'not-a-knot' : 'natural');
-  // back to node-major
+  const f = splineFactor(zGrid, nz >= 4 ? 'not-a-knot' : 'natural');
+  const g = queryGeometry(zGrid, zNodes);
+  const lnP = scratch(0, nz * nk);
+  for (let i = 0; i < nz * nk; i++) {
+    const p = Pv[i];
+    if (!(p > 0)) throw new Error(`${power.source}: P(k = ${k[i % nk]} /Mpc, z = ${zGrid[Math.floor(i / nk)]}) = ${p} is not positive; cannot interpolate ln P`);
+    lnP[i] = Math.log(p);
+  }
+  const m = scratch(1, nz * nk);
+  solveSecondDerivsColumns(f, lnP, 0, nk, m, 0);
   const value = new Float64Array(nq * nk);
-  for (let ik = 0; ik < nk; ik++) for (let q = 0; q < nq; q++) value[q * nk + ik] = atNodes.value[ik * nq + q];
+  evalColumns(g, lnP, 0, m, 0, nk, value, 0);
   if (!NP) return { value, tangent: null, P: 0 };
+  // only the non-zero tangent blocks are interpolated (P(k) depends on a few cosmological parameters)
   const tangent = new Float64Array(NP * nq * nk);
-  live.forEach((b, j) => {
-    for (let ik = 0; ik < nk; ik++) {
-      const src = (j * nk + ik) * nq;
-      for (let q = 0; q < nq; q++) tangent[(b * nq + q) * nk + ik] = atNodes.tangent![src + q];
-    }
-  });
+  const d = scratch(0, nz * nk); // (the values' table is no longer needed)
+  for (const b of nonzeroBlocks(power.P_Mpc3)) {
+    const src = b * nz * nk;
+    for (let i = 0; i < nz * nk; i++) d[i] = Pt![src + i] / Pv[i];
+    solveSecondDerivsColumns(f, d, 0, nk, m, 0);
+    evalColumns(g, d, 0, m, 0, nk, tangent, b * nq * nk);
+  }
   return { value, tangent, P: NP };
 }
 
@@ -75,21 +82,21 @@ export function limberWeights(
   for (let i = 0; i < nk; i++) lnk[i] = Math.log(k[i]);
   const lnkMin = Math.log(kMin), lnkMax = Math.log(kMax);
   const fk = splineFactor(lnk, 'not-a-knot');
-  const m = new Float64Array(nk);
-  const mt = NP && lnPq.tangent ? new Float64Array(NP * nk) : null;
+  const Hv = H.value, chiv = chi.value, lnPv = lnPq.value, lnPt = lnPq.tangent;
+  // every node's spline in ln k at once (node-major like lnPq: m[q * nk + i]), and those of the live tangent blocks
+  const m = scratch(3, nq * nk);
+  solveSecondDerivsMany(fk, lnPv, 0, nq, 1, nk, m, 0);
   const liveP = nonzeroBlocks(lnPq);
-  const isLive = new Uint8Array(NP);
-  for (const b of liveP) isLive[b] = 1;
+  const slot = new Int32Array(NP).fill(-1);
+  const mt = liveP.length ? new Float64Array(liveP.length * nq * nk) : null;
+  liveP.forEach((b, j) => { slot[b] = j; solveSecondDerivsMany(fk, lnPt!, b * nq * nk, nq, 1, nk, mt!, j * nq * nk); });
   const K = new Float64Array(nl * nq);
   const dK = NP ? new Float64Array(NP * nl * nq) : null;
   const g = new Float64Array(NP), dchiOverChi = new Float64Array(NP);
-  const Hv = H.value, chiv = chi.value, lnPv = lnPq.value, lnPt = lnPq.tangent;
   const lnEll = Float64Array.from(ell, (l) => Math.log(l + 0.5));
   const flatLo = lnkMin + Math.LN2, flatHi = lnkMax - Math.LN2;
   const basis = new Float64Array(5);
   for (let q = 0; q < nq; q++) {
-    solveSecondDerivs(fk, lnPv, q * nk, m, 0);
-    if (mt) for (const b of liveP) solveSecondDerivs(fk, lnPt!, (b * nq + q) * nk, mt, b * nk);
     const c = chiv[q];
     const pre = zW[q] / (Hv[q] * c * c);
     for (let b = 0; b < NP; b++) {
@@ -109,23 +116,37 @@ export function limberWeights(
       i = kInterval(lnk, x, i);
       kBasis(lnk, i, x, basis);
       const a = basis[0], bb = basis[1], ca = basis[2], cb = basis[3], h = basis[4];
-      const lnP = a * lnPv[o + i] + bb * lnPv[o + i + 1] + ca * m[i] + cb * m[i + 1];
+      const m0 = m[o + i], m1 = m[o + i + 1];
+      const lnP = a * lnPv[o + i] + bb * lnPv[o + i + 1] + ca * m0 + cb * m1;
       const Pw = pre * Math.exp(lnP);
       const Kv = Pw * w;
       K[l * nq + q] = Kv;
       if (!dK) continue;
-      const slope = cubicSlope(lnPv, o, m, i, a, bb, h);
+      const slope = cubicSlope(lnPv[o + i], lnPv[o + i + 1], m0, m1, a, bb, h);
       for (let b = 0; b < NP; b++) {
         let dlnP = 0;
-        if (mt && isLive[b]) {
-          const to = (b * nq + q) * nk, mo = b * nk;
-          dlnP = a * lnPt![to + i] + bb * lnPt![to + i + 1] + ca * mt[mo + i] + cb * mt[mo + i + 1];
+        const j = slot[b];
+        if (j >= 0) {
+          const to = (b * nq + q) * nk, mo = (j * nq + q) * nk;
+          dlnP = a * lnPt![to + i] + bb * lnPt![to + i + 1] + ca * mt![mo + i] + cb * mt![mo + i + 1];
         }
         dK[(b * nl + l) * nq + q] = Kv * (g[b] + dlnP - slope * dchiOverChi[b]) - Pw * dw * dchiOverChi[b];
       }
     }
   }
   return { value: K, tangent: dK, P: NP };
+}
+
+/**
+ * Module-level work arrays, one per slot, grown on demand and never zeroed (callers write before they read):
+ * the tables and transposes of one call allocate nothing in a sampler's steady state. Synchronous use only,
+ * and a slot is never held across a call that uses the same slot.
+ */
+const SCRATCH: Float64Array[] = [];
+function scratch(slot: number, n: number): Float64Array {
+  let a = SCRATCH[slot];
+  if (!a || a.length < n) SCRATCH[slot] = a = new Float64Array(n);
+  return a.subarray(0, n);
 }
 
 /**
@@ -197,20 +218,29 @@ export function kTaperSlope(x: number, a: number, b: number): number {
 }
 
 /**
- * The same contraction, C[p, l] = sum_q M[p, q] K[l, q], exploiting that most kernel products live on a
- * narrow band of nodes (two clustering bins overlap only where both n(z) do): each row is summed over
- * the node range outside which |M| < 1e-14 max|M| of that row (dropping at most ~1e-14 * nq of it);
- * rows are sorted by range and blocked 4 at a time over the union of their ranges. All-zero rows give 0.
+ * How the banded contraction sums each row of M: the rows with a non-zero entry, sorted by their band (the node
+ * range outside which |M| < 1e-14 max|M row|, dropping at most ~1e-14 * nq of the row), blocked 4 at a time over
+ * the union of the 4 bands (a remainder of fewer than 4 rows each over its own). `lo`/`hi`: the node range each
+ * row is summed over (an all-zero row: lo = hi = 0); `bandLo`/`bandHi`: the row's own band.
  */
-export function bandedProducts(M: Float64Array, nRows: number, K: Float64Array, nl: number, nq: number, out?: Float64Array): Float64Array {
-  const C = out ?? new Float64Array(nRows * nl);
+export interface ContractionPlan {
+  /** Non-zero rows in summation order; the first `blocked` go in blocks of 4. */
+  order: Int32Array;
+  blocked: number;
+  lo: Int32Array;
+  hi: Int32Array;
+  bandLo: Int32Array;
+  bandHi: Int32Array;
+}
+
+export function contractionPlan(M: Float64Array, nRows: number, nq: number): ContractionPlan {
   const lo = new Int32Array(nRows), hi = new Int32Array(nRows);
   const rows: number[] = [];
   for (let p = 0; p < nRows; p++) {
     const o = p * nq;
     let mx = 0;
     for (let q = 0; q < nq; q++) mx = Math.max(mx, Math.abs(M[o + q]));
-    if (mx === 0) { C.fill(0, p * nl, (p + 1) * nl); continue; }
+    if (mx === 0) continue;
     const cut = 1e-14 * mx;
     let a = 0, b = nq;
     while (Math.abs(M[o + a]) < cut) a++;
@@ -219,10 +249,30 @@ export function bandedProducts(M: Float64Array, nRows: number, K: Float64Array, 
     rows.push(p);
   }
   rows.sort((x, y) => lo[x] - lo[y] || hi[x] - hi[y]);
+  const bandLo = lo.slice(), bandHi = hi.slice();
+  const blocked = rows.length - (rows.length % 4);
+  for (let g = 0; g < blocked; g += 4) {
+    let a = nq, b = 0;
+    for (let j = g; j < g + 4; j++) { a = Math.min(a, lo[rows[j]]); b = Math.max(b, hi[rows[j]]); }
+    for (let j = g; j < g + 4; j++) { lo[rows[j]] = a; hi[rows[j]] = b; }
+  }
+  return { order: Int32Array.from(rows), blocked, lo, hi, bandLo, bandHi };
+}
+
+/**
+ * The same contraction, C[p, l] = sum_q M[p, q] K[l, q], exploiting that most kernel products live on a
+ * narrow band of nodes (two clustering bins overlap only where both n(z) do): the rows are summed by their
+ * contraction plan (contractionPlan, computed here unless given), 4 rows x 4 multipoles at a time over the
+ * union of the 4 rows' bands. All-zero rows give 0.
+ */
+export function bandedProducts(M: Float64Array, nRows: number, K: Float64Array, nl: number, nq: number, out?: Float64Array, plan?: ContractionPlan): Float64Array {
+  const C = out ?? new Float64Array(nRows * nl);
+  const { order, blocked, lo, hi } = plan ?? contractionPlan(M, nRows, nq);
+  if (order.length < nRows) for (let p = 0; p < nRows; p++) if (hi[p] === 0) C.fill(0, p * nl, (p + 1) * nl);
   let g = 0;
-  for (; g + 4 <= rows.length; g += 4) {
-    const r0 = rows[g], r1 = rows[g + 1], r2 = rows[g + 2], r3 = rows[g + 3];
-    const a = Math.min(lo[r0], lo[r1], lo[r2], lo[r3]), b = Math.max(hi[r0], hi[r1], hi[r2], hi[r3]);
+  for (; g < blocked; g += 4) {
+    const r0 = order[g], r1 = order[g + 1], r2 = order[g + 2], r3 = order[g + 3];
+    const a = lo[r0], b = hi[r0];
     const m0 = r0 * nq, m1 = r1 * nq, m2 = r2 * nq, m3 = r3 * nq;
     let l = 0;
     // 4 rows x 4 multipoles: 16 accumulators, 8 loads per 16 multiply-adds
@@ -252,8 +302,8 @@ export function bandedProducts(M: Float64Array, nRows: number, K: Float64Array, 
       C[r0 * nl + l] = s0; C[r1 * nl + l] = s1; C[r2 * nl + l] = s2; C[r3 * nl + l] = s3;
     }
   }
-  for (; g < rows.length; g++) {
-    const r = rows[g], a = lo[r], b = hi[r], mo = r * nq;
+  for (; g < order.length; g++) {
+    const r = order[g], a = lo[r], b = hi[r], mo = r * nq;
     for (let l = 0; l < nl; l++) {
       let s = 0;
       for (let q = a, ko = l * nq; q < b; q++) s += M[mo + q] * K[ko + q];
@@ -267,47 +317,51 @@ export function bandedProducts(M: Float64Array, nRows: number, K: Float64Array, 
 // Reverse mode: the transposes of the steps above (vector-Jacobian products), in reverse order of the equation
 
 /**
- * Node range [lo, hi) of each row of M outside which |M| < 1e-14 max|M row| (the band bandedProducts sums
- * over); an all-zero row gets lo = hi = 0.
- */
-export function rowBands(M: Float64Array, nRows: number, nq: number): { lo: Int32Array; hi: Int32Array } {
-  const lo = new Int32Array(nRows), hi = new Int32Array(nRows);
-  for (let p = 0; p < nRows; p++) {
-    const o = p * nq;
-    let mx = 0;
-    for (let q = 0; q < nq; q++) mx = Math.max(mx, Math.abs(M[o + q]));
-    if (mx === 0) continue;
-    const cut = 1e-14 * mx;
-    let a = 0, b = nq;
-    while (Math.abs(M[o + a]) < cut) a++;
-    while (Math.abs(M[o + b - 1]) < cut) b--;
-    lo[p] = a;
-    hi[p] = b;
-  }
-  return { lo, hi };
-}
-
-/**
- * Transpose of the banded contraction C[p, l] = sum_{q in band(p)} M[p, q] K[l, q]: given Cbar (nRows*nl),
- *   Kbar[l, q] += sum_p Cbar[p, l] M[p, q],      Mbar[p, q] += sum_l Cbar[p, l] K[l, q]     (q in band(p)).
- * Two passes over the band of each row, the node loop innermost and contiguous.
+ * Transpose of bandedProducts, C[p, l] = sum_{q in band(p)} M[p, q] K[l, q]: given Cbar (nRows*nl),
+ *   Mbar[p, q] += sum_l Cbar[p, l] K[l, q]   over the row's own band (where forward-mode tangents dM live: the
+ *                                            kernel products' bar stays zero where M itself is below 1e-14 of its
+ *                                            row), 4 multipoles per pass: one store per 4 multiply-adds;
+ *   Kbar[l, q] += sum_p Cbar[p, l] M[p, q]   by the forward's blocks of 4 rows, over their common band.
+ * Zero entries of Cbar (multipoles beyond a likelihood's l_max) are skipped.
  */
 export function bandedProductsAdjoint(
-  M: Float64Array, nRows: number, K: Float64Array, nl: number, nq: number, bands: { lo: Int32Array; hi: Int32Array },
+  M: Float64Array, nRows: number, K: Float64Array, nl: number, nq: number, plan: ContractionPlan,
   Cbar: Float64Array, Mbar: Float64Array, Kbar: Float64Array,
 ): void {
-  for (let p = 0; p < nRows; p++) {
-    const a = bands.lo[p], b = bands.hi[p];
-    if (b <= a) continue;
-    const mo = p * nq;
+  const { order, blocked, lo, hi, bandLo, bandHi } = plan;
+  for (let g = 0; g < order.length; g++) {
+    const p = order[g], a = bandLo[p], b = bandHi[p], mo = p * nq, co = p * nl;
+    let l = 0;
+    for (; l + 4 <= nl; l += 4) {
+      const c0 = Cbar[co + l], c1 = Cbar[co + l + 1], c2 = Cbar[co + l + 2], c3 = Cbar[co + l + 3];
+      if (c0 === 0 && c1 === 0 && c2 === 0 && c3 === 0) continue;
+      const k0 = l * nq, k1 = k0 + nq, k2 = k1 + nq, k3 = k2 + nq;
+      for (let q = a; q < b; q++) Mbar[mo + q] += c0 * K[k0 + q] + c1 * K[k1 + q] + c2 * K[k2 + q] + c3 * K[k3 + q];
+    }
+    for (; l < nl; l++) {
+      const c = Cbar[co + l];
+      if (c === 0) continue;
+      for (let q = a, ko = l * nq; q < b; q++) Mbar[mo + q] += c * K[ko + q];
+    }
+  }
+  let g = 0;
+  for (; g < blocked; g += 4) {
+    const r0 = order[g], r1 = order[g + 1], r2 = order[g + 2], r3 = order[g + 3];
+    const a = lo[r0], b = hi[r0];
+    const m0 = r0 * nq, m1 = r1 * nq, m2 = r2 * nq, m3 = r3 * nq;
+    for (let l = 0; l < nl; l++) {
+      const c0 = Cbar[r0 * nl + l], c1 = Cbar[r1 * nl + l], c2 = Cbar[r2 * nl + l], c3 = Cbar[r3 * nl + l];
+      if (c0 === 0 && c1 === 0 && c2 === 0 && c3 === 0) continue;
+      const ko = l * nq;
+      for (let q = a; q < b; q++) Kbar[ko + q] += c0 * M[m0 + q] + c1 * M[m1 + q] + c2 * M[m2 + q] + c3 * M[m3 + q];
+    }
+  }
+  for (; g < order.length; g++) {
+    const p = order[g], a = lo[p], b = hi[p], mo = p * nq;
     for (let l = 0; l < nl; l++) {
       const c = Cbar[p * nl + l];
       if (c === 0) continue;
-      const ko = l * nq;
-      for (let q = a; q < b; q++) {
-        Kbar[ko + q] += c * M[mo + q];
-        Mbar[mo + q] += c * K[ko + q];
-      }
+      for (let q = a, ko = l * nq; q < b; q++) Kbar[ko + q] += c * M[mo + q];
     }
   }
 }
@@ -330,8 +384,11 @@ export function limberWeightsAdjoint(
   for (let i = 0; i < nk; i++) lnk[i] = Math.log(k[i]);
   const lnkMin = Math.log(kMin), lnkMax = Math.log(kMax);
   const fk = splineFactor(lnk, 'not-a-knot');
-  const m = new Float64Array(nk), mbar = new Float64Array(nk);
-  const lnPqBar = new Float64Array(nq * nk), Hbar = new Float64Array(nq), chiBar = new Float64Array(nq);
+  // the forward's moments of every node's row, and the bars of rows and moments (node-major, like lnPq)
+  const m = scratch(3, nq * nk);
+  solveSecondDerivsMany(fk, lnPq, 0, nq, 1, nk, m, 0);
+  const lnPqBar = new Float64Array(nq * nk), mbar = scratch(4, nq * nk).fill(0);
+  const Hbar = new Float64Array(nq), chiBar = new Float64Array(nq);
   const lnEll = Float64Array.from(ell, (l) => Math.log(l + 0.5));
   const flatLo = lnkMin + Math.LN2, flatHi = lnkMax - Math.LN2;
   const basis = new Float64Array(5);
@@ -339,8 +396,6 @@ export function limberWeightsAdjoint(
     let any = false;
     for (let l = 0; l < nl; l++) if (Kbar[l * nq + q] !== 0) { any = true; break; }
     if (!any) continue;
-    solveSecondDerivs(fk, lnPq, q * nk, m, 0);
-    mbar.fill(0);
     const c = chi[q];
     const pre = zW[q] / (H[q] * c * c);
     const o = q * nk;
@@ -356,40 +411,52 @@ export function limberWeightsAdjoint(
       i = kInterval(lnk, x, i);
       kBasis(lnk, i, x, basis);
       const a = basis[0], bb = basis[1], ca = basis[2], cbb = basis[3], h = basis[4];
-      const lnP = a * lnPq[o + i] + bb * lnPq[o + i + 1] + ca * m[i] + cbb * m[i + 1];
+      const i0 = o + i, i1 = i0 + 1;
+      const m0 = m[i0], m1 = m[i1];
+      const lnP = a * lnPq[o + i] + bb * lnPq[o + i + 1] + ca * m0 + cbb * m1;
       const Pw = pre * Math.exp(lnP);
       const Kv = Pw * w;
-      const slope = cubicSlope(lnPq, o, m, i, a, bb, h);
+      const slope = cubicSlope(lnPq[o + i], lnPq[o + i + 1], m0, m1, a, bb, h);
       const t = kb * Kv;
-      lnPqBar[o + i] += t * a;
-      lnPqBar[o + i + 1] += t * bb;
-      mbar[i] += t * ca;
-      mbar[i + 1] += t * cbb;
+      lnPqBar[i0] += t * a;
+      lnPqBar[i1] += t * bb;
+      mbar[i0] += t * ca;
+      mbar[i1] += t * cbb;
       hb -= t / H[q];
       cb += (t * (-2 - slope) - kb * Pw * dw) / c;
     }
-    secondDerivsAdjoint(fk, mbar, 0, lnPqBar, o);
     Hbar[q] = hb;
     chiBar[q] = cb;
   }
+  // the moments' transpose, all nodes at once
+  secondDerivsAdjointMany(fk, mbar, 0, nq, 1, nk, lnPqBar, 0);
   return { lnPqBar, Hbar, chiBar };
 }
 
 /**
  * Transpose of lnPowerAtNodes (values): from lnPbar at the nodes (node-major nq*nk) to the bar of the P(k, z)
- * grid (z-major, as PowerGrid.P_Mpc3): the spline in z transposed per k (core/ad/interp-adjoint.ts), then
- * d ln P = dP / P.
+ * grid (z-major, as PowerGrid.P_Mpc3): the spline in z transposed for all k at once, on the z-major layout
+ * (core/ad/interp-adjoint.ts: secondDerivsAdjointColumns), then d ln P = dP / P.
  */
 export function lnPowerAtNodesAdjoint(power: PowerGrid, zNodes: Float64Array, lnPqBar: Float64Array): Float64Array {
   const k = power.k_1overMpc, zGrid = power.z, Pv = power.P_Mpc3.value;
   const nk = k.length, nz = zGrid.length, nq = zNodes.length;
-  const qbarT = new Float64Array(nk * nq);
-  for (let q = 0; q < nq; q++) for (let ik = 0; ik < nk; ik++) qbarT[ik * nq + q] = lnPqBar[q * nk + ik];
-  const ybarT = new Float64Array(nk * nz);
-  interpRowsAdjoint(zGrid, nk, zNodes, qbarT, ybarT, nz >= 4 ? 'not-a-knot' : 'natural');
-  const Pbar = new Float64Array(nz * nk);
-  for (let iz = 0; iz < nz; iz++)
-    for (let ik = 0; ik < nk; ik++) Pbar[iz * nk + ik] = ybarT[ik * nz + iz] / Pv[iz * nk + ik];
+  const f = splineFactor(zGrid, nz >= 4 ? 'not-a-knot' : 'natural');
+  const { idx, A, B, C, D } = queryGeometry(zGrid, zNodes);
+  const Pbar = new Float64Array(nz * nk), mbar = scratch(1, nz * nk).fill(0);
+  for (let q = 0; q < nq; q++) {
+    const j = idx[q], a = A[q], b = B[q], c = C[q], d = D[q];
+    const o0 = j * nk, o1 = o0 + nk, s = q * nk;
+    for (let i = 0; i < nk; i++) {
+      const v = lnPqBar[s + i];
+      Pbar[o0 + i] += a * v;
+      Pbar[o1 + i] += b * v;
+      mbar[o0 + i] += c * v;
+      mbar[o1 + i] += d * v;
+    }
+  }
+  secondDerivsAdjointColumns(f, mbar, 0, nk, Pbar, 0);
+  for (let i = 0; i < nz * nk; i++) Pbar[i] /= Pv[i];
   return Pbar;
 }
 
@@ -397,7 +464,7 @@ export function lnPowerAtNodesAdjoint(power: PowerGrid, zNodes: Float64Array, ln
  * Interval of the ln k grid holding x, given the previous answer (-1 for none): ln k grows with l along a
  * node's row, so after one bisection the search only walks forward.
  */
-function kInterval(lnk: Float64Array, x: number, i: number): number {
+export function kInterval(lnk: Float64Array, x: number, i: number): number {
   if (i < 0) return findInterval(lnk, x, 0);
   const last = lnk.length - 2;
   while (i < last && x >= lnk[i + 1]) i++;
@@ -405,7 +472,7 @@ function kInterval(lnk: Float64Array, x: number, i: number): number {
 }
 
 /** Cubic-spline basis at x on interval i: out = [A, B, C, D, h], S = A y_i + B y_i+1 + C m_i + D m_i+1. */
-function kBasis(lnk: Float64Array, i: number, x: number, out: Float64Array): void {
+export function kBasis(lnk: Float64Array, i: number, x: number, out: Float64Array): void {
   const h = lnk[i + 1] - lnk[i];
   const a = (lnk[i + 1] - x) / h, b = 1 - a;
   out[0] = a; out[1] = b;
@@ -414,7 +481,7 @@ function kBasis(lnk: Float64Array, i: number, x: number, out: Float64Array): voi
   out[4] = h;
 }
 
-/** dS/dx of the same cubic (Numerical Recipes eq. 3.3.5), for the row of y at offset o. */
-function cubicSlope(y: ArrayLike<number>, o: number, m: ArrayLike<number>, i: number, a: number, b: number, h: number): number {
-  return (y[o + i + 1] - y[o + i]) / h + (((3 * b * b - 1) * m[i + 1] - (3 * a * a - 1) * m[i]) * h) / 6;
+/** dS/dx of the same cubic (Numerical Recipes eq. 3.3.5), from the interval's end values and second derivatives. */
+function cubicSlope(y0: number, y1: number, m0: number, m1: number, a: number, b: number, h: number): number {
+  return (y1 - y0) / h + (((3 * b * b - 1) * m1 - (3 * a * a - 1) * m0) * h) / 6;
 }

@@ -15,23 +15,23 @@
 import type { ChunkWriter, StageChunk, StagePlugin } from '../../core/plugin/types.js';
 import { PLUGIN_API_VERSION } from '../../core/plugin/types.js';
 import type { Integrator, QuadratureRule } from '../../core/numerics/integrator.js';
-import { evalPreparedRows, prepareRows } from '../../core/ad/interp.js';
 import { scaleA, type DualArray } from '../../core/ad/dual-array.js';
 import type { Background } from '../contracts/background.js';
 import type { PowerGrid } from '../contracts/power.js';
 import type { Spectra } from '../contracts/spectra.js';
-import { ellFactor, type TracerSet } from '../contracts/tracers.js';
+import { ellFactor, type Tracer, type TracerSet } from '../contracts/tracers.js';
 import { backgroundAt, backgroundAtAdjoint } from '../contracts/background-eval.js';
-import { bandedProducts, bandedProductsAdjoint, limberWeights, limberWeightsAdjoint, rowBands } from './limber-sum.js';
+import { bandedProducts, bandedProductsAdjoint, contractionPlan, limberWeights, limberWeightsAdjoint, type ContractionPlan } from './limber-sum.js';
 import { ellGrid, ellGridSchema, type EllSpec } from './ell-grid.js';
 import { spectraTsvHeader, spectraTsvRows, writeSpectra } from './write-spectra.js';
 import { readSpectra } from './read-spectra.js';
 import { plotSpectra } from './plot-spectra.js';
 import { kernelSupport, kernelsAtNodes, kernelsAtNodesAdjoint, multiplicativeFactors, pairOrder, tracerList, type TracerList } from './tracer-pairs.js';
 import {
-  checkCoverage, clampToGrid, extraPowerInputs, geometricMean, lnPowerBeyond, lnPowerBeyondAdjoint, powerInputOf, type BeyondPower,
+  checkCoverage, extraPowerInputs, geometricMean, lnPowerBeyond, lnPowerBeyondAdjoint, powerInputOf, type BeyondPower,
 } from './power-at-nodes.js';
 import { describeLimber } from './limber-describe.js';
+import { limberProbe } from './limber-probe.js';
 
 export { pairOrder } from './tracer-pairs.js';
 
@@ -119,8 +119,8 @@ function topGrowth(bg: Background, power: PowerGrid, zq: Float64Array): DualArra
   return backgroundAt(bg, Float64Array.of(zTop)).D;
 }
 
-/** The same background without tangents (for the probe, which only picks nodes). */
-const valuesOnly = (b: Background): Background => ({
+/** The same background without tangents (for the probe, which only picks nodes, and the reverse pass). */
+const valuesOnlyBackground = (b: Background): Background => ({
   ...b, E: noTangent(b.E), chi_Mpc: noTangent(b.chi_Mpc), dM_Mpc: noTangent(b.dM_Mpc), D: noTangent(b.D), f: noTangent(b.f),
 });
 
@@ -131,70 +131,19 @@ const valuesOnly = (b: Background): Background => ({
  */
 export function limberNodes(inp: LimberInputs, config: LimberConfig, integrator: Integrator): { lnRule: QuadratureRule; zLo: number; zHi: number } {
   const list = tracerList(inp.tracers);
-  const power = inp.power;
-  const nt = list.tracers.length;
   const [zLo, zHi] = kernelSupport(list);
-  const probeEll = Float64Array.from(config.probe_ell);
-  // each tracer's kernel normalised by its peak on its grid (fixed, so the probe is one function)
-  const kernelMax = new Float64Array(nt);
-  list.sets.forEach((s, si) => {
-    const nzk = s.z.length;
-    s.tracers.forEach((_, t) => {
-      let m = 0;
-      for (let i = 0; i < nzk; i++) m = Math.max(m, Math.abs(s.W.value[t * nzk + i]));
-      kernelMax[list.offset[si] + t] = m;
-    });
-  });
-  // the probe only steers the node choice: it reads P on every 4th k of the grid (ends kept), 4x cheaper;
-  // splines of ln P in z are prepared once for all probe evaluations
-  const nkAll = power.k_1overMpc.length, nzP = power.z.length;
-  const probeK: number[] = [];
-  for (let ik = 0; ik < nkAll; ik += 4) probeK.push(ik);
-  if (probeK[probeK.length - 1] !== nkAll - 1) probeK.push(nkAll - 1);
-  const nkP = probeK.length;
-  const kProbe = Float64Array.from(probeK, (ik) => power.k_1overMpc[ik]);
-  const lnPT = new Float64Array(nkP * nzP);
-  for (let iz = 0; iz < nzP; iz++) probeK.forEach((ik, j) => { lnPT[j * nzP + iz] = Math.log(power.P_Mpc3.value[iz * nkAll + ik]); });
-  const powerRows = prepareRows(power.z, lnPT, nkP, nzP >= 4 ? 'not-a-knot' : 'natural');
-  const bgV = valuesOnly(inp.background);
-  const beyond = config.z_beyond_power === 'growth';
-  const Dtop = beyond ? topGrowth(bgV, power, Float64Array.of(zHi)).value[0] : 1;
-  const probe = (z: Float64Array, out: Float64Array) => {
-    const n = z.length;
-    const bg = backgroundAt(bgV, z);
-    const H = Float64Array.from(bg.E.value, (e) => e * inp.background.H0_1overMpc.v);
-    const W = kernelsAtNodes(list, z, false).value;
-    const { zc, first } = clampToGrid(power, z);
-    const kMajor = evalPreparedRows(powerRows, zc);
-    const v = new Float64Array(n * nkP);
-    for (let ik = 0; ik < nkP; ik++) for (let q = 0; q < n; q++) v[q * nkP + ik] = kMajor[ik * n + q];
-    if (beyond)
-      for (let q = first; q < n; q++) {
-        const s = 2 * Math.log(bg.D.value[q] / Dtop);
-        for (let ik = 0; ik < nkP; ik++) v[q * nkP + ik] += s;
-      }
-    const K = limberWeights(probeEll, kProbe, { value: v, tangent: null, P: 0 }, new Float64Array(n).fill(1), { value: H, tangent: null, P: 0 }, bg.chi_Mpc, config.k_min_1overMpc, config.k_max_1overMpc).value;
-    out.fill(0);
-    for (let t = 0; t < nt; t++) {
-      const norm = kernelMax[t];
-      if (norm === 0) continue;
-      for (let l = 0; l < probeEll.length; l++)
-        for (let q = 0; q < n; q++) { const w = W[t * n + q] / norm; out[q] += w * w * K[l * n + q]; }
-    }
-  };
   // The integral runs in x = ln z: near z -> 0 the lensing integrand falls like a non-integer power of z
   // (W ~ chi, P((l+1/2)/chi) ~ chi^1.x), which no polynomial rule in z resolves, while in ln z it is
   // smooth (CCL integrates in ln k for the same reason). dz = z dx.
-  const probeLn = (x: Float64Array, out: Float64Array) => {
-    const z = Float64Array.from(x, Math.exp);
-    probe(z, out);
-    for (let q = 0; q < z.length; q++) out[q] *= z[q];
-  };
   // Adaptivity stops at the looser of the integrator's rtol and this stage's rtol: the kernels are cubic
   // splines of tables (C2 at their knots), so polynomial rules converge only algebraically below ~1e-9.
   const xLo = Math.log(zLo), xHi = Math.log(zHi);
   let lnRule: QuadratureRule;
   if (config.z_nodes === 'adaptive') {
+    // the probe integrand in ln z (limber-probe.ts)
+    const beyond = config.z_beyond_power === 'growth';
+    const Dtop = beyond ? topGrowth(valuesOnlyBackground(inp.background), inp.power, Float64Array.of(zHi)).value[0] : 1;
+    const probeLn = limberProbe(list, inp.power, inp.background, config.probe_ell, config.k_min_1overMpc, config.k_max_1overMpc, beyond, Dtop);
     const coarse = integrator.fixedRule(xLo, xHi, 4);
     const vals = new Float64Array(coarse.x.length);
     probeLn(coarse.x, vals);
@@ -280,11 +229,14 @@ export function computeLimber(
   // 3. each power spectrum on the Limber grid, K[l, q] = w_q P((l+1/2)/chi_q, z_q) / (H_q chi_q^2)
   const groups = pairGroups(list, pairs, map);
   const Kof = new Map<string, DualArray>();
+  const onNodes = new Map<string, PowerOnNodes>();
+  const sample: NodeSample = { zq, w, H, chi: bg.chi_Mpc, D: bg.D };
   for (const name of usedInputs(groups)) {
     const power = powerGrid(inp, name);
     checkCoverage(name, power, zLo, zHi, kNeedLo, kNeedHi, beyond);
-    const lnPq = lnPowerBeyond(power, zq, bg.D, topGrowth(bgIn, power, zq));
-    Kof.set(name, limberWeights(ell, power.k_1overMpc, lnPq, w, H, bg.chi_Mpc, config.k_min_1overMpc, config.k_max_1overMpc));
+    const r = powerOnNodes(power, bgIn, sample, ell, config, false);
+    onNodes.set(name, r);
+    Kof.set(name, r.K);
   }
   const mult = multiplicativeFactors(list, true);
   let NP = Math.max(W.tangent ? W.P : 0, mult.tangent ? mult.P : 0);
@@ -292,26 +244,23 @@ export function computeLimber(
 
   const C = new Float64Array(np * nl);
   const dC = NP ? new Float64Array(NP * np * nl) : null;
-  const prepared = groups.map((g) => ({
-    rows: g.pairs,
-    K: g.inputs[0] === g.inputs[1] ? Kof.get(g.inputs[0])! : geometricMean(Kof.get(g.inputs[0])!, Kof.get(g.inputs[1])!),
-    ...kernelProducts(g.pairs, pairs, W, mult, nq, NP),
-  }));
-  const F = list.tracers.map((t) => (t.ellFactor === 'none' ? null : Float64Array.from(ell, (l) => ellFactor(t.ellFactor, l))));
+  const prepared = groups.map((g) => {
+    const kp = kernelProducts(g.pairs, pairs, W, mult, nq, NP);
+    return {
+      rows: g.pairs,
+      K: g.inputs[0] === g.inputs[1] ? Kof.get(g.inputs[0])! : geometricMean(Kof.get(g.inputs[0])!, Kof.get(g.inputs[1])!),
+      ...kp,
+      plan: contractionPlan(kp.M, g.pairs.length, nq),
+    };
+  });
+  const F = ellFactors(list.tracers, ell);
   for (const [l0, l1] of ellBlocks(nl, !!onChunk)) {
     // 4. the contraction over z of each group, for the multipoles of this block
-    for (const g of prepared) contractBlock(g.rows, g.M, g.dM, g.K, nq, nl, np, NP, C, dC, l0, l1);
+    for (const g of prepared) contractBlock(g.rows, g.M, g.plan, g.dM, g.K, nq, nl, np, NP, C, dC, l0, l1);
 
     // 5. the l-factors of both tracers
-    pairs.forEach(([a, b], p) => {
-      const Fa = F[a], Fb = F[b];
-      if (!Fa && !Fb) return;
-      for (let l = l0; l < l1; l++) {
-        const f = (Fa ? Fa[l] : 1) * (Fb ? Fb[l] : 1);
-        C[p * nl + l] *= f;
-        if (dC) for (let c = 0; c < NP; c++) dC[(c * np + p) * nl + l] *= f;
-      }
-    });
+    scaleByEllFactors(C, 1, F, pairs, nl, l0, l1);
+    if (dC) scaleByEllFactors(dC, NP, F, pairs, nl, l0, l1);
     if (onChunk) {
       const nb = l1 - l0;
       const block = new Float64Array(np * nb);
@@ -329,7 +278,115 @@ export function computeLimber(
     },
   };
   KEPT_NODES.set(out, lnRule); // for the reverse pass (a reference, no copy)
+  // a values-only run keeps what its reverse pass needs (a sampler's gradient step pulls back this very output)
+  if (!NP)
+    keepForward(out, inp, {
+      zq, w, H: H.value, chi: bg.chi_Mpc.value, E: bg.E.value, D: bg.D.value, W: W.value, list, groups,
+      power: new Map([...onNodes].map(([n, r]) => [n, { lnPq: r.lnPq.value, K: r.K.value, Dtop: r.Dtop.value[0] }])),
+      group: prepared.map((g) => ({ K: g.K.value, M: g.M, plan: g.plan })),
+    });
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The power part, kept across calls
+
+/** What the Limber weights of a power input depend on besides P: the nodes, weights, H, chi and D at them. */
+interface NodeSample { zq: Float64Array; w: Float64Array; H: DualArray; chi: DualArray; D: DualArray }
+
+/** ln P at the nodes (node-major, nq*nk), the Limber weights K (nl*nq) and D at the grid's top (a 1-node sample). */
+interface PowerOnNodes { lnPq: DualArray; K: DualArray; Dtop: DualArray }
+
+/**
+ * The kept power parts (values only): ln P at the nodes and K are functions of the P(k, z) grid, the
+ * background, the nodes and weights, the multipoles and the k window, nothing else (not the kernels). A sampler
+ * step that moves only nuisance parameters (b_i, A_IA, eta_IA, m_i, dz_i) finds the P(k, z) and background
+ * outputs in the memo store — the same objects — and, the probe landing on the same nodes, skips the power part
+ * entirely. Keyed by the identity of the P(k, z) and background objects (stage outputs are immutable, and the memo
+ * store hands out the one object stored under a key, so identity stands for the memo key; an entry read back from
+ * a disk cache is a new object: a miss, never a stale hit) and by the nodes, weights and multipoles compared by
+ * value. The last few only (most recent first).
+ */
+interface KeptPower extends PowerOnNodes {
+  power: PowerGrid; background: Background; zq: Float64Array; w: Float64Array; ell: Float64Array;
+  kMin: number; kMax: number; beyond: BeyondPower;
+}
+const KEPT_POWER: KeptPower[] = [];
+const KEPT_POWER_MAX = 4;
+
+const sameArray = (a: Float64Array, b: Float64Array) => {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+};
+
+/**
+ * ln P and K of one power input at the nodes. `valuesOnly`: ignore every tangent (the reverse pass). Without
+ * tangents in play the result comes from, or goes to, the kept entries (KEPT_POWER).
+ */
+function powerOnNodes(power: PowerGrid, background: Background, s: NodeSample, ell: Float64Array, config: LimberConfig, valuesOnly: boolean): PowerOnNodes {
+  const beyond: BeyondPower = config.z_beyond_power ?? 'error';
+  const kMin = config.k_min_1overMpc, kMax = config.k_max_1overMpc;
+  const plain = valuesOnly || !(power.P_Mpc3.tangent || s.H.tangent || s.chi.tangent || s.D.tangent);
+  if (plain) {
+    const i = KEPT_POWER.findIndex((e) => e.power === power && e.background === background && e.kMin === kMin && e.kMax === kMax && e.beyond === beyond
+      && sameArray(e.zq, s.zq) && sameArray(e.w, s.w) && sameArray(e.ell, ell));
+    if (i >= 0) {
+      const e = KEPT_POWER[i];
+      if (i > 0) { KEPT_POWER.splice(i, 1); KEPT_POWER.unshift(e); }
+      return e;
+    }
+  }
+  const grid = valuesOnly ? { ...power, P_Mpc3: noTangent(power.P_Mpc3) } : power;
+  const bgIn = valuesOnly ? valuesOnlyBackground(background) : background;
+  const H = valuesOnly ? noTangent(s.H) : s.H, chi = valuesOnly ? noTangent(s.chi) : s.chi, D = valuesOnly ? noTangent(s.D) : s.D;
+  const Dtop = topGrowth(bgIn, power, s.zq);
+  const lnPq = lnPowerBeyond(grid, s.zq, D, Dtop);
+  const K = limberWeights(ell, power.k_1overMpc, lnPq, s.w, H, chi, kMin, kMax);
+  const r: PowerOnNodes = { lnPq, K, Dtop };
+  if (plain) {
+    KEPT_POWER.unshift({ ...r, power, background, zq: s.zq, w: s.w, ell, kMin, kMax, beyond });
+    if (KEPT_POWER.length > KEPT_POWER_MAX) KEPT_POWER.pop();
+  }
+  return r;
+}
+
+/** Each tracer's l-factor F_A(l) at the multipoles (null for 'none'), one array per kind, shared by its tracers. */
+function ellFactors(tracers: readonly Tracer[], ell: Float64Array): (Float64Array | null)[] {
+  const byKind = new Map<string, Float64Array>();
+  return tracers.map((t) => {
+    if (t.ellFactor === 'none') return null;
+    let a = byKind.get(t.ellFactor);
+    if (!a) {
+      a = new Float64Array(ell.length);
+      for (let l = 0; l < ell.length; l++) a[l] = ellFactor(t.ellFactor, ell[l]);
+      byKind.set(t.ellFactor, a);
+    }
+    return a;
+  });
+}
+
+/**
+ * 5. x[c, p, l] *= F_A(l) F_B(l) over the multipoles [l0, l1), for `blocks` blocks of pair rows (the values: 1;
+ * tangents: one block per direction), pair p = (A, B).
+ */
+function scaleByEllFactors(
+  x: Float64Array, blocks: number, F: readonly (Float64Array | null)[], pairs: readonly (readonly [number, number])[], nl: number, l0: number, l1: number,
+): void {
+  const np = pairs.length;
+  for (let p = 0; p < np; p++) {
+    const Fa = F[pairs[p][0]], Fb = F[pairs[p][1]];
+    if (!Fa && !Fb) continue;
+    for (let c = 0; c < blocks; c++) {
+      const o = (c * np + p) * nl;
+      if (Fa && Fb) for (let l = l0; l < l1; l++) x[o + l] *= Fa[l] * Fb[l];
+      else {
+        const G = (Fa ?? Fb)!;
+        for (let l = l0; l < l1; l++) x[o + l] *= G[l];
+      }
+    }
+  }
 }
 
 /** 4a. kernel products M = (1+m_A)(1+m_B) W_A W_B of a group's pairs (rows), with their tangents. */
@@ -362,14 +419,14 @@ function kernelProducts(
  * tangent dM K + M dK, for the multipoles [l0, l1) (written into the rows of C and dC of the group's pairs).
  */
 function contractBlock(
-  rows: readonly number[], M: Float64Array, dM: Float64Array | null, K: DualArray,
+  rows: readonly number[], M: Float64Array, plan: ContractionPlan, dM: Float64Array | null, K: DualArray,
   nq: number, nl: number, np: number, NP: number, C: Float64Array, dC: Float64Array | null, l0: number, l1: number,
 ): void {
   const ng = rows.length, nb = l1 - l0;
   const Kb = K.value.subarray(l0 * nq, l1 * nq);
   // all pairs in order over every multipole (one power spectrum, no streaming: the common case): write in place
   const inPlace = ng === np && nb === nl;
-  const Cg = bandedProducts(M, ng, Kb, nb, nq, inPlace ? C : undefined);
+  const Cg = bandedProducts(M, ng, Kb, nb, nq, inPlace ? C : undefined, plan);
   if (!inPlace) rows.forEach((p, r) => C.set(Cg.subarray(r * nb, (r + 1) * nb), p * nl + l0));
   if (!dC) return;
   // tangent blocks are sparse (a bias b_i touches only the pairs with G_i; nuisance parameters leave P(k)
@@ -379,7 +436,7 @@ function contractBlock(
     bandedProducts(dM!.subarray(c * ng * nq, (c + 1) * ng * nq), ng, Kb, nb, nq, blk);
     const dKc = K.tangent ? K.tangent.subarray(c * nl * nq + l0 * nq, c * nl * nq + l1 * nq) : null;
     if (dKc && dKc.some((v) => v !== 0)) {
-      bandedProducts(M, ng, dKc, nb, nq, tmp);
+      bandedProducts(M, ng, dKc, nb, nq, tmp, plan);
       for (let i = 0; i < blk.length; i++) blk[i] += tmp[i];
     }
     rows.forEach((p, r) => dC.set(blk.subarray(r * nb, (r + 1) * nb), (c * np + p) * nl + l0));
@@ -435,7 +492,7 @@ export const limber: StagePlugin<LimberConfig, LimberInputs, Spectra> = {
 /** The z rule of each computed output (kept by reference: the reverse pass reuses the forward's nodes). */
 const KEPT_NODES = new WeakMap<Spectra, QuadratureRule>();
 
-/** Forward values the backward pass needs, recomputed once per output (repeated sweeps reuse them). */
+/** Forward values the backward pass needs: kept by the values-only forward run, else recomputed once per output. */
 interface LimberForward {
   zq: Float64Array;
   w: Float64Array;
@@ -448,34 +505,49 @@ interface LimberForward {
   groups: PairGroup[];
   /** Per power input: ln P at the nodes, K, D at the grid's top. */
   power: Map<string, { lnPq: Float64Array; K: Float64Array; Dtop: number }>;
-  /** Per group: its K, kernel products and their bands. */
-  group: { K: Float64Array; M: Float64Array; bands: { lo: Int32Array; hi: Int32Array } }[];
+  /** Per group: its K, kernel products and (once a reverse pass has needed it) their contraction plan. */
+  group: { K: Float64Array; M: Float64Array; plan?: ContractionPlan }[];
 }
-const PREPARED = new WeakMap<Spectra, LimberForward>();
+/**
+ * The forward values of the last few outputs (the reverse pass of a sampler step pulls back the output just
+ * computed; a Fisher matrix by reverse mode sweeps one output P times). Bounded, unlike the outputs themselves,
+ * which a memo store may keep by the thousand: each entry holds ln P at the nodes (~0.7 MB).
+ */
+const FORWARD_KEPT = new Map<Spectra, { f: LimberForward; from: unknown[] }>();
+const FORWARD_KEPT_MAX = 4;
+
+/** The input objects an output was computed from (tracer sets, then every other input by name): an entry serves only the same ones. */
+const inputObjects = (inp: LimberInputs): unknown[] => [
+  ...(Array.isArray(inp.tracers) ? inp.tracers : [inp.tracers]), ...Object.keys(inp).filter((k) => k !== 'tracers').sort().map((k) => inp[k]),
+];
+
+function keepForward(output: Spectra, inp: LimberInputs, f: LimberForward): void {
+  FORWARD_KEPT.set(output, { f, from: inputObjects(inp) });
+  if (FORWARD_KEPT.size > FORWARD_KEPT_MAX) FORWARD_KEPT.delete(FORWARD_KEPT.keys().next().value!);
+}
 
 function limberForward(inp: LimberInputs, config: LimberConfig, integrator: Integrator, output: Spectra): LimberForward {
-  const hit = PREPARED.get(output);
-  if (hit) return hit;
+  const kept = FORWARD_KEPT.get(output);
+  if (kept) {
+    const now = inputObjects(inp);
+    if (now.length === kept.from.length && now.every((x, i) => x === kept.from[i])) return kept.f;
+  }
   // the same nodes as the forward run (kept, or re-adapted on the same values: the rule is a function of them)
   const lnRule = KEPT_NODES.get(output) ?? limberNodes(inp, config, integrator).lnRule;
   const zq = Float64Array.from(lnRule.x, Math.exp);
   const w = Float64Array.from(lnRule.w, (wq, q) => wq * zq[q]);
   const nq = zq.length;
   const list = tracerList(inp.tracers);
-  const bgV = valuesOnly(inp.background);
-  const bg = backgroundAt(bgV, zq);
+  const bg = backgroundAt(valuesOnlyBackground(inp.background), zq);
   const H0 = inp.background.H0_1overMpc.v;
   const H = Float64Array.from(bg.E.value, (e) => e * H0);
   const W = kernelsAtNodes(list, zq, false).value;
   const groups = pairGroups(list, output.pairs, config.power ?? {});
   const power = new Map<string, { lnPq: Float64Array; K: Float64Array; Dtop: number }>();
+  const sample: NodeSample = { zq, w, H: { value: H, tangent: null, P: 0 }, chi: bg.chi_Mpc, D: bg.D };
   for (const name of usedInputs(groups)) {
-    const grid = powerGrid(inp, name);
-    const Dtop = topGrowth(bgV, grid, zq);
-    const valueGrid: PowerGrid = { ...grid, P_Mpc3: noTangent(grid.P_Mpc3) };
-    const lnPq = lnPowerBeyond(valueGrid, zq, bg.D, Dtop).value;
-    const K = limberWeights(output.ell, grid.k_1overMpc, { value: lnPq, tangent: null, P: 0 }, w, { value: H, tangent: null, P: 0 }, bg.chi_Mpc, config.k_min_1overMpc, config.k_max_1overMpc).value;
-    power.set(name, { lnPq, K, Dtop: Dtop.value[0] });
+    const r = powerOnNodes(powerGrid(inp, name), inp.background, sample, output.ell, config, true);
+    power.set(name, { lnPq: r.lnPq.value, K: r.K.value, Dtop: r.Dtop.value[0] });
   }
   const mult = multiplicativeFactors(list, false).value;
   const group = groups.map((g) => {
@@ -487,10 +559,10 @@ function limberForward(inp: LimberInputs, config: LimberConfig, integrator: Inte
       const f = mult[a] * mult[b];
       for (let q = 0; q < nq; q++) M[r * nq + q] = f * W[a * nq + q] * W[b * nq + q];
     });
-    return { K, M, bands: rowBands(M, g.pairs.length, nq) };
+    return { K, M };
   });
   const f: LimberForward = { zq, w, H, chi: bg.chi_Mpc.value, E: bg.E.value, D: bg.D.value, W, list, groups, power, group };
-  PREPARED.set(output, f);
+  keepForward(output, inp, f);
   return f;
 }
 
@@ -512,25 +584,22 @@ export function limberVjp(inp: LimberInputs, config: LimberConfig, integrator: I
   const nl = ell.length, np = output.pairs.length, nq = f.zq.length, nt = f.list.tracers.length;
   if (Cbar.length !== np * nl) throw new Error(`spectra/limber vjp: the bar of C has ${Cbar.length} entries, expected ${np} x ${nl}`);
   // 5'. l-factors
-  const Cb = Float64Array.from(Cbar);
-  const F = f.list.tracers.map((t) => (t.ellFactor === 'none' ? null : Float64Array.from(ell, (l) => ellFactor(t.ellFactor, l))));
-  output.pairs.forEach(([a, b], p) => {
-    const Fa = F[a], Fb = F[b];
-    if (!Fa && !Fb) return;
-    for (let l = 0; l < nl; l++) Cb[p * nl + l] *= (Fa ? Fa[l] : 1) * (Fb ? Fb[l] : 1);
-  });
+  const Cb = Cbar.slice();
+  scaleByEllFactors(Cb, 1, ellFactors(f.list.tracers, ell), output.pairs, nl, 0, nl);
   // 4'. per group: the contraction, the kernel products and the multiplicative factors
   const mult = multiplicativeFactors(f.list, false).value;
   const WbarNodes = new Float64Array(nt * nq), multBar = new Float64Array(nt);
   const KbarOf = new Map<string, Float64Array>();
   const kbar = (name: string) => { let b = KbarOf.get(name); if (!b) KbarOf.set(name, (b = new Float64Array(nl * nq))); return b; };
   f.groups.forEach((g, gi) => {
-    const { K, M, bands } = f.group[gi];
+    const fg = f.group[gi];
+    const { K, M } = fg;
+    const plan = (fg.plan ??= contractionPlan(M, g.pairs.length, nq));
     const ng = g.pairs.length;
     const Cg = new Float64Array(ng * nl);
     g.pairs.forEach((p, r) => Cg.set(Cb.subarray(p * nl, (p + 1) * nl), r * nl));
     const Kbar = new Float64Array(nl * nq), Mbar = new Float64Array(ng * nq);
-    bandedProductsAdjoint(M, ng, K, nl, nq, bands, Cg, Mbar, Kbar);
+    bandedProductsAdjoint(M, ng, K, nl, nq, plan, Cg, Mbar, Kbar);
     if (g.inputs[0] === g.inputs[1]) {
       const t = kbar(g.inputs[0]);
       for (let i = 0; i < t.length; i++) t[i] += Kbar[i];
@@ -545,7 +614,7 @@ export function limberVjp(inp: LimberInputs, config: LimberConfig, integrator: I
       const [a, b] = output.pairs[p];
       const fp = mult[a] * mult[b];
       let fbar = 0;
-      for (let q = bands.lo[r]; q < bands.hi[r]; q++) {
+      for (let q = plan.bandLo[r]; q < plan.bandHi[r]; q++) {
         const mb = Mbar[r * nq + q];
         if (mb === 0) continue;
         const Wa = f.W[a * nq + q], Wb = f.W[b * nq + q];

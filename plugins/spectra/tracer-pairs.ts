@@ -4,8 +4,9 @@
  * Nothing here looks at a tracer's name: pairs are built by family, names by the tracers' codes and indices.
  */
 import type { DualArray } from '../../core/ad/dual-array.js';
-import { interpRowsDual } from '../../core/ad/interp.js';
-import { interpRowsAdjoint } from '../../core/ad/interp-adjoint.js';
+import { queryGeometry, type QueryGeometry } from '../../core/ad/interp.js';
+import { secondDerivsAdjointMany } from '../../core/ad/interp-adjoint.js';
+import { solveSecondDerivs, solveSecondDerivsMany, splineFactor, type SplineFactor } from '../../core/numerics/spline.js';
 import { pairName, type Tracer, type TracerSet } from '../contracts/tracers.js';
 
 export interface TracerList {
@@ -78,6 +79,56 @@ function insideRange(set: TracerSet, zq: Float64Array): [number, number] {
   return [lo, hi];
 }
 
+/**
+ * The cubic splines of a set's kernel rows in z, prepared once per TracerSet object: the spline factor of its
+ * grid, the second derivatives of every value row and (on first use with tangents) of every tangent row that is
+ * not identically zero. A tracer set is immutable data (a stage output), so every evaluation at new nodes — the
+ * probe's rounds, the spectra, the reverse pass, the next sampler step when only P(k) changed — costs
+ * O(tracers x nodes) instead of re-solving 4000-point spline systems.
+ */
+interface PreparedSet {
+  factor: SplineFactor;
+  /** Second derivatives of the value rows (n * nz). */
+  mVal: Float64Array;
+  /** Per tangent row (block-major p * n + t): its second derivatives, or null for an all-zero row. */
+  mTan?: (Float64Array | null)[];
+}
+const PREPARED_SETS = new WeakMap<TracerSet, PreparedSet>();
+
+function preparedSet(s: TracerSet, withTangents: boolean): PreparedSet {
+  let p = PREPARED_SETS.get(s);
+  const nz = s.z.length, n = s.tracers.length;
+  if (!p) {
+    const factor = splineFactor(s.z, 'not-a-knot');
+    // the rows' systems solved side by side (solveSecondDerivsMany: the rows' recurrences interleaved)
+    const mVal = new Float64Array(n * nz);
+    solveSecondDerivsMany(factor, s.W.value, 0, n, 1, nz, mVal, 0);
+    PREPARED_SETS.set(s, (p = { factor, mVal }));
+  }
+  if (withTangents && s.W.tangent && !p.mTan) {
+    const T = s.W.tangent, rows = s.W.P * n;
+    p.mTan = new Array<Float64Array | null>(rows).fill(null);
+    for (let r = 0; r < rows; r++) {
+      let live = false;
+      for (let i = r * nz, e = i + nz; i < e; i++) if (T[i] !== 0) { live = true; break; }
+      if (!live) continue; // a bias b_i moves one row; most rows of most blocks are zero
+      const m = new Float64Array(nz);
+      solveSecondDerivs(p.factor, T, r * nz, m, 0);
+      p.mTan[r] = m;
+    }
+  }
+  return p;
+}
+
+/** out[oo + j] = S(xq_j) for the row of y at yo with second derivatives m at mo, the queries' geometry g. */
+function evalRow(g: QueryGeometry, y: Float64Array, yo: number, m: Float64Array, mo: number, out: Float64Array, oo: number): void {
+  const { idx, A, B, C, D } = g;
+  for (let j = 0; j < idx.length; j++) {
+    const i = idx[j];
+    out[oo + j] = A[j] * y[yo + i] + B[j] * y[yo + i + 1] + C[j] * m[mo + i] + D[j] * m[mo + i + 1];
+  }
+}
+
 /** Every tracer's kernel at the nodes zq (ascending): tracer-by-node, tangents when asked for and present. */
 export function kernelsAtNodes(list: TracerList, zq: Float64Array, withTangents: boolean): DualArray {
   const nt = list.tracers.length, nq = zq.length;
@@ -86,33 +137,48 @@ export function kernelsAtNodes(list: TracerList, zq: Float64Array, withTangents:
   const value = new Float64Array(nt * nq);
   const tangent = P ? new Float64Array(P * nt * nq) : null;
   list.sets.forEach((s, si) => {
-    const n = s.tracers.length, o = list.offset[si];
+    const n = s.tracers.length, o = list.offset[si], nz = s.z.length;
     const [lo, hi] = insideRange(s, zq);
     if (hi <= lo) return;
-    const m = hi - lo;
-    const Win: DualArray = withTangents && s.W.tangent ? s.W : { value: s.W.value, tangent: null, P: 0 };
-    if (Win.tangent && Win.P !== P) throw new Error(`tracer set ${si + 1} carries ${Win.P} tangent blocks, another ${P}`);
-    const r = interpRowsDual(s.z, Win, n, zq.subarray(lo, hi));
-    for (let t = 0; t < n; t++) value.set(r.value.subarray(t * m, (t + 1) * m), (o + t) * nq + lo);
-    if (tangent && r.tangent)
+    const useT = withTangents && !!s.W.tangent;
+    if (useT && s.W.P !== P) throw new Error(`tracer set ${si + 1} carries ${s.W.P} tangent blocks, another ${P}`);
+    const prep = preparedSet(s, useT);
+    const g = queryGeometry(s.z, zq.subarray(lo, hi));
+    for (let t = 0; t < n; t++) evalRow(g, s.W.value, t * nz, prep.mVal, t * nz, value, (o + t) * nq + lo);
+    if (tangent && useT)
       for (let p = 0; p < P; p++)
-        for (let t = 0; t < n; t++) tangent.set(r.tangent.subarray((p * n + t) * m, (p * n + t + 1) * m), (p * nt + o + t) * nq + lo);
+        for (let t = 0; t < n; t++) {
+          const m = prep.mTan![p * n + t];
+          if (m) evalRow(g, s.W.tangent, (p * n + t) * nz, m, 0, tangent, (p * nt + o + t) * nq + lo);
+        }
   });
   return { value, tangent, P: tangent ? P : 0 };
 }
 
-/** Transpose of kernelsAtNodes: bars at the nodes (tracer-by-node) to one W bar per set, on the set's grid. */
+/**
+ * Transpose of kernelsAtNodes: bars at the nodes (tracer-by-node) to one W bar per set, on the set's grid; the
+ * transposed splines of a set's rows run side by side (secondDerivsAdjointMany, on the set's prepared factor).
+ */
 export function kernelsAtNodesAdjoint(list: TracerList, zq: Float64Array, WbarNodes: Float64Array): Float64Array[] {
   const nq = zq.length;
   return list.sets.map((s, si) => {
-    const n = s.tracers.length, o = list.offset[si];
-    const out = new Float64Array(n * s.z.length);
+    const n = s.tracers.length, o = list.offset[si], nz = s.z.length;
+    const out = new Float64Array(n * nz);
     const [lo, hi] = insideRange(s, zq);
     if (hi <= lo) return out;
-    const m = hi - lo;
-    const sub = new Float64Array(n * m);
-    for (let t = 0; t < n; t++) sub.set(WbarNodes.subarray((o + t) * nq + lo, (o + t) * nq + hi), t * m);
-    interpRowsAdjoint(s.z, n, zq.subarray(lo, hi), sub, out);
+    const { idx, A, B, C, D } = queryGeometry(s.z, zq.subarray(lo, hi));
+    const mbar = new Float64Array(n * nz); // tracer-by-z, like out
+    for (let t = 0; t < n; t++)
+      for (let j = 0, b = (o + t) * nq + lo; j < hi - lo; j++) {
+        const v = WbarNodes[b + j];
+        if (v === 0) continue;
+        const k = t * nz + idx[j];
+        out[k] += A[j] * v;
+        out[k + 1] += B[j] * v;
+        mbar[k] += C[j] * v;
+        mbar[k + 1] += D[j] * v;
+      }
+    secondDerivsAdjointMany(preparedSet(s, false).factor, mbar, 0, n, 1, nz, out, 0);
     return out;
   });
 }
@@ -133,15 +199,33 @@ export function multiplicativeFactors(list: TracerList, withTangents: boolean): 
   return { value, tangent, P: tangent ? P : 0 };
 }
 
+/** Grid indices [lo, hi] of the first and last non-zero kernel value of a set (hi = -1: all zero), once per set. */
+const NONZERO = new WeakMap<TracerSet, [number, number]>();
+function nonzeroRange(k: TracerSet): [number, number] {
+  let r = NONZERO.get(k);
+  if (r) return r;
+  const nz = k.z.length, nt = k.tracers.length, W = k.W.value;
+  let lo = nz, hi = -1;
+  for (let t = 0; t < nt; t++) {
+    const o = t * nz;
+    let i = 0;
+    while (i < nz && W[o + i] === 0) i++;
+    if (i === nz) continue;
+    let j = nz - 1;
+    while (W[o + j] === 0) j--;
+    if (i < lo) lo = i;
+    if (j > hi) hi = j;
+  }
+  NONZERO.set(k, (r = [lo, hi]));
+  return r;
+}
+
 /** The smallest z interval outside which every kernel of every set vanishes (one grid step of margin). */
 export function kernelSupport(list: TracerList): [number, number] {
   let zLo = Infinity, zHi = -Infinity;
   list.sets.forEach((k, si) => {
-    const nz = k.z.length, nt = k.tracers.length, W = k.W.value;
-    let lo = nz, hi = -1;
-    for (let t = 0; t < nt; t++)
-      for (let i = 0; i < nz; i++)
-        if (W[t * nz + i] !== 0) { if (i < lo) lo = i; if (i > hi) hi = i; }
+    const nz = k.z.length;
+    const [lo, hi] = nonzeroRange(k);
     if (hi < 0) return;
     const a = k.z[Math.max(0, lo - 1)];
     if (!(a > 0) && !(k.z[lo] > 0))

@@ -112,6 +112,29 @@ export function topDownIntegratorAdjoint(x: Float64Array): (obar: Float64Array, 
   };
 }
 
+/**
+ * What depends on the n(z) grid alone — 1 + z, ln(1 + z) and the top-down integrator with its transpose (a
+ * cumulative-weights table) — made once per grid array: a sampler evaluates the kernels on the same grid at
+ * every step (and again in every reverse sweep). The arrays enter the expressions as constants (never written).
+ */
+interface GridParts {
+  onePlusZ: Float64Array;
+  log1pZ: Float64Array;
+  cumTop: ReturnType<typeof topDownIntegrator>;
+  cumTopT: ReturnType<typeof topDownIntegratorAdjoint>;
+}
+const GRID_PARTS = new WeakMap<Float64Array, GridParts>();
+
+function gridParts(z: Float64Array): GridParts {
+  let g = GRID_PARTS.get(z);
+  if (!g) {
+    const onePlusZ = new Float64Array(z.length), log1pZ = new Float64Array(z.length);
+    for (let k = 0; k < z.length; k++) { onePlusZ[k] = 1 + z[k]; log1pZ[k] = Math.log1p(z[k]); }
+    GRID_PARTS.set(z, (g = { onePlusZ, log1pZ, cumTop: topDownIntegrator(z), cumTopT: topDownIntegratorAdjoint(z) }));
+  }
+  return g;
+}
+
 /** The inputs of the kernels as expression values. */
 interface KernelLeaves {
   /** n_i(z), one per bin */
@@ -157,7 +180,7 @@ function kernelRows(e: Expr, z: Float64Array, x: KernelLeaves, cfg: ThreeByTwoCo
   // 1. H = H0 E
   const H = e.mul(x.H0, x.E);
   if (cfg.lensing) {
-    const cumTop = topDownIntegrator(z), cumTopT = topDownIntegratorAdjoint(z);
+    const { cumTop, cumTopT, onePlusZ, log1pZ } = gridParts(z);
     const fromTop = (y: Vec) => e.linear(y, nz, (a, out) => cumTop(a, 0, out, 0), (ob, yb) => cumTopT(ob, 0, yb, 0));
     // p/chi -> its finite limit at chi(0) = 0, extrapolated from the next two nodes (when the grid starts at z = 0)
     const atOrigin = z[0] === 0;
@@ -167,11 +190,11 @@ function kernelRows(e: Expr, z: Float64Array, x: KernelLeaves, cfg: ThreeByTwoCo
       : y);
     // 2. prefactor K (1+z) chi, K = (3/2) H0^2 Omega_m
     const K = e.scale(e.mul(e.mul(x.H0, x.H0), x.Omega_m), 1.5);
-    const Kr = e.mul(K, e.mul(e.constant(Float64Array.from(z, (zz) => 1 + zz)), x.chi));
+    const Kr = e.mul(K, e.mul(e.constant(onePlusZ), x.chi));
     // 3. NLA: A_IA g H with g = (1+z)^eta C_IA Omega_m / D
     const withIA = cfg.intrinsicAlignment === 'nla';
     const AgH = withIA
-      ? e.mul(e.mul(x.A_IA, e.exp(e.mul(x.eta_IA, e.constant(Float64Array.from(z, Math.log1p))))), e.mul(e.scale(e.div(x.Omega_m, x.D), cfg.C_IA), H))
+      ? e.mul(e.mul(x.A_IA, e.exp(e.mul(x.eta_IA, e.constant(log1pZ)))), e.mul(e.scale(e.div(x.Omega_m, x.D), cfg.C_IA), H))
       : null;
     for (const p of x.n) {
       // 4. chi [A - chi B], A = T p, B = T (p/chi)
@@ -226,17 +249,19 @@ export function threeByTwoKernels(
 /**
  * The vector-Jacobian product of threeByTwoKernels: Wbar (tracer-by-z) and multBar (per tracer) pulled back to
  * n(z), the background on the n(z) grid, H0, Omega_m and the parameters, by the same expression run in reverse.
+ * `withNBar: false` (no differentiated parameter behind the n(z)): the n(z) rows enter as constants, so the sweep
+ * skips their bars, and the returned n bar is zero.
  */
 export function threeByTwoKernelsAdjoint(
   nzd: RedshiftDistribution, bg: KernelValues, par: { A_IA: number; eta_IA: number; b: readonly number[] }, config: Partial<ThreeByTwoConfig>,
-  Wbar: Float64Array | null, multBar: Float64Array | null,
+  Wbar: Float64Array | null, multBar: Float64Array | null, withNBar = true,
 ): KernelBars {
   const cfg = resolveThreeByTwoConfig(config);
   const z = nzd.z, nz = z.length, nB = nzd.nBins;
   const e = new Expr(0, 'reverse');
   const arr = (v: Float64Array) => e.array({ value: v, tangent: null, P: 0 });
   const leaves: KernelLeaves = {
-    n: Array.from({ length: nB }, (_, i) => e.row({ value: nzd.n.value, tangent: null, P: 0 }, nB, i)),
+    n: Array.from({ length: nB }, (_, i) => (withNBar ? e.row({ value: nzd.n.value, tangent: null, P: 0 }, nB, i) : e.constant(nzd.n.value.subarray(i * nz, (i + 1) * nz)))),
     chi: arr(bg.chi), E: arr(bg.E), D: arr(bg.D), H0: e.scalar(bg.H0), Omega_m: e.scalar(bg.Omega_m),
     A_IA: e.scalar(par.A_IA), eta_IA: e.scalar(par.eta_IA),
     b: cfg.clustering ? par.b.map((b) => e.scalar(b)) : [], m: cfg.lensing ? Array.from({ length: nB }, () => e.scalar(0)) : [],
@@ -250,7 +275,7 @@ export function threeByTwoKernelsAdjoint(
   leaves.n.forEach((r, i) => n.set(e.bar(r), i * nz));
   const withIA = cfg.lensing && cfg.intrinsicAlignment === 'nla';
   const out: KernelBars = {
-    n, chi: Float64Array.from(e.bar(leaves.chi)), E: Float64Array.from(e.bar(leaves.E)), D: Float64Array.from(e.bar(leaves.D)),
+    n, chi: e.bar(leaves.chi).slice(), E: e.bar(leaves.E).slice(), D: e.bar(leaves.D).slice(),
     H0: e.barScalar(leaves.H0), Omega_m: e.barScalar(leaves.Omega_m),
     A_IA: withIA ? e.barScalar(leaves.A_IA) : 0, eta_IA: withIA ? e.barScalar(leaves.eta_IA) : 0,
     b: leaves.b.map((b) => e.barScalar(b)), m: leaves.m.map((m) => e.barScalar(m)),

@@ -21,6 +21,7 @@
 import { PLUGIN_API_VERSION, type ParameterSpec, type StageContext, type StagePlugin } from '../../core/plugin/types.js';
 import { backgroundAt, backgroundAtAdjoint } from '../contracts/background-eval.js';
 import type { Dual } from '../../core/ad/dual.js';
+import type { DualArray } from '../../core/ad/dual-array.js';
 import type { Background } from '../contracts/background.js';
 import { ARCMIN2_PER_SR, type Tracer, type TracerSet } from '../contracts/tracers.js';
 import { threeByTwoKernels, threeByTwoKernelsAdjoint, type KernelParameters } from './3x2pt-kernels.js';
@@ -192,6 +193,29 @@ export interface ThreeByTwoInputs {
   background: Background;
 }
 
+/**
+ * The background on the n(z) grid (chi, E, D), kept for the last few (background, grid) pairs when the background
+ * carries no tangents: a step that moves only nuisance parameters finds the background output in the memo store
+ * (the same object), and a step's reverse pass needs the values its forward run sampled. By object identity
+ * (stage outputs are immutable; a different or reloaded background is another object: a miss), bounded.
+ */
+type Sample = { chi_Mpc: DualArray; E: DualArray; D: DualArray };
+const SAMPLES: { background: Background; grid: Float64Array; s: Sample }[] = [];
+function sampleOn(background: Background, grid: Float64Array): Sample {
+  const plain = !background.chi_Mpc.tangent && !background.E.tangent && !background.D.tangent;
+  if (plain) {
+    const hit = SAMPLES.find((e) => e.background === background && e.grid === grid);
+    if (hit) return hit.s;
+  }
+  const { chi_Mpc, E, D } = backgroundAt(background, grid);
+  const s = { chi_Mpc, E, D };
+  if (plain) {
+    SAMPLES.unshift({ background, grid, s });
+    if (SAMPLES.length > 4) SAMPLES.pop();
+  }
+  return s;
+}
+
 export const threeByTwoPlugin: StagePlugin<ThreeByTwoConfig, ThreeByTwoInputs, TracerSet> = {
   apiVersion: PLUGIN_API_VERSION,
   id: 'weights/3x2pt',
@@ -219,7 +243,7 @@ export const threeByTwoPlugin: StagePlugin<ThreeByTwoConfig, ThreeByTwoInputs, T
       );
     const P = ctx.tangentParams.length;
     // 1. background at the n(z) nodes
-    const s = backgroundAt(background, nz.z);
+    const s = sampleOn(background, nz.z);
     const withIA = cfg.lensing && cfg.intrinsicAlignment === 'nla';
     const zero: Dual = { v: 0, d: null };
     const par: KernelParameters = {
@@ -241,7 +265,7 @@ export const threeByTwoPlugin: StagePlugin<ThreeByTwoConfig, ThreeByTwoInputs, T
     if (!bar.W && !bar.multiplicative) return {};
     const cfg = resolveThreeByTwoConfig(ctx.config);
     const { nz, background } = ctx.inputs;
-    const s = backgroundAt(background, nz.z);
+    const s = sampleOn(background, nz.z); // the forward run's sample, when it is at hand
     const withIA = cfg.lensing && cfg.intrinsicAlignment === 'nla';
     const v = (n: string) => ctx.param(n).v;
     const par = {
@@ -251,7 +275,7 @@ export const threeByTwoPlugin: StagePlugin<ThreeByTwoConfig, ThreeByTwoInputs, T
     };
     const r = threeByTwoKernelsAdjoint(
       nz, { chi: s.chi_Mpc.value, E: s.E.value, D: s.D.value, H0: background.H0_1overMpc.v, Omega_m: background.Omega_m.v },
-      par, cfg, bar.W ?? null, bar.multiplicative ?? null,
+      par, cfg, bar.W ?? null, bar.multiplicative ?? null, ctx.needs?.('nz') ?? true,
     );
     const params: Record<string, number> = {};
     if (withIA) { params.A_IA = r.A_IA; params.eta_IA = r.eta_IA; }
@@ -259,7 +283,7 @@ export const threeByTwoPlugin: StagePlugin<ThreeByTwoConfig, ThreeByTwoInputs, T
     r.m.forEach((x, i) => { params[`m_${i + 1}`] = x; });
     const bg = backgroundAtAdjoint(background, nz.z, { chi_Mpc: r.chi, E: r.E, D: r.D });
     return {
-      inputs: { nz: { n: r.n }, background: { ...bg, H0_1overMpc: r.H0, Omega_m: r.Omega_m } },
+      inputs: { ...(ctx.needs?.('nz') ?? true ? { nz: { n: r.n } } : {}), background: { ...bg, H0_1overMpc: r.H0, Omega_m: r.Omega_m } },
       params,
     };
   },

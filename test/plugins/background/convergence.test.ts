@@ -39,6 +39,13 @@ describe('distances agree across integrators to their tolerance', () => {
     // E, D, f do not use the integrator: identical
     expect(maxRel(bg.D.value, bgRef.D.value)).toBe(0);
   });
+  test('the fixed rules per grid interval are raised until they meet the adaptive check (trapezoid, rtol 1e-9)', () => {
+    // one trapezoid panel per grid interval (d ln(1+z) = 0.005) is good to ~1e-6 only: the block check must raise
+    // the level several times, and the result then agrees with gauss-legendre to the sum of the tolerances
+    const integ = integrators['newton-cotes']({ rule: 'trapezoid', rtol: 1e-9, minPanels: 1 });
+    const bg = runBackground({ params, integrator: integ });
+    expect(maxRel(bg.chi_Mpc.value, bgRef.chi_Mpc.value, 1)).toBeLessThan(integ.rtol + ref.rtol);
+  });
   test('the bound integrator is really used (a loose trapezoid rule differs measurably)', () => {
     const bg = runBackground({ params, integrator: integrators['newton-cotes']({ rule: 'trapezoid', rtol: 1e-3, minPanels: 1 }) });
     expect(maxRel(bg.chi_Mpc.value, bgRef.chi_Mpc.value, 1)).toBeGreaterThan(1e-9);

@@ -94,6 +94,14 @@ describe('the derivatives the brief names are non-trivial', () => {
   });
 });
 
+describe('the values do not depend on the tangents carried', () => {
+  test('bitwise: every array, with 8 tangents and with none (forward AD and reverse mode see the same values)', () => {
+    const none = runBackground({ params: fid });
+    const all = runBackground({ params: fid, vary: names });
+    for (const q of [...quantities, 'tau_Mpc'] as const) expect(Array.from(all[q].value), q).toEqual(Array.from(none[q].value));
+  });
+});
+
 describe('only the varied parameters get tangent blocks', () => {
   test('no varied parameter: constant arrays; two varied: P = 2 in the vary order', () => {
     const none = runBackground({ params: fid });

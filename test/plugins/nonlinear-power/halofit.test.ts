@@ -5,7 +5,7 @@
  * finite differences.
  */
 import { describe, expect, test } from 'vitest';
-import { constant } from '../../../core/ad/dual.js';
+import { constant, seed } from '../../../core/ad/dual.js';
 import { backgroundAt } from '../../../plugins/contracts/background-eval.js';
 import type { Background } from '../../../plugins/contracts/background.js';
 import type { PowerGrid } from '../../../plugins/contracts/power.js';
@@ -13,7 +13,9 @@ import { eisensteinHu, ehLinearPowerZ0, scaleByGrowth } from '../../../plugins/l
 import { linearPowerGrid } from '../../../plugins/linear-power/grid.js';
 import { logKGrid } from '../../../plugins/contracts/power-grid-spec.js';
 import { powerTableAt, readPowerTable } from '../../../plugins/contracts/power-table.js';
-import { halofit, halofitCosmologies, halofitGrid, halofitScales } from '../../../plugins/nonlinear-power/halofit.js';
+import {
+  halofit, halofitCosmologies, halofitGrid, halofitScales, takahashiCoefficients, takahashiValues,
+} from '../../../plugins/nonlinear-power/halofit.js';
 import { FID, W0WA, fakeContext, maxRel, readTable, referencePath, runBackground } from '../linear-power/harness.js';
 
 const H = 0.67;
@@ -197,6 +199,34 @@ describe('tangents vs central finite differences', () => {
       for (let i = 0; i < N; i++)
         err = Math.max(err, Math.abs(base.P_Mpc3.tangent![p * N + i] - (up[i] - dn[i]) / (2 * h)) / base.P_Mpc3.value[i]);
       expect(err).toBeLessThan(1e-7);
+    }
+  });
+});
+
+describe('values and coefficients', () => {
+  test('the values do not depend on the tangents carried (to the last bit)', () => {
+    const vary = ['Omega_m', 'h', 'sigma8', 'n_s', 'w0', 'wa', 'Omega_b', 'A_IA'];
+    const small = { k: { per_decade: 40 }, z: { count: 9, z_max: 4 } };
+    const at = (v: string[]) => {
+      const bg = runBackground(W0WA, v);
+      const lin = eisensteinHu.run(fakeContext(eisensteinHu, { params: W0WA, vary: v, with: small, inputs: { background: bg } })) as PowerGrid;
+      return runHalofit(lin, bg, W0WA, { w_convention: 'instantaneous' }, v).P_Mpc3;
+    };
+    const withT = at(vary), plain = at([]);
+    expect(withT.tangent).not.toBeNull();
+    expect(Array.from(withT.value)).toEqual(Array.from(plain.value));
+    // A_IA reaches neither P_lin nor the cosmology of the rows: its block is identically zero
+    const N = plain.value.length, p = vary.indexOf('A_IA');
+    expect(withT.tangent!.subarray(p * N, (p + 1) * N).every((t) => t === 0)).toBe(true);
+  });
+
+  test('takahashiValues gives the numbers of takahashiCoefficients (the duals) to the last bit', () => {
+    const out = new Float64Array(10);
+    for (const [n, C, Om, Ode, w] of [[-1.7, 0.3, 0.32, 0.68, -1], [-2.4, 0.6, 0.9, 0.1, -0.8], [-2.1, 0.45, 0.995, 0.005, -1.1]]) {
+      takahashiValues(n, C, Om, Ode, w, out);
+      const d = (v: number, p: number) => seed(v, p, 5);
+      const t = takahashiCoefficients({ lnR: constant(0), n_eff: d(n, 0), C: d(C, 1), sigma2: 1 }, { Omega_m: d(Om, 2), Omega_de: d(Ode, 3), w: d(w, 4) });
+      expect(Array.from(out)).toEqual([t.an, t.bn, t.cn, t.gamma, t.alpha, t.beta, t.nu, t.f1, t.f2, t.f3].map((x) => x.v));
     }
   });
 });

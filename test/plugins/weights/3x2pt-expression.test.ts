@@ -67,4 +67,17 @@ describe('weights/3x2pt: expression layer = hand-written', () => {
     expect(maxRel(Float64Array.from(x.b), Float64Array.from(y.b))).toBeLessThan(1e-12);
     expect(maxRel(Float64Array.from(x.m), Float64Array.from(y.m))).toBeLessThan(1e-12);
   });
+
+  it('without the bar of n(z) (no varied parameter behind it) the other bars are the same', () => {
+    const Wbar = Float64Array.from(a.W.value, (_, i) => Math.sin(i)), mbar = Float64Array.from(a.multiplicative.value, (_, i) => i);
+    const vals = { chi: s.chi_Mpc.value, E: s.E.value, D: s.D.value, H0: bgFull.H0_1overMpc.v, Omega_m: bgFull.Omega_m.v };
+    const pv = { A_IA: 1.72, eta_IA: -0.41, b: par.b.map((x) => x.v) };
+    const all = threeByTwoKernelsAdjoint(nz, vals, pv, THREE_BY_TWO_DEFAULTS, Wbar, mbar);
+    const some = threeByTwoKernelsAdjoint(nz, vals, pv, THREE_BY_TWO_DEFAULTS, Wbar, mbar, false);
+    expect(some.n.every((v) => v === 0)).toBe(true);
+    for (const k of ['chi', 'E', 'D'] as const) expect(Array.from(some[k]), k).toEqual(Array.from(all[k]));
+    for (const k of ['H0', 'Omega_m', 'A_IA', 'eta_IA'] as const) expect(some[k], k).toBe(all[k]);
+    expect(some.b).toEqual(all.b);
+    expect(some.m).toEqual(all.m);
+  });
 });
