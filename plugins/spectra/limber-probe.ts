@@ -21,7 +21,7 @@ import type { VectorIntegrand } from '../../core/numerics/integrator.js';
 import type { Background } from '../contracts/background.js';
 import type { PowerGrid } from '../contracts/power.js';
 import type { TracerSet } from '../contracts/tracers.js';
-import { kBasis, kInterval, kTaper } from './limber-sum.js';
+import { kInterval, kTaper } from './limber-sum.js';
 import { clampToGrid } from './power-at-nodes.js';
 import { kernelsAtNodes, type TracerList } from './tracer-pairs.js';
 
@@ -111,13 +111,13 @@ export function limberProbe(
   const nl = lnEll.length;
   const lnkMin = Math.log(kMin), lnkMax = Math.log(kMax);
   const flatLo = lnkMin + Math.LN2, flatHi = lnkMax - Math.LN2;
-  const basis = new Float64Array(5);
   const { lnk, nkP, lnP, m, lnPz, mz } = tab;
   return (x, out) => {
     const n = x.length;
-    const z = Float64Array.from(x, Math.exp);
+    const z = new Float64Array(n), s1 = new Float64Array(n);
+    for (let q = 0; q < n; q++) { z[q] = Math.exp(x[q]); s1[q] = Math.log1p(z[q]); }
     // the background at the nodes (values), by the same cubic as backgroundAt
-    const gb = queryGeometry(bgs.x, Float64Array.from(z, Math.log1p));
+    const gb = queryGeometry(bgs.x, s1);
     const at = (y: Float64Array, mm: Float64Array, q: number) => {
       const i = gb.idx[q];
       return gb.A[q] * y[i] + gb.B[q] * y[i + 1] + gb.C[q] * mm[i] + gb.D[q] * mm[i + 1];
@@ -143,9 +143,10 @@ export function limberProbe(
         if (xk <= lnkMin || xk >= lnkMax) continue;
         const w = xk >= flatLo && xk <= flatHi ? 1 : kTaper(xk, lnkMin, lnkMax);
         i = kInterval(lnk, xk, i);
-        kBasis(lnk, i, xk, basis);
+        const h = lnk[i + 1] - lnk[i]; // the cubic-spline basis (NR eq. 3.3.3)
+        const a = (lnk[i + 1] - xk) / h, b = 1 - a;
         const y0 = col(lnP, lnPz, i) + shift, y1 = col(lnP, lnPz, i + 1) + shift;
-        const lp = basis[0] * y0 + basis[1] * y1 + basis[2] * col(m, mz, i) + basis[3] * col(m, mz, i + 1);
+        const lp = a * y0 + b * y1 + (((a * a * a - a) * h * h) / 6) * col(m, mz, i) + (((b * b * b - b) * h * h) / 6) * col(m, mz, i + 1);
         K[l * n + q] = pre * Math.exp(lp) * w;
       }
     }
@@ -153,8 +154,10 @@ export function limberProbe(
     for (let t = 0; t < nt; t++) {
       const norm = kernelMax[t];
       if (norm === 0) continue;
-      for (let l = 0; l < nl; l++)
-        for (let q = 0; q < n; q++) { const wt = W[t * n + q] / norm; out[q] += wt * wt * K[l * n + q]; }
+      for (let q = 0; q < n; q++) {
+        const wt = W[t * n + q] / norm, w2 = wt * wt;
+        for (let l = 0; l < nl; l++) out[q] += w2 * K[l * n + q];
+      }
     }
     for (let q = 0; q < n; q++) out[q] *= z[q];
   };

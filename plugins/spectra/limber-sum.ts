@@ -33,7 +33,7 @@ function evalColumns(g: QueryGeometry, y: Float64Array, yo: number, m: Float64Ar
  * The splines in z (one per k) are solved on the z-major table directly, all k at once (the k innermost):
  * no transposes.
  */
-export function lnPowerAtNodes(power: PowerGrid, zNodes: Float64Array): DualArray {
+export function lnPowerAtNodes(power: PowerGrid, zNodes: Float64Array, liveBlocks?: readonly number[]): DualArray {
   const k = power.k_1overMpc, zGrid = power.z, Pv = power.P_Mpc3.value, Pt = power.P_Mpc3.tangent;
   const nk = k.length, nz = zGrid.length, nq = zNodes.length;
   const NP = Pt ? power.P_Mpc3.P : 0;
@@ -53,7 +53,7 @@ export function lnPowerAtNodes(power: PowerGrid, zNodes: Float64Array): DualArra
   // only the non-zero tangent blocks are interpolated (P(k) depends on a few cosmological parameters)
   const tangent = new Float64Array(NP * nq * nk);
   const d = scratch(0, nz * nk); // (the values' table is no longer needed)
-  for (const b of nonzeroBlocks(power.P_Mpc3)) {
+  for (const b of liveBlocks ?? nonzeroBlocks(power.P_Mpc3)) {
     const src = b * nz * nk;
     for (let i = 0; i < nz * nk; i++) d[i] = Pt![src + i] / Pv[i];
     solveSecondDerivsColumns(f, d, 0, nk, m, 0);
@@ -71,10 +71,12 @@ export function lnPowerAtNodes(power: PowerGrid, zNodes: Float64Array): DualArra
  *
  * Tangents (when any input has them): with k = (l+1/2)/chi,
  *   dK/K = -dH/H - 2 dchi/chi + dlnP|_k - (dlnP/dlnk) dchi/chi.
+ * `liveBlocks`: the tangent blocks of lnPq that may be non-zero, when the caller knows them (any superset will
+ * do); otherwise lnPq's tangent is scanned (19 blocks of ~90 000 numbers, mostly zero, under the Fisher's tangents).
  */
 export function limberWeights(
   ell: Float64Array, k: Float64Array, lnPq: DualArray, zW: Float64Array, H: DualArray, chi: DualArray,
-  kMin: number, kMax: number,
+  kMin: number, kMax: number, liveBlocks?: readonly number[],
 ): DualArray {
   const nl = ell.length, nq = zW.length, nk = k.length;
   const NP = Math.max(lnPq.tangent ? lnPq.P : 0, H.tangent ? H.P : 0, chi.tangent ? chi.P : 0);
@@ -86,7 +88,7 @@ export function limberWeights(
   // every node's spline in ln k at once (node-major like lnPq: m[q * nk + i]), and those of the live tangent blocks
   const m = scratch(3, nq * nk);
   solveSecondDerivsMany(fk, lnPv, 0, nq, 1, nk, m, 0);
-  const liveP = nonzeroBlocks(lnPq);
+  const liveP = lnPq.tangent ? (liveBlocks ?? nonzeroBlocks(lnPq)) : [];
   const slot = new Int32Array(NP).fill(-1);
   const mt = liveP.length ? new Float64Array(liveP.length * nq * nk) : null;
   liveP.forEach((b, j) => { slot[b] = j; solveSecondDerivsMany(fk, lnPt!, b * nq * nk, nq, 1, nk, mt!, j * nq * nk); });
@@ -95,7 +97,6 @@ export function limberWeights(
   const g = new Float64Array(NP), dchiOverChi = new Float64Array(NP);
   const lnEll = Float64Array.from(ell, (l) => Math.log(l + 0.5));
   const flatLo = lnkMin + Math.LN2, flatHi = lnkMax - Math.LN2;
-  const basis = new Float64Array(5);
   for (let q = 0; q < nq; q++) {
     const c = chiv[q];
     const pre = zW[q] / (Hv[q] * c * c);
@@ -114,8 +115,10 @@ export function limberWeights(
       const flat = x >= flatLo && x <= flatHi;
       const w = flat ? 1 : kTaper(x, lnkMin, lnkMax), dw = flat ? 0 : kTaperSlope(x, lnkMin, lnkMax);
       i = kInterval(lnk, x, i);
-      kBasis(lnk, i, x, basis);
-      const a = basis[0], bb = basis[1], ca = basis[2], cb = basis[3], h = basis[4];
+      // the cubic-spline basis on interval i (NR eq. 3.3.3: S = a y_i + b y_i+1 + c_a m_i + c_b m_i+1), inline: nl x nq times
+      const h = lnk[i + 1] - lnk[i];
+      const a = (lnk[i + 1] - x) / h, bb = 1 - a;
+      const ca = ((a * a * a - a) * h * h) / 6, cb = ((bb * bb * bb - bb) * h * h) / 6;
       const m0 = m[o + i], m1 = m[o + i + 1];
       const lnP = a * lnPv[o + i] + bb * lnPv[o + i + 1] + ca * m0 + cb * m1;
       const Pw = pre * Math.exp(lnP);
@@ -391,7 +394,6 @@ export function limberWeightsAdjoint(
   const Hbar = new Float64Array(nq), chiBar = new Float64Array(nq);
   const lnEll = Float64Array.from(ell, (l) => Math.log(l + 0.5));
   const flatLo = lnkMin + Math.LN2, flatHi = lnkMax - Math.LN2;
-  const basis = new Float64Array(5);
   for (let q = 0; q < nq; q++) {
     let any = false;
     for (let l = 0; l < nl; l++) if (Kbar[l * nq + q] !== 0) { any = true; break; }
@@ -409,8 +411,9 @@ export function limberWeightsAdjoint(
       const flat = x >= flatLo && x <= flatHi;
       const w = flat ? 1 : kTaper(x, lnkMin, lnkMax), dw = flat ? 0 : kTaperSlope(x, lnkMin, lnkMax);
       i = kInterval(lnk, x, i);
-      kBasis(lnk, i, x, basis);
-      const a = basis[0], bb = basis[1], ca = basis[2], cbb = basis[3], h = basis[4];
+      const h = lnk[i + 1] - lnk[i]; // the basis of the forward query (NR eq. 3.3.3)
+      const a = (lnk[i + 1] - x) / h, bb = 1 - a;
+      const ca = ((a * a * a - a) * h * h) / 6, cbb = ((bb * bb * bb - bb) * h * h) / 6;
       const i0 = o + i, i1 = i0 + 1;
       const m0 = m[i0], m1 = m[i1];
       const lnP = a * lnPq[o + i] + bb * lnPq[o + i + 1] + ca * m0 + cbb * m1;
@@ -471,17 +474,7 @@ export function kInterval(lnk: Float64Array, x: number, i: number): number {
   return i;
 }
 
-/** Cubic-spline basis at x on interval i: out = [A, B, C, D, h], S = A y_i + B y_i+1 + C m_i + D m_i+1. */
-export function kBasis(lnk: Float64Array, i: number, x: number, out: Float64Array): void {
-  const h = lnk[i + 1] - lnk[i];
-  const a = (lnk[i + 1] - x) / h, b = 1 - a;
-  out[0] = a; out[1] = b;
-  out[2] = ((a * a * a - a) * h * h) / 6;
-  out[3] = ((b * b * b - b) * h * h) / 6;
-  out[4] = h;
-}
-
-/** dS/dx of the same cubic (Numerical Recipes eq. 3.3.5), from the interval's end values and second derivatives. */
+/** dS/dx of the cubic on an interval (Numerical Recipes eq. 3.3.5), from its end values and second derivatives. */
 function cubicSlope(y0: number, y1: number, m0: number, m1: number, a: number, b: number, h: number): number {
   return (y1 - y0) / h + (((3 * b * b - 1) * m1 - (3 * a * a - 1) * m0) * h) / 6;
 }

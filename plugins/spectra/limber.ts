@@ -15,7 +15,7 @@
 import type { ChunkWriter, StageChunk, StagePlugin } from '../../core/plugin/types.js';
 import { PLUGIN_API_VERSION } from '../../core/plugin/types.js';
 import type { Integrator, QuadratureRule } from '../../core/numerics/integrator.js';
-import { scaleA, type DualArray } from '../../core/ad/dual-array.js';
+import { nonzeroBlocks, scaleA, type DualArray } from '../../core/ad/dual-array.js';
 import type { Background } from '../contracts/background.js';
 import type { PowerGrid } from '../contracts/power.js';
 import type { Spectra } from '../contracts/spectra.js';
@@ -342,8 +342,13 @@ function powerOnNodes(power: PowerGrid, background: Background, s: NodeSample, e
   const bgIn = valuesOnly ? valuesOnlyBackground(background) : background;
   const H = valuesOnly ? noTangent(s.H) : s.H, chi = valuesOnly ? noTangent(s.chi) : s.chi, D = valuesOnly ? noTangent(s.D) : s.D;
   const Dtop = topGrowth(bgIn, power, s.zq);
-  const lnPq = lnPowerBeyond(grid, s.zq, D, Dtop);
-  const K = limberWeights(ell, power.k_1overMpc, lnPq, s.w, H, chi, kMin, kMax);
+  // the tangent blocks ln P at the nodes may carry: P's own, and D's where nodes lie above the grid (so that no
+  // mostly-zero tangent of ~90 000 numbers per direction is scanned to find them again)
+  const liveP = nonzeroBlocks(grid.P_Mpc3);
+  const live = new Set(liveP);
+  if (s.zq[s.zq.length - 1] > power.z[power.z.length - 1]) for (const b of [...nonzeroBlocks(D), ...nonzeroBlocks(Dtop)]) live.add(b);
+  const lnPq = lnPowerBeyond(grid, s.zq, D, Dtop, liveP);
+  const K = limberWeights(ell, power.k_1overMpc, lnPq, s.w, H, chi, kMin, kMax, [...live].sort((a, b) => a - b));
   const r: PowerOnNodes = { lnPq, K, Dtop };
   if (plain) {
     KEPT_POWER.unshift({ ...r, power, background, zq: s.zq, w: s.w, ell, kMin, kMax, beyond });

@@ -50,11 +50,12 @@ export function clampToGrid(power: PowerGrid, zq: Float64Array): { zc: Float64Ar
 /**
  * ln P on the nodes (node-major nq*nk, with tangents); nodes above the grid's top z_top get
  *   ln P(k, z) = ln P(k, z_top) + 2 ln(D(z) / D(z_top)),
- * with D (and its tangents) at the nodes, `D` (nq) and at z_top, `Dtop` (a 1-node sample).
+ * with D (and its tangents) at the nodes, `D` (nq) and at z_top, `Dtop` (a 1-node sample). `liveBlocks`: the
+ * non-zero tangent blocks of the P grid, when the caller has them (else they are found by a scan).
  */
-export function lnPowerBeyond(power: PowerGrid, zq: Float64Array, D: DualArray, Dtop: DualArray): DualArray {
+export function lnPowerBeyond(power: PowerGrid, zq: Float64Array, D: DualArray, Dtop: DualArray, liveBlocks?: readonly number[]): DualArray {
   const { zc, first } = clampToGrid(power, zq);
-  const out = lnPowerAtNodes(power, zc);
+  const out = lnPowerAtNodes(power, zc, liveBlocks);
   if (first === zq.length) return out;
   const nk = power.k_1overMpc.length, nq = zq.length;
   const dt = Dtop.value[0];

@@ -106,15 +106,27 @@ function preparedSet(s: TracerSet, withTangents: boolean): PreparedSet {
     PREPARED_SETS.set(s, (p = { factor, mVal }));
   }
   if (withTangents && s.W.tangent && !p.mTan) {
-    const T = s.W.tangent, rows = s.W.P * n;
-    p.mTan = new Array<Float64Array | null>(rows).fill(null);
-    for (let r = 0; r < rows; r++) {
-      let live = false;
-      for (let i = r * nz, e = i + nz; i < e; i++) if (T[i] !== 0) { live = true; break; }
-      if (!live) continue; // a bias b_i moves one row; most rows of most blocks are zero
-      const m = new Float64Array(nz);
-      solveSecondDerivs(p.factor, T, r * nz, m, 0);
-      p.mTan[r] = m;
+    const T = s.W.tangent;
+    p.mTan = new Array<Float64Array | null>(s.W.P * n).fill(null);
+    for (let b = 0; b < s.W.P; b++) {
+      // a bias b_i moves one row, a cosmological parameter every row: the live rows of a block are solved side by
+      // side when there are several (solveSecondDerivsMany), alone otherwise
+      const live: number[] = [];
+      for (let t = 0; t < n; t++) {
+        const r = b * n + t;
+        for (let i = r * nz, e = i + nz; i < e; i++) if (T[i] !== 0) { live.push(t); break; }
+      }
+      if (!live.length) continue;
+      if (live.length >= 4) {
+        const m = new Float64Array(n * nz);
+        solveSecondDerivsMany(p.factor, T, b * n * nz, n, 1, nz, m, 0);
+        for (const t of live) p.mTan[b * n + t] = m.subarray(t * nz, (t + 1) * nz);
+      } else
+        for (const t of live) {
+          const m = new Float64Array(nz);
+          solveSecondDerivs(p.factor, T, (b * n + t) * nz, m, 0);
+          p.mTan[b * n + t] = m;
+        }
     }
   }
   return p;

@@ -50,7 +50,7 @@ export interface KernelValues {
 
 /** Bars of everything the kernels depend on. */
 export interface KernelBars {
-  /** n(z) rows (bin-major, like RedshiftDistribution.n) */
+  /** n(z) rows (bin-major, like RedshiftDistribution.n); empty when the adjoint was asked not to form it */
   n: Float64Array;
   chi: Float64Array;
   E: Float64Array;
@@ -250,7 +250,7 @@ export function threeByTwoKernels(
  * The vector-Jacobian product of threeByTwoKernels: Wbar (tracer-by-z) and multBar (per tracer) pulled back to
  * n(z), the background on the n(z) grid, H0, Omega_m and the parameters, by the same expression run in reverse.
  * `withNBar: false` (no differentiated parameter behind the n(z)): the n(z) rows enter as constants, so the sweep
- * skips their bars, and the returned n bar is zero.
+ * skips their bars, and the returned n bar is empty.
  */
 export function threeByTwoKernelsAdjoint(
   nzd: RedshiftDistribution, bg: KernelValues, par: { A_IA: number; eta_IA: number; b: readonly number[] }, config: Partial<ThreeByTwoConfig>,
@@ -271,8 +271,8 @@ export function threeByTwoKernelsAdjoint(
   if (Wbar) W.forEach((w, t) => seeds.push([w, Wbar.subarray(t * nz, (t + 1) * nz)]));
   if (multBar) mult.forEach((m, t) => seeds.push([m, multBar.subarray(t, t + 1)]));
   e.backward(seeds);
-  const n = new Float64Array(nB * nz);
-  leaves.n.forEach((r, i) => n.set(e.bar(r), i * nz));
+  const n = new Float64Array(withNBar ? nB * nz : 0);
+  if (withNBar) leaves.n.forEach((r, i) => n.set(e.bar(r), i * nz));
   const withIA = cfg.lensing && cfg.intrinsicAlignment === 'nla';
   const out: KernelBars = {
     n, chi: e.bar(leaves.chi).slice(), E: e.bar(leaves.E).slice(), D: e.bar(leaves.D).slice(),

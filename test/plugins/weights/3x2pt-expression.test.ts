@@ -74,7 +74,7 @@ describe('weights/3x2pt: expression layer = hand-written', () => {
     const pv = { A_IA: 1.72, eta_IA: -0.41, b: par.b.map((x) => x.v) };
     const all = threeByTwoKernelsAdjoint(nz, vals, pv, THREE_BY_TWO_DEFAULTS, Wbar, mbar);
     const some = threeByTwoKernelsAdjoint(nz, vals, pv, THREE_BY_TWO_DEFAULTS, Wbar, mbar, false);
-    expect(some.n.every((v) => v === 0)).toBe(true);
+    expect(some.n.length).toBe(0);
     for (const k of ['chi', 'E', 'D'] as const) expect(Array.from(some[k]), k).toEqual(Array.from(all[k]));
     for (const k of ['H0', 'Omega_m', 'A_IA', 'eta_IA'] as const) expect(some[k], k).toBe(all[k]);
     expect(some.b).toEqual(all.b);
