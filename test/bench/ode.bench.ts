@@ -1,7 +1,13 @@
 /**
  * ODE solver benchmark: per method and problem, accepted steps, rejections, RHS evaluations, Jacobians,
  * LU factorizations, wall time and the error against the reference (IVP test set) or exact solution.
- * A plain script: `npm run bench:ode` (tsc, then node dist/test/bench/ode.bench.js). Options:
+ * A plain script: `npm run bench:ode` (tsc, then node dist/test/bench/ode.bench.js). Where python3 with scipy is
+ * present, the same stiff problems are solved in the same run by scipy's BDF, Radau and LSODA (test/bench/ode_scipy.py,
+ * Python right-hand sides with their Jacobians, as a scipy user writes them), and the last line is
+ *   RESULT ode_speedup_vs_scipy <min over stiff problems of: for each scipy run, its time over the fastest cosmodag
+ *                               run (rosenbrock, bdf, ndf, auto, any rtol) whose error is equal or smaller; the
+ *                               smallest such ratio of the problem>
+ * (NaN with a note when scipy is missing). Options:
  *   --rtol 1e-6,1e-8     tolerances to run (default 1e-4,1e-6,1e-8)
  *   --repeat N           timing repetitions, the best is reported (default 3)
  */
@@ -12,7 +18,13 @@ import {
   createTsit5,
   type OdeSolver,
 } from '../../core/numerics/ode/index.js';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { forcedLinear, hires, kepler, orego, rober, rotation, vdp, type TestProblem } from '../core/numerics/ode/problems.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, here.includes(`${path.sep}dist${path.sep}`) ? '../../..' : '../..');
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -89,6 +101,35 @@ function main(): void {
   console.log(fmt(header));
   console.log('|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|');
   for (const l of lines) console.log(fmt(l));
+  compareWithScipy(rows);
+}
+
+interface ScipyRow { problem: string; method: string; rtol: number; ms: number; err: number; note: string }
+
+/** The stiff problems by scipy (same tolerances, same error measure), and the speed-up at equal or better error. */
+function compareWithScipy(rows: Row[]): void {
+  const cases = problems.filter((tp) => stiff.has(tp.name)).flatMap((tp) => rtols.map((rtol) => ({ problem: tp.name, rtol, atol: tp.atol(rtol) })));
+  const r = spawnSync('python3', [path.join(root, 'test/bench/ode_scipy.py')], { input: JSON.stringify({ repeat, cases }), encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (r.error || r.status !== 0) {
+    console.log(`scipy comparison skipped: ${r.error ? r.error.message : (r.stderr || '').trim().split('\n').pop()} (apt-get install python3-scipy, or pip install scipy)`);
+    console.log('RESULT ode_speedup_vs_scipy NaN');
+    return;
+  }
+  const sci = JSON.parse(r.stdout) as ScipyRow[];
+  console.log('');
+  console.log('scipy (solve_ivp, Python right-hand sides with analytic Jacobians), same problems, tolerances and error measure:');
+  console.log('| problem | method | rtol | ms | error | fastest cosmodag at <= that error | speed-up |');
+  const perProblem = new Map<string, number>();
+  for (const s of sci) {
+    const ok = Number.isFinite(s.ms) && Number.isFinite(s.err) && !s.note;
+    const better = rows.filter((c) => c.problem === s.problem && stiff.has(c.problem) && Number.isFinite(c.ms) && c.err <= s.err);
+    const fastest = better.reduce<Row | null>((b, c) => (!b || c.ms < b.ms ? c : b), null);
+    const ratio = ok && fastest ? s.ms / fastest.ms : NaN;
+    if (Number.isFinite(ratio)) perProblem.set(s.problem, Math.min(perProblem.get(s.problem) ?? Infinity, ratio));
+    console.log(`| ${s.problem} | ${s.method} | ${s.rtol.toExponential(0)} | ${Number.isFinite(s.ms) ? s.ms.toFixed(1) : '-'} | ${Number.isFinite(s.err) ? s.err.toExponential(2) : '-'} | ${fastest ? `${fastest.method} rtol ${fastest.rtol.toExponential(0)}: ${fastest.ms.toFixed(2)} ms, error ${fastest.err.toExponential(2)}` : (s.note || 'none as accurate')} | ${Number.isFinite(ratio) ? ratio.toFixed(1) : '-'} |`);
+  }
+  for (const [p, v] of perProblem) console.log(`  ${p}: smallest speed-up over scipy ${v.toFixed(1)}`);
+  console.log(`RESULT ode_speedup_vs_scipy ${perProblem.size ? Math.min(...perProblem.values()).toFixed(2) : 'NaN'}`);
 }
 
 main();
