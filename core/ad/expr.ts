@@ -99,7 +99,7 @@ export class Expr {
   }
 
   private noBlocks(): (Float64Array | null)[] {
-    return new Array(this.P).fill(null);
+    return new Array<Float64Array | null>(this.P).fill(null);
   }
 
   /** A constant (no tangent, no bar). */
@@ -210,24 +210,32 @@ export class Expr {
     return Math.max(a.n, b.n);
   }
 
+  /**
+   * Forward tangent blocks of a result whose derivative is fa da + fb db (fa, fb: arrays of n values, or of one
+   * value broadcast): one pass per block where either input's block is live; null in reverse mode.
+   */
+  private pairBlocks(a: Vec, fa: Float64Array, b: Vec, fb: Float64Array, n: number): (Float64Array | null)[] | null {
+    if (this.reverse) return null;
+    const sa = a.n === 1 ? 0 : 1, sb = b.n === 1 ? 0 : 1, sfa = fa.length === 1 ? 0 : 1, sfb = fb.length === 1 ? 0 : 1;
+    const t = this.noBlocks();
+    for (let p = 0; p < this.P; p++) {
+      const ta = a.t![p], tb = b.t![p];
+      if (!ta && !tb) continue;
+      const o = this.alloc(n, true);
+      if (ta) for (let i = 0; i < n; i++) o[i] = ta[i * sa] * fa[i * sfa];
+      if (tb) for (let i = 0; i < n; i++) o[i] += tb[i * sb] * fb[i * sfb];
+      t[p] = o;
+    }
+    return t;
+  }
+
   /** c_a a + c_b b */
   private lin2(a: Vec, ca: number, b: Vec, cb: number): Vec {
     const n = this.size(a, b), sa = a.n === 1 ? 0 : 1, sb = b.n === 1 ? 0 : 1;
     const v = this.alloc(n);
     if (sa && sb) for (let i = 0; i < n; i++) v[i] = ca * a.v[i] + cb * b.v[i];
     else for (let i = 0; i < n; i++) v[i] = ca * a.v[i * sa] + cb * b.v[i * sb];
-    let t: (Float64Array | null)[] | null = null;
-    if (!this.reverse) {
-      t = this.noBlocks();
-      for (let p = 0; p < this.P; p++) {
-        const ta = a.t![p], tb = b.t![p];
-        if (!ta && !tb) continue;
-        const o = this.alloc(n, true);
-        if (ta) for (let i = 0; i < n; i++) o[i] = ca * ta[i * sa];
-        if (tb) for (let i = 0; i < n; i++) o[i] += cb * tb[i * sb];
-        t[p] = o;
-      }
-    }
+    const t = this.pairBlocks(a, Float64Array.of(ca), b, Float64Array.of(cb), n);
     return this.node(v, t, (bar) => { this.accumulate(a, bar, undefined, ca); this.accumulate(b, bar, undefined, cb); }, this.anyLive(a, b));
   }
 
@@ -245,18 +253,7 @@ export class Expr {
     else if (sb) { const c = av[0]; for (let i = 0; i < n; i++) v[i] = c * bv[i]; }
     else if (sa) { const c = bv[0]; for (let i = 0; i < n; i++) v[i] = av[i] * c; }
     else v[0] = av[0] * bv[0];
-    let t: (Float64Array | null)[] | null = null;
-    if (!this.reverse) {
-      t = this.noBlocks();
-      for (let p = 0; p < this.P; p++) {
-        const ta = a.t![p], tb = b.t![p];
-        if (!ta && !tb) continue;
-        const o = this.alloc(n, true);
-        if (ta) for (let i = 0; i < n; i++) o[i] = ta[i * sa] * bv[i * sb];
-        if (tb) for (let i = 0; i < n; i++) o[i] += av[i * sa] * tb[i * sb];
-        t[p] = o;
-      }
-    }
+    const t = this.pairBlocks(a, bv, b, av, n);
     return this.node(v, t, (bar) => { this.accumulate(a, bar, bv); this.accumulate(b, bar, av); }, this.anyLive(a, b));
   }
 

@@ -15,7 +15,8 @@
  * of two families are both in a block their cross-spectra enter too (so IST:F's l_max.XC, when given, must
  * equal min(l_max.WL, l_max.GC)).
  */
-import type { JsonSchema } from '../../core/plugin/types.js';
+import type { DescribeContext, JsonSchema } from '../../core/plugin/types.js';
+import { inputDescription, type Described } from '../contracts/describe.js';
 import type { Spectra } from '../contracts/spectra.js';
 
 export { ARCMIN2_PER_SR } from '../contracts/tracers.js';
@@ -159,4 +160,21 @@ export function clBlocks(s: Spectra, c: ClCovarianceConfig): ClBlocks {
 /** Each tracer's noise [sr] by name, for the outputs' settings. */
 export function noiseByTracer(s: Spectra): Record<string, number> {
   return Object.fromEntries(s.tracers.map((t) => [t.name, t.noise]));
+}
+
+/**
+ * Before compute (StagePlugin.describe of both likelihood stages): every family in with.probes has tracers in the
+ * spectra (from the spectra stage's description) and an l_max — the same checks clBlocks makes at compute.
+ */
+export function describeClLikelihood(c: ClCovarianceConfig, ctx: DescribeContext): Described {
+  const spectra = inputDescription(ctx, 'spectra');
+  const list = Array.isArray(spectra?.tracers) ? (spectra.tracers as { family?: unknown }[]) : null;
+  const problems = [...clCovarianceProblems(c)];
+  const present = list ? new Set(list.map((t) => String(t?.family))) : null;
+  for (const f of probeFamilies(c.probes)) {
+    if (present && !present.has(f))
+      problems.push(`with.probes: uses the family ${f}, and the spectra of stage "${String(ctx.providers.spectra)}" have no tracer of it (families: ${[...present].join(', ')})`);
+    else if (!(c.l_max[f] >= 2)) problems.push(`with.l_max.${f}: the family ${f} is used, so give its largest multipole`);
+  }
+  return problems.length ? { problems } : {};
 }

@@ -16,7 +16,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { sigmasTable, writeFisher } from './write-fisher.js';
 import { plotFisher } from './plot-fisher.js';
-import { type ClCovarianceConfig, clBlocks, clCovarianceProblems, clCovarianceProperties, noiseByTracer } from './cl-blocks.js';
+import { type ClCovarianceConfig, clBlocks, clCovarianceProblems, describeClLikelihood, clCovarianceProperties, noiseByTracer } from './cl-blocks.js';
 
 // the noise, binning and l_max blocks are shared with likelihood/gaussian (cl-blocks.ts)
 export { ARCMIN2_PER_SR, logBinWidths, type Probe } from './cl-blocks.js';
@@ -92,6 +92,7 @@ export const gaussianFisher: StagePlugin<FisherConfig, { spectra: Spectra }, Fis
   differentiable: 'none',
   consumesTangents: true,
   check: (config) => clCovarianceProblems(config),
+  describe: (config, ctx) => describeClLikelihood(config, ctx),
   run(ctx) {
     return computeFisher(ctx.inputs.spectra, ctx.config, [...(ctx.varied ?? [])]);
   },

@@ -40,7 +40,7 @@ import { cholesky } from '../../core/numerics/cholesky.js';
 import { PLUGIN_API_VERSION, type Bar, type StagePlugin } from '../../core/plugin/types.js';
 import type { Spectra } from '../contracts/spectra.js';
 import { readSpectra } from '../spectra/read-spectra.js';
-import { type ClBin, type ClCovarianceConfig, clBlocks, clCovarianceProblems, clCovarianceProperties, noiseByTracer } from './cl-blocks.js';
+import { type ClBin, type ClCovarianceConfig, clBlocks, clCovarianceProblems, describeClLikelihood, clCovarianceProperties, noiseByTracer } from './cl-blocks.js';
 import { whiten } from './fisher-matrix.js';
 import { fisherResult } from './fisher-result.js';
 import type { FisherResult } from './gaussian-fisher.js';
@@ -305,6 +305,7 @@ export const gaussianLikelihood: StagePlugin<GaussianConfig, { spectra: Spectra 
   reads: {},
   differentiable: 'forward',
   consumesTangents: true,
+  describe: (config, ctx) => describeClLikelihood(config, ctx),
 
   check(config, { baseDir }) {
     const problems = clCovarianceProblems(config);

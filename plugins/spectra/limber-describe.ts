@@ -4,7 +4,7 @@
  * descriptions (the weights stages'), unless with.z_beyond_power = "growth" continues P above its grid. The
  * problem names the power stage's field that sets the grid's top (e.g. stages.linear.with.z.z_max, passed on
  * by the non-linear stage), which is what to change. The same condition fails at compute (checkCoverage).
- * Description: {tracers: [names]}.
+ * Description: {tracers: [{name, family}]} (the likelihood checks its probe families against it).
  */
 import type { DescribeContext, StaticDescription } from '../../core/plugin/types.js';
 import { inputDescription, inputDescriptions, num, pathOf, setBy, type Described } from '../contracts/describe.js';
@@ -45,5 +45,5 @@ export function describeLimber(config: Partial<LimberConfig>, ctx: DescribeConte
       );
   }
   if (problems.length) return { problems };
-  return { description: { tracers: tracers.map((t) => String(t.name)) } };
+  return { description: { tracers: tracers.map((t) => ({ name: String(t.name), family: String(t.family) })) } };
 }

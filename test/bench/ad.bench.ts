@@ -5,16 +5,9 @@
  * and one VJP, same process, interleaved, median of repeated runs after warm-up (one core).
  * The last line is `RESULT expression_over_handwritten <(fwd + vjp) expression / (fwd + vjp) hand-written>`.
  */
-import { seed } from '../../core/ad/dual.js';
-import { backgroundAt } from '../../plugins/contracts/background-eval.js';
-import type { Background } from '../../plugins/contracts/background.js';
-import type { RedshiftDistribution } from '../../plugins/contracts/redshift.js';
-import { istfPhotometricPlugin, ISTF_DEFAULTS } from '../../plugins/redshift-distribution/istf-photometric.js';
-import { w0waBackground } from '../../plugins/background/w0wa.js';
-import { THREE_BY_TWO_DEFAULTS, threeByTwoKernels, threeByTwoKernelsAdjoint, type KernelParameters } from '../../plugins/weights/3x2pt.js';
+import { THREE_BY_TWO_DEFAULTS, threeByTwoKernels, threeByTwoKernelsAdjoint } from '../../plugins/weights/3x2pt.js';
+import { kernelInputs } from '../support/weights-inputs.js';
 import { threeByTwoKernelsAdjointHandwritten, threeByTwoKernelsHandwritten } from '../support/weights-3x2pt-handwritten.js';
-import { fakeContext } from '../support/harness.js';
-import { createGaussLegendre } from '../../plugins/integrator/gauss-legendre.js';
 
 const repeats = Number(process.env.BENCH_REPEATS ?? 41);
 const median = (x: number[]) => [...x].sort((a, b) => a - b)[Math.floor(x.length / 2)];
@@ -22,18 +15,7 @@ const vary = ['Omega_m', 'Omega_b', 'w0', 'wa', 'h', 'n_s', 'sigma8', 'A_IA', 'e
 const P = vary.length;
 const params = { Omega_m: 0.32, Omega_b: 0.05, w0: -1, wa: 0, h: 0.67, n_s: 0.96, sigma8: 0.816 };
 
-const nz = istfPhotometricPlugin.run(fakeContext(istfPhotometricPlugin, { with: { ...ISTF_DEFAULTS }, params, vary })) as RedshiftDistribution;
-const bgFull = w0waBackground.run(fakeContext(w0waBackground, { with: { z_max: 5, output_z: { min: 0, max: 5, count: 6 } }, params, vary, methods: { integrator: createGaussLegendre({}) } })) as Background;
-const s = backgroundAt(bgFull, nz.z);
-const bg = { chi_Mpc: s.chi_Mpc, E: s.E, D: s.D, H0_1overMpc: bgFull.H0_1overMpc, Omega_m: bgFull.Omega_m };
-const p = (name: string, v: number) => seed(v, vary.indexOf(name), P);
-const par: KernelParameters = {
-  A_IA: p('A_IA', 1.72), eta_IA: p('eta_IA', -0.41),
-  b: Array.from({ length: 10 }, (_, i) => p(`b_${i + 1}`, Math.sqrt(1 + THREE_BY_TWO_DEFAULTS.zbar[i]))),
-  m: Array.from({ length: 10 }, () => seed(0, -1, P)),
-};
-const vals = { chi: s.chi_Mpc.value, E: s.E.value, D: s.D.value, H0: bgFull.H0_1overMpc.v, Omega_m: bgFull.Omega_m.v };
-const pv = { A_IA: 1.72, eta_IA: -0.41, b: par.b.map((x) => x.v) };
+const { nz, bg, par, vals, pv } = kernelInputs(vary, params, (i) => Math.sqrt(1 + THREE_BY_TWO_DEFAULTS.zbar[i]), () => 0);
 const ref = threeByTwoKernels(nz, bg, par, THREE_BY_TWO_DEFAULTS, P);
 const Wbar = Float64Array.from(ref.W.value, (_, i) => Math.sin(i)), mbar = Float64Array.from(ref.multiplicative.value, (_, i) => Math.cos(i));
 

@@ -45,6 +45,8 @@ const cases: [string, string | object, RegExp][] = [
     /stages\.linear\.with\.z\.z_max: the P\(k, z\) grid of input "power" of stage "cl" reaches z = 2, but the tracers' kernels extend to z = 4 \(set by stages\.nz\.with\.zGrid\.max\)/],
   ['background below the n(z) top', edit((p) => { p.stages.background.with.z_max = 3.5; p.stages.background.with.output_z = [0, 1, 3]; p.stages.linear.with.z = { z_max: 3.5 }; }),
     /stages\.background\.with\.z_max: 3\.5 does not reach the top of the n\(z\) grid, z = 4/],
+  ['a likelihood probe family the spectra do not have', edit((p) => { p.stages.fisher = { use: 'likelihood/gaussian-fisher', with: { probes: ['WL', 'CMBK'] } }; }),
+    /stages\.fisher\.with\.probes: uses the family CMBK, and the spectra of stage "cl" have no tracer of it \(families: WL, GC\)/],
   ['CMB lensing source plane beyond the background', edit((p) => {
     p.stages.cmb = { use: 'weights/cmb-lensing', with: { z_source: 1100 } };
     p.stages.cl.inputs = { tracers: ['weights', 'cmb'] };

@@ -5,33 +5,16 @@
  * main job's 19 parameters plus a photo-z shift and a shear bias varied.
  */
 import { describe, expect, it } from 'vitest';
-import { backgroundAt } from '../../../plugins/contracts/background-eval.js';
-import type { Background } from '../../../plugins/contracts/background.js';
-import type { RedshiftDistribution } from '../../../plugins/contracts/redshift.js';
-import { istfPhotometricPlugin, ISTF_DEFAULTS } from '../../../plugins/redshift-distribution/istf-photometric.js';
-import { w0waBackground } from '../../../plugins/background/w0wa.js';
-import { THREE_BY_TWO_DEFAULTS, threeByTwoKernels, threeByTwoKernelsAdjoint, type KernelParameters } from '../../../plugins/weights/3x2pt.js';
+import { THREE_BY_TWO_DEFAULTS, threeByTwoKernels, threeByTwoKernelsAdjoint } from '../../../plugins/weights/3x2pt.js';
+import { kernelInputs } from '../../support/weights-inputs.js';
 import { threeByTwoKernelsAdjointHandwritten, threeByTwoKernelsHandwritten } from '../../support/weights-3x2pt-handwritten.js';
-import { fakeContext } from '../../support/harness.js';
-import { createGaussLegendre } from '../../../plugins/integrator/gauss-legendre.js';
-import { seed } from '../../../core/ad/dual.js';
 
 const COSMO = ['Omega_m', 'Omega_b', 'w0', 'wa', 'h', 'n_s', 'sigma8'];
 const vary = [...COSMO, 'A_IA', 'eta_IA', ...Array.from({ length: 10 }, (_, i) => `b_${i + 1}`), 'dz_3', 'm_4'];
 const params: Record<string, number> = { Omega_m: 0.32, Omega_b: 0.05, w0: -1, wa: 0, h: 0.67, n_s: 0.96, sigma8: 0.816, dz_3: 0, m_4: 0.01 };
 
 describe('weights/3x2pt: expression layer = hand-written', () => {
-  const P = vary.length;
-  const nz = istfPhotometricPlugin.run(fakeContext(istfPhotometricPlugin, { with: { ...ISTF_DEFAULTS }, params, vary })) as RedshiftDistribution;
-  const bgFull = w0waBackground.run(fakeContext(w0waBackground, { with: { z_max: 5, output_z: { min: 0, max: 5, count: 6 } }, params, vary, methods: { integrator: createGaussLegendre({}) } })) as Background;
-  const s = backgroundAt(bgFull, nz.z);
-  const bg = { chi_Mpc: s.chi_Mpc, E: s.E, D: s.D, H0_1overMpc: bgFull.H0_1overMpc, Omega_m: bgFull.Omega_m };
-  const p = (name: string, v: number) => seed(v, vary.indexOf(name), P);
-  const par: KernelParameters = {
-    A_IA: p('A_IA', 1.72), eta_IA: p('eta_IA', -0.41),
-    b: Array.from({ length: 10 }, (_, i) => p(`b_${i + 1}`, 1.1 + 0.05 * i)),
-    m: Array.from({ length: 10 }, (_, i) => p(`m_${i + 1}`, i === 3 ? 0.01 : 0)),
-  };
+  const { P, nz, bg, par, vals, pv } = kernelInputs(vary, params, (i) => 1.1 + 0.05 * i, (i) => (i === 3 ? 0.01 : 0));
   const a = threeByTwoKernels(nz, bg, par, THREE_BY_TWO_DEFAULTS, P);
   const b = threeByTwoKernelsHandwritten(nz, bg, par, THREE_BY_TWO_DEFAULTS, P);
 
@@ -58,8 +41,6 @@ describe('weights/3x2pt: expression layer = hand-written', () => {
     let r = 12345;
     const rnd = () => ((r = (r * 1103515245 + 12345) % 2147483648) / 2147483648) - 0.5;
     const Wbar = Float64Array.from(a.W.value, rnd), mbar = Float64Array.from(a.multiplicative.value, rnd);
-    const vals = { chi: s.chi_Mpc.value, E: s.E.value, D: s.D.value, H0: bgFull.H0_1overMpc.v, Omega_m: bgFull.Omega_m.v };
-    const pv = { A_IA: 1.72, eta_IA: -0.41, b: par.b.map((x) => x.v) };
     const x = threeByTwoKernelsAdjoint(nz, vals, pv, THREE_BY_TWO_DEFAULTS, Wbar, mbar);
     const y = threeByTwoKernelsAdjointHandwritten(nz, vals, pv, THREE_BY_TWO_DEFAULTS, Wbar, mbar);
     for (const k of ['n', 'chi', 'E', 'D'] as const) expect(maxRel(x[k], y[k]), k).toBeLessThan(1e-12);
@@ -70,8 +51,6 @@ describe('weights/3x2pt: expression layer = hand-written', () => {
 
   it('without the bar of n(z) (no varied parameter behind it) the other bars are the same', () => {
     const Wbar = Float64Array.from(a.W.value, (_, i) => Math.sin(i)), mbar = Float64Array.from(a.multiplicative.value, (_, i) => i);
-    const vals = { chi: s.chi_Mpc.value, E: s.E.value, D: s.D.value, H0: bgFull.H0_1overMpc.v, Omega_m: bgFull.Omega_m.v };
-    const pv = { A_IA: 1.72, eta_IA: -0.41, b: par.b.map((x) => x.v) };
     const all = threeByTwoKernelsAdjoint(nz, vals, pv, THREE_BY_TWO_DEFAULTS, Wbar, mbar);
     const some = threeByTwoKernelsAdjoint(nz, vals, pv, THREE_BY_TWO_DEFAULTS, Wbar, mbar, false);
     expect(some.n.length).toBe(0);
