@@ -28,6 +28,18 @@ export interface MemoKeyParts {
 export const memoKey = (parts: MemoKeyParts) => sha256(stableStringify(parts));
 
 /**
+ * What a stored entry must prove on read besides its key: the plugin@version, the hash of the config (with the
+ * fingerprints of the files it reads), the parameter values it read and the keys of its inputs. A disk entry
+ * records it and the store compares it with what the run asks for (core/cache/store.ts).
+ */
+export interface EntryIdentity {
+  plugin: string;
+  config: string;
+  params: Record<string, number>;
+  inputs: Record<string, string | string[]>;
+}
+
+/**
  * Hashes already computed, by path, with the file's identity and times when they were: a sampler evaluates the same
  * pipeline thousands of times, and a stage with a data file (the likelihood's cl.tsv, 0.35 MB) would re-read and
  * re-hash it at every evaluation (~1-2 ms each time, twice per step). A kept hash is used only while device, inode,

@@ -1,17 +1,24 @@
 /**
  * Memo stores. In memory within a process; on disk (`--cache DIR`) as content-addressed blobs: each
  * Float64Array of an output becomes a raw little-endian blob named by its SHA-256, and a JSON file per
- * memo key describes the object with references to its blobs. Writes are atomic (temp file + rename);
- * reads verify every blob's hash, and a mismatch is a miss (the stage is recomputed), never bad data.
+ * memo key describes the object with references to its blobs.
+ *
+ * A disk entry proves what it is before it is returned (docs/reliability.md): it records its own key, the
+ * identity of the computation (plugin@version, config hash, parameters read, input keys) and the hash of its
+ * encoded value; a read checks all three against what the run asks for, and every blob against its hash. Any
+ * mismatch or corruption is a miss (the stage is recomputed and the entry rewritten, one warning), never a value.
+ * Writes are atomic (temp file + rename; blobs before the entry that names them), so a process sharing the cache
+ * never sees half an entry. The directory is bounded (least recently used entries go first; core/cache/maintenance.ts).
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { sha256 } from './memo-key.js';
+import { sha256, stableStringify, type EntryIdentity } from './memo-key.js';
+import { DEFAULT_CACHE_MAX_BYTES, cacheUsage, pruneCache } from './maintenance.js';
 
 export interface MemoStore {
-  /** The stored value, or undefined when there is none. */
-  get(key: string): unknown;
-  set(key: string, value: unknown): void;
+  /** The stored value, or undefined when there is none (or when a stored entry cannot prove `identity`). */
+  get(key: string, identity?: EntryIdentity): unknown;
+  set(key: string, value: unknown, identity?: EntryIdentity): void;
 }
 
 export class MemoryStore implements MemoStore {
@@ -29,27 +36,50 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   fs.renameSync(tmp, file);
 }
 
-type Encoded = null | boolean | number | string | Encoded[] | { [k: string]: Encoded };
+export const ENTRY_FORMAT = 'cosmodag-memo/2';
+
+/** A disk entry as written. */
+export interface StoredEntry {
+  format: string;
+  key: string;
+  identity: EntryIdentity | null;
+  /** sha256 of JSON.stringify(value) */
+  valueHash: string;
+  value: Encoded;
+}
+
+export type Encoded = null | boolean | number | string | Encoded[] | { [k: string]: Encoded };
 
 export class DiskStore implements MemoStore {
-  /** Called when a stored entry fails verification (it is then treated as missing). */
+  /** Called when a stored entry fails verification (it is then treated as missing, and rewritten after the recompute). */
   onCorrupt?: (key: string, why: string) => void;
-  constructor(readonly dir: string, private readonly front = new MemoryStore()) {
+  /** Bytes the directory may hold (entries + blobs); pruned (least recently used first) when a write passes it. */
+  readonly maxBytes: number;
+  private usage: number | null = null;
+  constructor(readonly dir: string, private readonly front = new MemoryStore(), options: { maxBytes?: number } = {}) {
+    this.maxBytes = options.maxBytes ?? DEFAULT_CACHE_MAX_BYTES;
     fs.mkdirSync(path.join(dir, 'blobs'), { recursive: true });
     fs.mkdirSync(path.join(dir, 'entries'), { recursive: true });
   }
 
-  private entryFile(key: string) { return path.join(this.dir, 'entries', `${key}.json`); }
-  private blobFile(hash: string) { return path.join(this.dir, 'blobs', hash.slice(0, 2), `${hash}.f64`); }
+  private entryFile(key: string) { return entryPath(this.dir, key); }
+  private blobFile(hash: string) { return blobPath(this.dir, hash); }
 
-  get(key: string): unknown {
+  get(key: string, identity?: EntryIdentity): unknown {
     const hot = this.front.get(key);
     if (hot !== undefined) return hot;
     const file = this.entryFile(key);
-    if (!fs.existsSync(file)) return undefined;
+    let text: string;
     try {
-      const value = this.decode((JSON.parse(fs.readFileSync(file, 'utf8')) as { value: Encoded }).value);
+      text = fs.readFileSync(file, 'utf8');
+    } catch {
+      return undefined; // no entry
+    }
+    try {
+      const entry = checkEntry(JSON.parse(text) as StoredEntry, key, identity);
+      const value = this.decode(entry.value);
       this.front.set(key, value);
+      touch(file); // recently used: pruning removes the least recently used entries first
       return value;
     } catch (e) {
       this.onCorrupt?.(key, (e as Error).message);
@@ -57,29 +87,36 @@ export class DiskStore implements MemoStore {
     }
   }
 
-  set(key: string, value: unknown): void {
+  set(key: string, value: unknown, identity?: EntryIdentity): void {
     this.front.set(key, value);
-    const encoded = this.encode(value);
-    writeFileAtomic(this.entryFile(key), JSON.stringify({ format: 'cosmodag-memo/1', key, value: encoded }));
+    let added = 0;
+    const encoded = this.encode(value, (bytes) => { added += bytes; });
+    const valueJson = JSON.stringify(encoded);
+    const text = `{"format":${JSON.stringify(ENTRY_FORMAT)},"key":${JSON.stringify(key)},"identity":${identity ? stableStringify(identity) : 'null'},"valueHash":"${sha256(valueJson)}","value":${valueJson}}`;
+    writeFileAtomic(this.entryFile(key), text);
+    added += text.length;
+    if (this.usage === null) this.usage = cacheUsage(this.dir).bytes;
+    else this.usage += added;
+    if (this.usage > this.maxBytes) this.usage = pruneCache(this.dir, Math.floor(0.8 * this.maxBytes), new Set([key])).bytesAfter;
   }
 
-  private encode(x: unknown): Encoded {
+  private encode(x: unknown, wrote: (bytes: number) => void): Encoded {
     if (x instanceof Float64Array) {
       const bytes = new Uint8Array(x.buffer, x.byteOffset, x.byteLength);
       const hash = sha256(bytes);
       const file = this.blobFile(hash);
-      if (!fs.existsSync(file)) writeFileAtomic(file, bytes);
+      if (!fs.existsSync(file)) { writeFileAtomic(file, bytes); wrote(bytes.byteLength); }
       return { $f64: hash, length: x.length };
     }
     if (x === undefined) return { $undefined: true };
     if (typeof x === 'number' && !Number.isFinite(x)) return { $num: String(x) };
     if (x === null || typeof x !== 'object') return x as Encoded;
     if (ArrayBuffer.isView(x)) throw new Error(`cannot store a ${x.constructor.name}: only Float64Array is supported`);
-    if (Array.isArray(x)) return x.map((v) => this.encode(v));
+    if (Array.isArray(x)) return x.map((v) => this.encode(v, wrote));
     const out: Record<string, Encoded> = {};
     for (const [k, v] of Object.entries(x)) {
       if (typeof v === 'function') throw new Error(`cannot store a function (field "${k}"): stage outputs must be plain data`);
-      out[k] = this.encode(v);
+      out[k] = this.encode(v, wrote);
     }
     return out;
   }
@@ -89,9 +126,13 @@ export class DiskStore implements MemoStore {
     if (Array.isArray(x)) return x.map((v) => this.decode(v));
     if (typeof x.$f64 === 'string') {
       const hash = x.$f64;
-      const bytes = fs.readFileSync(this.blobFile(hash));
-      if (sha256(bytes) !== hash) throw new Error(`blob ${hash} fails its hash check`);
-      if (bytes.byteLength !== 8 * (x.length as number)) throw new Error(`blob ${hash} has the wrong length`);
+      const file = this.blobFile(hash);
+      const bytes = fs.readFileSync(file);
+      if (sha256(bytes) !== hash || bytes.byteLength !== 8 * (x.length as number)) {
+        // removed, so that the recompute writes it again (a kept corrupt blob would make every later run recompute)
+        fs.rmSync(file, { force: true });
+        throw new Error(`blob ${hash.slice(0, 12)} fails its hash check`);
+      }
       const out = new Float64Array(x.length as number);
       new Uint8Array(out.buffer).set(bytes);
       return out;
@@ -102,4 +143,36 @@ export class DiskStore implements MemoStore {
     for (const [k, v] of Object.entries(x)) out[k] = this.decode(v);
     return out;
   }
+}
+
+export const entryPath = (dir: string, key: string) => path.join(dir, 'entries', `${key}.json`);
+export const blobPath = (dir: string, hash: string) => path.join(dir, 'blobs', hash.slice(0, 2), `${hash}.f64`);
+
+/**
+ * The entry's proof: its format, its own key (an entry copied over another's name fails here), the identity the
+ * run asks for (plugin, config hash, parameters, inputs), and the hash of its value (a flipped bit fails here).
+ */
+export function checkEntry(entry: StoredEntry, key: string, identity?: EntryIdentity): StoredEntry {
+  if (entry === null || typeof entry !== 'object') throw new Error('the entry is not an object');
+  if (entry.format !== ENTRY_FORMAT) throw new Error(`unknown entry format ${JSON.stringify(entry.format)}`);
+  if (entry.key !== key) throw new Error(`the entry is stored under ${key.slice(0, 12)} but records key ${String(entry.key).slice(0, 12)}`);
+  if (identity && stableStringify(entry.identity) !== stableStringify(identity)) {
+    const e = (entry.identity ?? {}) as Partial<EntryIdentity>;
+    const what = e.plugin !== identity.plugin ? `plugin ${e.plugin} (asked: ${identity.plugin})`
+      : e.config !== identity.config ? 'config hash'
+        : stableStringify(e.params) !== stableStringify(identity.params) ? 'parameter values' : 'input keys';
+    throw new Error(`the entry's ${what} differ from the run's`);
+  }
+  if (sha256(JSON.stringify(entry.value)) !== entry.valueHash) throw new Error('the entry fails its content hash');
+  return entry;
+}
+
+function touch(file: string): void {
+  const t = new Date();
+  try { fs.utimesSync(file, t, t); } catch { /* a concurrent prune removed it: nothing to mark */ }
+}
+
+/** The check `cosmodag cache verify` applies to an entry file's text (no identity: it has no run to compare with). */
+export function checkEntryText(text: string, key: string): void {
+  checkEntry(JSON.parse(text) as StoredEntry, key);
 }

@@ -6,6 +6,7 @@ import FisherCombine from './commands/fisher-combine.js';
 import Plot from './commands/plot.js';
 import Compare from './commands/compare.js';
 import PluginsNew from './commands/plugins-new.js';
+import { CachePrune, CacheStats, CacheVerify } from './commands/cache.js';
 
 export const COMMANDS = {
   run: Run,
@@ -15,4 +16,7 @@ export const COMMANDS = {
   plot: Plot,
   compare: Compare,
   'plugins:new': PluginsNew,
+  'cache:stats': CacheStats,
+  'cache:prune': CachePrune,
+  'cache:verify': CacheVerify,
 };

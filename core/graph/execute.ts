@@ -12,7 +12,7 @@
  * and runs concurrently with it; every other stage runs in topological order, one after the other.
  */
 import { ReplaySubject, isObservable, lastValueFrom, map, tap, type Observable, type Subject } from 'rxjs';
-import { memoKey } from '../cache/memo-key.js';
+import { memoKey, sha256, stableStringify, type EntryIdentity } from '../cache/memo-key.js';
 import { MemoryStore, type MemoStore } from '../cache/store.js';
 import { methodIdentity, resolveMethod, resolveService } from '../plugin/bindings.js';
 import type { PluginRegistry } from '../plugin/registry.js';
@@ -85,13 +85,35 @@ const now = () => performance.now();
  * harness — enters the key exactly as a method named in the pipeline file does (same material: id, version,
  * config; a plan and a re-bound plan that bind the same method give the same key).
  */
+/** A stage's validated config as canonical JSON, made once per planned stage (plans are not edited after planning). */
+const CONFIG_JSON = new WeakMap<PlannedStage, string>();
+
+/** Hash of the stage's config and, for a stage reading files, of their fingerprints (read at every call). */
+function configHash(st: PlannedStage, baseDir: string): string {
+  let json = CONFIG_JSON.get(st);
+  if (json === undefined) CONFIG_JSON.set(st, (json = stableStringify(st.config)));
+  return sha256(st.plugin.fingerprint ? `${json}\n${stableStringify(st.plugin.fingerprint(st.config, { baseDir }))}` : json);
+}
+
 export function stageKey(st: PlannedStage, params: Record<string, number>, tangents: readonly string[], inputKeys: Record<string, string | string[]>, baseDir = process.cwd()): string {
+  return stageKeyAndIdentity(st, params, tangents, inputKeys, baseDir).key;
+}
+
+/**
+ * The memo key and the identity a stored entry must prove on read (core/cache/store.ts): plugin@version, the
+ * hash of the config (with its files' fingerprints), the parameter values read and the input keys.
+ */
+export function stageKeyAndIdentity(
+  st: PlannedStage, params: Record<string, number>, tangents: readonly string[], inputKeys: Record<string, string | string[]>, baseDir = process.cwd(),
+): { key: string; identity: EntryIdentity } {
   const read: Record<string, number> = {};
   for (const p of Object.keys(st.reads)) read[p] = params[p];
   const services = st.plugin.services ?? [];
-  return memoKey({
-    plugin: `${st.plugin.id}@${st.plugin.version}`,
-    config: st.plugin.fingerprint ? { config: st.config, fingerprint: st.plugin.fingerprint(st.config, { baseDir }) } : st.config,
+  const plugin = `${st.plugin.id}@${st.plugin.version}`;
+  const config = configHash(st, baseDir);
+  const key = memoKey({
+    plugin,
+    config,
     params: read,
     tangents,
     inputs: inputKeys,
@@ -104,6 +126,7 @@ export function stageKey(st: PlannedStage, params: Record<string, number>, tange
       })),
     } : {}),
   });
+  return { key, identity: { plugin, config, params: read, inputs: inputKeys } };
 }
 
 /** Stages needed for the targets (ancestors included), in plan order. */
@@ -203,12 +226,12 @@ export async function executePlan(plan: Plan, registry: PluginRegistry, opts: Ex
       const src = st.inputs[input] as string;
       return channels.get(src)!.pipe(map((e) => (e.type === 'result' ? { type: 'result' as const, value: inputOf(src) } : e)));
     };
-    const key = consumer
-      ? stageKey(st, params, variedNames, { ...inputKeys, $differentiator: differentiatorKey(plan) }, plan.baseDir)
-      : stageKey(st, params, stageTangents, opts.sticky ? { ...inputKeys, $sticky: 'shared-discretisation' } : inputKeys, plan.baseDir);
+    const { key, identity } = consumer
+      ? stageKeyAndIdentity(st, params, variedNames, { ...inputKeys, $differentiator: differentiatorKey(plan) }, plan.baseDir)
+      : stageKeyAndIdentity(st, params, stageTangents, opts.sticky ? { ...inputKeys, $sticky: 'shared-discretisation' } : inputKeys, plan.baseDir);
     keys.set(name, key);
     const channel = channels.get(name);
-    const hit = store.get(key);
+    const hit = store.get(key, identity);
     if (hit !== undefined) {
       outputs.set(name, hit);
       cached.push(name);
@@ -262,7 +285,7 @@ export async function executePlan(plan: Plan, registry: PluginRegistry, opts: Ex
       emit({ type: 'stage-failed', stage: name, plugin: st.plugin.id, message: (e as Error).message });
       throw e instanceof StageError ? e : new StageError(name, st.plugin.id, e as Error);
     }
-    store.set(key, value);
+    store.set(key, value, identity);
     outputs.set(name, value);
     computed.push(name);
     emit({ type: 'stage-computed', stage: name, plugin: st.plugin.id, key, seconds: (now() - ts) / 1000 });

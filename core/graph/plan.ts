@@ -4,6 +4,7 @@
  * parameters collected and range-checked, and a topological order. Every problem is collected and
  * reported at once (InputError), before anything is computed.
  */
+import { outputNameProblem } from './output-names.js';
 import { validateWith } from '../schema/ajv.js';
 import { pipelineSchema } from '../schema/pipeline-schema.js';
 import { InputError, issue, show, type Issue } from '../schema/input-error.js';
@@ -312,12 +313,19 @@ export function planPipeline(raw: unknown, registry: PluginRegistry, baseDir = p
     descriptions = described.descriptions;
   }
 
-  // 6. outputs name existing stages whose plugin can write
+  // 6. outputs name existing stages whose plugin can write, as plain file names inside --out, each once
+  const outputOwner = new Map<string, string>();
   for (const [stage, files] of Object.entries(pipeline.outputs ?? {})) {
     const st = stages.get(stage);
     if (!pipeline.stages[stage]) problems.push(issue(`outputs.${stage}`, `unknown stage ${show(stage)}; stages: ${Object.keys(pipeline.stages).join(', ')}`));
     else if (st && !st.plugin.write) problems.push(issue(`outputs.${stage}`, `${st.plugin.id} writes no files`));
-    void files;
+    ([] as string[]).concat(files).forEach((f, i) => {
+      const at = Array.isArray(files) ? `outputs.${stage}[${i}]` : `outputs.${stage}`;
+      const bad = outputNameProblem(f);
+      if (bad) problems.push(issue(at, `the file name ${bad}`));
+      else if (outputOwner.has(f)) problems.push(issue(at, `${f} is also the output of ${outputOwner.get(f)}; every output needs its own file name`));
+      else outputOwner.set(f, at);
+    });
   }
 
   if (problems.length) throw new InputError(problems);

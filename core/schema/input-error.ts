@@ -10,15 +10,24 @@ export interface Issue {
 
 export class InputError extends Error {
   readonly issues: Issue[];
+  /** True when the message says something the issue lines do not (a headline of its own). */
+  private readonly ownHeadline: boolean;
   constructor(issues: Issue[], headline?: string) {
     const first = issues[0];
     super(headline ?? (issues.length === 1 ? `${first.path}: ${first.message}` : `${issues.length} problems in the pipeline; first: ${first.path}: ${first.message}`));
     this.name = 'InputError';
     this.issues = issues;
+    this.ownHeadline = headline !== undefined;
   }
   /** One line per issue, for the CLI's details. */
   details(): string {
     return this.issues.map((i) => `  ${i.path || '(root)'}: ${i.message}`).join('\n');
+  }
+  /** What the CLI prints: the message, then the issue lines unless the message already is the only one. */
+  report(): string {
+    if (this.issues.length === 1 && !this.ownHeadline) return `error: ${this.message}\n`;
+    if (!this.ownHeadline) return `error: ${this.issues.length} problems in the pipeline:\n${this.details()}\n`;
+    return `error: ${this.message}\n${this.details()}\n`;
   }
 }
 

@@ -62,6 +62,7 @@ export interface CommandPowerConfig {
   h_units: HUnits;
   extrapolate: boolean;
   timeout_seconds: number;
+  max_output_mb: number;
   env: Record<string, string>;
   fingerprint_files: string[];
   keep_workdir: boolean;
@@ -123,6 +124,7 @@ export const commandPowerSchema = {
     },
     extrapolate: { type: 'boolean', default: false, description: 'continue P as a power law in k beyond the k range the program returned (never in z)' },
     timeout_seconds: { type: 'number', exclusiveMinimum: 0, default: 300, description: 'a run taking longer is killed and is an error' },
+    max_output_mb: { type: 'number', exclusiveMinimum: 0, maximum: 4096, default: 256, description: 'most MiB the program may write to stdout (and to stderr); more is an error and the program is killed' },
     env: { type: 'object', additionalProperties: { type: 'string' }, default: {}, description: 'extra environment variables for the program' },
     fingerprint_files: {
       type: 'array', items: { type: 'string' }, default: [],
@@ -286,6 +288,7 @@ async function runCommand(
 
   // 1. a directory of its own
   const workdir = fs.mkdtempSync(path.join(os.tmpdir(), 'cosmodag-command-'));
+  if (!c.keep_workdir) LIVE_WORKDIRS.add(workdir);
   const kept = c.keep_workdir ? ` (its run directory, kept: ${workdir})` : '';
   try {
     const file = (name: string) => path.join(workdir, name);
@@ -321,7 +324,7 @@ async function runCommand(
     // 3. run it
     let outcome;
     try {
-      outcome = await runProgram({ program, args, cwd: workdir, stdin, env: c.env, timeoutSeconds: c.timeout_seconds });
+      outcome = await runProgram({ program, args, cwd: workdir, stdin, env: c.env, timeoutSeconds: c.timeout_seconds, maxOutputBytes: Math.floor(c.max_output_mb * 1024 * 1024) });
     } catch (e) {
       throw e instanceof ProgramError ? new ProgramError(e.message + kept, e.outcome) : e;
     }
@@ -355,8 +358,13 @@ async function runCommand(
     return { k_1overMpc: k, z, P_Mpc3: { value: P, tangent: null, P: 0 }, source: `command ${c.program}` };
   } finally {
     if (!c.keep_workdir) fs.rmSync(workdir, { recursive: true, force: true });
+    LIVE_WORKDIRS.delete(workdir);
   }
 }
+
+/** Run directories in use: removed at exit too (an interrupted run never reaches its finally). */
+const LIVE_WORKDIRS = new Set<string>();
+process.once('exit', () => { for (const d of LIVE_WORKDIRS) fs.rmSync(d, { recursive: true, force: true }); });
 
 // ---------------------------------------------------------------------------------------------------------
 // the two stages
@@ -367,6 +375,7 @@ const common = {
   configSchema: commandPowerSchema,
   reads: readsOf,
   differentiable: 'none' as const,
+  runsPrograms: true,
   fingerprint: (config: CommandPowerConfig, ctx: { baseDir: string }) => fingerprintOf(config, ctx.baseDir),
   write(output: PowerGrid, file: string, { config }: { config: CommandPowerConfig }) {
     const zs = config.output_z ?? OUTPUT_Z_DEFAULT.filter((z) => z <= config.z.z_max);

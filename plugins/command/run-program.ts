@@ -139,6 +139,17 @@ export interface RunRequest {
   stdin?: string;
   env?: Record<string, string>;
   timeoutSeconds: number;
+  /** Most bytes kept of stdout and of stderr each (default MAX_PROGRAM_OUTPUT); more is an error. */
+  maxOutputBytes?: number;
+}
+
+/** Default cap of a program's stdout (and, separately, stderr): 256 MiB, far above any table a stage reads. */
+export const MAX_PROGRAM_OUTPUT = 256 * 1024 * 1024;
+
+/** Text from a program shown in a message: control characters (except newline and tab) escaped. */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\ufffd]/g, (c) => (c === '\ufffd' ? '?' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
 }
 
 export interface RunOutcome {
@@ -149,7 +160,7 @@ export interface RunOutcome {
 
 /** The last `lines` lines (at most `chars` characters) of a program's output, indented, for a message. */
 export function tail(text: string, lines = 15, chars = 2000): string {
-  const t = text.trimEnd();
+  const t = printable(text).trimEnd();
   if (!t) return '(nothing)';
   let cut = t.split('\n').slice(-lines).join('\n');
   if (cut.length > chars) cut = '…' + cut.slice(-chars);
@@ -172,49 +183,80 @@ export class ProgramError extends Error {
 
 /**
  * Run the program; resolve with what it printed when it exits with code 0. Rejects with a ProgramError
- * naming the program, the command line and its output on a start failure, a timeout (the process group is
- * killed), a signal or a non-zero exit.
+ * naming the program, the command line and its output on a start failure, a timeout, output beyond the cap,
+ * a signal or a non-zero exit. The program runs as the leader of its own process group (detached), and on a
+ * timeout, an output overflow or our own exit the whole group is killed, grandchildren included.
  */
 export function runProgram(req: RunRequest): Promise<RunOutcome> {
   const t0 = performance.now();
   const name = req.program.spec;
   const how = commandLine(req);
+  const cap = req.maxOutputBytes ?? MAX_PROGRAM_OUTPUT;
   return new Promise((resolve, reject) => {
     const child = spawn(req.program.command, [...req.program.prefix, ...req.args], {
       cwd: req.cwd,
       env: { ...process.env, ...(req.env ?? {}) },
       stdio: ['pipe', 'pipe', 'pipe'],
       windowsHide: true,
+      detached: process.platform !== 'win32', // its own process group, so that killGroup reaches grandchildren
     });
+    const killGroup = () => {
+      try {
+        if (child.pid !== undefined && process.platform !== 'win32') process.kill(-child.pid, 'SIGKILL');
+        else child.kill('SIGKILL');
+      } catch { /* already gone */ }
+    };
+    process.once('exit', killGroup);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
+    let outBytes = 0, errBytes = 0;
+    child.stdout.on('data', (b: Buffer) => {
+      outBytes += b.length;
+      if (outBytes > cap) return overflow('stdout');
+      out.push(b);
+    });
+    child.stderr.on('data', (b: Buffer) => {
+      errBytes += b.length;
+      if (errBytes > cap) return overflow('stderr');
+      err.push(b);
+    });
     // a program that does not read its stdin closes the pipe: not an error of ours
     child.stdin.on('error', () => {});
     let settled = false;
     const printed = () => ({ stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
     const seconds = () => (performance.now() - t0) / 1000;
     const said = (p: { stdout: string; stderr: string }) => `\n  stderr:${tail(p.stderr)}\n  stdout:${tail(p.stdout)}`;
-    const fail = (msg: string) => {
-      if (settled) return;
+    const done = () => {
       settled = true;
       clearTimeout(timer);
+      process.removeListener('exit', killGroup);
+    };
+    const fail = (msg: string) => {
+      if (settled) return;
+      done();
+      killGroup(); // whatever is left of the group (a grandchild still running after its parent exited)
       const p = printed();
       reject(new ProgramError(msg + said(p), { ...p, seconds: seconds() }));
     };
-    const timer = setTimeout(() => {
-      // kill it and answer now: a grandchild holding its output pipes open must not keep us waiting
-      try { child.kill('SIGKILL'); } catch { /* already gone */ }
+    const stop = () => {
+      // kill the group and answer now: a grandchild holding the output pipes open must not keep us waiting
+      killGroup();
       child.stdout.destroy();
       child.stderr.destroy();
-      fail(`program ${name} timed out after ${req.timeoutSeconds} s and was killed (raise with.timeout_seconds if it needs longer); command: ${how}`);
+    };
+    function overflow(which: string) {
+      if (settled) return;
+      stop();
+      fail(`program ${name} wrote more than ${(cap / 1024 ** 2).toFixed(0)} MiB to ${which} and was killed (raise with.max_output_mb if that is expected); command: ${how}`);
+    }
+    const timer = setTimeout(() => {
+      stop();
+      fail(`program ${name} timed out after ${req.timeoutSeconds} s and was killed with its process group (raise with.timeout_seconds if it needs longer); command: ${how}`);
     }, req.timeoutSeconds * 1000);
     child.on('error', (e: NodeJS.ErrnoException) => {
       const why = e.code === 'ENOENT' ? 'not found' : e.code === 'EACCES' ? 'permission denied (is it executable?)' : e.message;
       if (settled) return;
-      settled = true;
-      clearTimeout(timer);
+      done();
       reject(new ProgramError(`cannot start program ${name} (${how}): ${why}`));
     });
     child.on('close', (code, signal) => {
@@ -222,8 +264,8 @@ export function runProgram(req: RunRequest): Promise<RunOutcome> {
       const s = seconds().toFixed(2);
       if (signal) return fail(`program ${name} was killed by signal ${signal} after ${s} s; command: ${how}`);
       if (code !== 0) return fail(`program ${name} exited with code ${code} after ${s} s; command: ${how}`);
-      settled = true;
-      clearTimeout(timer);
+      done();
+      killGroup(); // background processes it left behind
       resolve({ ...printed(), seconds: seconds() });
     });
     child.stdin.end(req.stdin ?? '');

@@ -9,10 +9,13 @@
 import type { DescribeContext, StaticDescription } from '../../core/plugin/types.js';
 import { inputDescription, inputDescriptions, num, pathOf, setBy, type Described } from '../contracts/describe.js';
 import type { LimberConfig } from './limber.js';
+import { ellGridProblems } from './ell-grid.js';
 
 interface TracerInfo { name?: unknown; family?: unknown; power?: unknown }
 
 export function describeLimber(config: Partial<LimberConfig>, ctx: DescribeContext): Described {
+  const ellProblems = ellGridProblems(config.ell, `stages.${ctx.stage}.with.ell`);
+  if (ellProblems.length) return { problems: ellProblems };
   const sets = inputDescriptions(ctx, 'tracers').filter((d): d is StaticDescription => d !== undefined);
   if (!sets.length) return {};
   const tracers: TracerInfo[] = sets.flatMap((s) => (Array.isArray(s.tracers) ? (s.tracers as TracerInfo[]) : []));

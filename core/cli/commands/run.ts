@@ -14,6 +14,7 @@ export default class Run extends Command {
     param: Flags.string({ char: 'p', multiple: true, description: 'NAME=VALUE: set a parameter\'s fiducial value' }),
     set: Flags.string({ char: 's', multiple: true, description: 'DOTTED.PATH=JSON: set any pipeline value' }),
     cache: Flags.string({ description: 'directory of an on-disk memo cache shared between runs' }),
+    'cache-max-size': Flags.string({ description: 'bound of the --cache directory, e.g. 500M or 4G (default 2G; least recently used entries go first)' }),
     events: Flags.string({ description: 'write the event log as JSON lines to this file' }),
     quiet: Flags.boolean({ char: 'q', description: 'print nothing but errors' }),
     force: Flags.boolean({ description: 'overwrite files in --out that cosmodag did not write' }),
@@ -22,7 +23,7 @@ export default class Run extends Command {
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Run);
     try {
-      await runJob({ file: args.pipeline, out: flags.out, params: flags.param, sets: flags.set, cache: flags.cache, eventsFile: flags.events, quiet: flags.quiet, force: flags.force });
+      await runJob({ file: args.pipeline, out: flags.out, params: flags.param, sets: flags.set, cache: flags.cache, cacheMaxSize: flags['cache-max-size'], eventsFile: flags.events, quiet: flags.quiet, force: flags.force });
     } catch (e) {
       this.exit(reportError(e));
     }

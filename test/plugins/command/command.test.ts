@@ -243,3 +243,45 @@ describe('command stages: failures are clear errors', () => {
     expect(issue?.message).toMatch(/has no value: no stage that reads it .* declares a default/);
   });
 });
+
+describe('command stages stay contained (issue 19, reproduction 4)', () => {
+  const shell = (script: string, withBlock: Record<string, unknown> = {}) => {
+    const dir = tmp('cosmodag-sh-');
+    const file = path.join(dir, 'prog.sh');
+    fs.writeFileSync(file, `#!/bin/sh\n${script}\n`, { mode: 0o755 });
+    return { dir, p: { name: 'sh', stages: { linear: { use: 'linear-power/command', with: { program: file, k: K, z: Z, ...withBlock } } } } };
+  };
+  const workdirs = () => new Set(fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith('cosmodag-command-')));
+  // running (a zombie, killed but not yet reaped by whatever adopted it, counts as gone)
+  const alive = (pid: number) => {
+    try { process.kill(pid, 0); } catch { return false; }
+    try { return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8')); } catch { return true; }
+  };
+
+  it('a program flooding stdout is stopped at the cap, with a message and no run directory left', async () => {
+    const before = workdirs();
+    const { p } = shell('yes cosmodag', { max_output_mb: 2 });
+    const e = await run(p).then(() => null, (x: Error) => x);
+    expect(e?.message).toMatch(/wrote more than 2 MiB to stdout and was killed \(raise with\.max_output_mb/);
+    expect([...workdirs()].filter((d) => !before.has(d))).toEqual([]);
+  });
+
+  it('a timeout kills the whole process group: no grandchild survives', async () => {
+    const { dir, p } = shell('sleep 77 &\necho $! > "$PIDFILE"\nwait', { timeout_seconds: 0.5 });
+    const pidFile = path.join(dir, 'grandchild.pid');
+    (p.stages.linear.with as Record<string, unknown>).env = { PIDFILE: pidFile };
+    const e = await run(p).then(() => null, (x: Error) => x);
+    expect(e?.message).toMatch(/timed out after 0\.5 s and was killed with its process group/);
+    const pid = Number(fs.readFileSync(pidFile, 'utf8'));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(alive(pid)).toBe(false);
+  });
+
+  it('binary output is shown with control characters escaped', async () => {
+    const { p } = shell("printf 'bad\\033[2J\\001table\\n'; exit 4");
+    const e = await run(p).then(() => null, (x: Error) => x);
+    expect(e?.message).toContain('bad\\x1b[2J\\x01table');
+    // eslint-disable-next-line no-control-regex
+    expect(/[\u0001\u001b]/.test(e!.message)).toBe(false);
+  });
+});
