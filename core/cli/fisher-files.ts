@@ -7,24 +7,33 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { invertFisher } from '../numerics/fisher-inverse.js';
+import { InputError, issue } from '../schema/input-error.js';
 
 export interface FisherFile { names: string[]; F: Float64Array; fiducial?: Record<string, number> }
 
 export function readFisherTsv(file: string): FisherFile {
-  const lines = fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '');
-  if (!lines.length) throw new Error(`${file}: empty`);
+  // a file that is not a Fisher matrix is bad input (exit 2), named by its path
+  const bad = (msg: string) => new InputError([issue(file, msg)]);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw bad(`cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  const lines = text.split('\n').filter((l) => l.trim() !== '');
+  if (!lines.length) throw bad('is empty');
   const names = lines[0].split('\t').map((s) => s.trim());
   const K = names.length;
-  if (lines.length - 1 !== K) throw new Error(`${file}: header names ${K} parameters but there are ${lines.length - 1} matrix rows`);
+  if (lines.length - 1 !== K) throw bad(`the header names ${K} parameters but there are ${lines.length - 1} matrix rows`);
   const F = new Float64Array(K * K);
   lines.slice(1).forEach((l, i) => {
     const row = l.split('\t').map(Number);
-    if (row.length !== K || row.some((x) => !Number.isFinite(x))) throw new Error(`${file}, line ${i + 2}: expected ${K} finite numbers`);
+    if (row.length !== K || row.some((x) => !Number.isFinite(x))) throw bad(`line ${i + 2}: expected ${K} finite numbers separated by tabs`);
     F.set(row, i * K);
   });
   for (let i = 0; i < K; i++) for (let j = 0; j < i; j++)
     if (Math.abs(F[i * K + j] - F[j * K + i]) > 1e-8 * Math.max(Math.abs(F[i * K + j]), Math.abs(F[j * K + i]), 1e-300))
-      throw new Error(`${file}: the matrix is not symmetric at (${names[i]}, ${names[j]})`);
+      throw bad(`the matrix is not symmetric at (${names[i]}, ${names[j]})`);
   // fiducial values from a fisher.json written alongside, when present
   const json = path.join(path.dirname(file), path.basename(file).replace(/\.tsv$/, '.json'));
   let fiducial: Record<string, number> | undefined;

@@ -46,7 +46,7 @@ function describe(e: ErrorObject, data: unknown): { path: string; message: strin
     case 'required':
       return { path: join(at, p.missingProperty ?? ''), message: 'is required but missing' };
     case 'additionalProperties':
-      return { path: join(at, p.additionalProperty ?? ''), message: `is not a known field here; allowed: ${Object.keys(parent?.properties ?? {}).join(', ') || '(none)'}` };
+      return { path: join(at, p.additionalProperty ?? ''), message: Object.keys(parent?.properties ?? {}).length ? `is not a known field here; allowed: ${Object.keys(parent?.properties ?? {}).join(', ')}` : 'is not a known field here: this object takes no fields' };
     case 'type':
       return { path: at, message: `${show(val)} has the wrong type: expected ${p.type}` };
     case 'enum':

@@ -1,6 +1,6 @@
 /**
  * Files of the Fisher stage: `fisher.tsv` (the matrix, header of parameter names), `sigmas.tsv`
- * (parameter, fiducial, sigma_marginalized, sigma_conditional, percent), `fisher.json`, and the triangle
+ * (parameter, fiducial, sigma_marginalized, sigma_conditional, percent; percent is n/a where the fiducial is 0), `fisher.json`, and the triangle
  * plot `fisher.png` / `fisher.svg` (1- and 2-sigma ellipses).
  */
 import type { OutputFiles } from '../../core/plugin/types.js';
@@ -21,7 +21,7 @@ export function sigmasTsv(r: FisherResult): string {
   const lines = ['parameter\tfiducial\tsigma_marginalized\tsigma_conditional\tpercent'];
   r.names.forEach((n, i) => {
     const pct = percentOf(r.sigmaMarginalized[i], r.fiducial[i]);
-    lines.push([n, r.fiducial[i], r.sigmaMarginalized[i].toExponential(6), r.sigmaConditional[i].toExponential(6), Number.isNaN(pct) ? 'NaN' : pct.toFixed(4)].join('\t'));
+    lines.push([n, r.fiducial[i], r.sigmaMarginalized[i].toExponential(6), r.sigmaConditional[i].toExponential(6), Number.isNaN(pct) ? 'n/a' : pct.toFixed(4)].join('\t'));
   });
   return lines.join('\n') + '\n';
 }

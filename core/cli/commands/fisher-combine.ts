@@ -22,7 +22,7 @@ export default class FisherCombine extends Command {
       const K = sum.names.length;
       const rows = sum.names.map((n, i) => {
         const fid = sum.fiducial?.[n];
-        return `${n}\t${fid ?? ''}\t${sig[i].toExponential(6)}\t${fid ? ((100 * sig[i]) / Math.abs(fid)).toFixed(4) : 'NaN'}`;
+        return `${n}\t${fid ?? ''}\t${sig[i].toExponential(6)}\t${fid ? ((100 * sig[i]) / Math.abs(fid)).toFixed(4) : 'n/a'}`;
       });
       this.log(['parameter\tfiducial\tsigma_marginalized\tpercent', ...rows].join('\n'));
       if (flags.out) {
