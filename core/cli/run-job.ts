@@ -8,7 +8,7 @@ import { Subject } from 'rxjs';
 import { sha256 } from '../cache/memo-key.js';
 import { DiskStore, MemoryStore, writeFileAtomic, type MemoStore } from '../cache/store.js';
 import { executePlan, type ExecuteResult, type RunEvent } from '../graph/execute.js';
-import { applyParam, applySet, readPipelineFile } from '../graph/pipeline-file.js';
+import { applyParam, applySet, applyUnset, readPipelineFile } from '../graph/pipeline-file.js';
 import { dirOf, loadAndPlan } from '../graph/runtime.js';
 import { OutputWriter, lockOutputDir, outputNameProblem } from '../graph/write-outputs.js';
 import { streamOutputs } from '../graph/stream-outputs.js';
@@ -23,6 +23,8 @@ export interface RunJobOptions {
   out?: string;
   params?: string[];
   sets?: string[];
+  /** --unset DOTTED.PATH edits, applied after the --set ones. */
+  unsets?: string[];
   cache?: string;
   /** Bound of the cache directory ("2G", "500M"); default DEFAULT_CACHE_MAX_BYTES. */
   cacheMaxSize?: string;
@@ -41,16 +43,17 @@ export interface RunJobResult extends ExecuteResult {
   events: RunEvent[];
 }
 
-export async function preparePipeline(file: string, params: string[] = [], sets: string[] = []) {
+export async function preparePipeline(file: string, params: string[] = [], sets: string[] = [], unsets: string[] = []) {
   const pipeline = readPipelineFile(file);
   for (const s of sets) applySet(pipeline, s);
+  for (const u of unsets) applyUnset(pipeline, u);
   for (const p of params) applyParam(pipeline, p);
   return loadAndPlan(pipeline, { baseDir: dirOf(file) });
 }
 
 export async function runJob(o: RunJobOptions): Promise<RunJobResult> {
   const log = o.log ?? ((l: string) => { if (!o.quiet) process.stdout.write(l + '\n'); });
-  const { plan, registry } = await preparePipeline(o.file, o.params, o.sets);
+  const { plan, registry } = await preparePipeline(o.file, o.params, o.sets, o.unsets);
   const outDir = path.resolve(o.out ?? path.join('out', plan.pipeline.name));
   checkOutDir(outDir);
   // one run at a time per --out (a second one waits), held until the files are written

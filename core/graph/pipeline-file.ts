@@ -1,9 +1,25 @@
 /**
- * Reading a pipeline file and applying command-line edits (`--param NAME=VALUE`, `--set DOTTED.PATH=JSON`).
- * Malformed JSON is an input error naming the line and column.
+ * Reading a pipeline file (JSON, or YAML for a .yaml/.yml file: the same schema, the same error paths) and
+ * applying command-line edits (`--param NAME=VALUE`, `--set DOTTED.PATH=JSON`, `--unset DOTTED.PATH`).
+ * Malformed JSON or YAML is an input error naming the line and column.
  */
 import fs from 'node:fs';
+import yaml from 'js-yaml';
 import { InputError, issue } from '../schema/input-error.js';
+
+export const isYamlFile = (file: string) => /\.ya?ml$/i.test(file);
+
+/** YAML restricted to what JSON can say (the JSON schema of YAML 1.2: no dates, no tags); duplicate keys are errors. */
+function parseYaml(text: string, file: string): unknown {
+  try {
+    return yaml.load(text, { schema: yaml.JSON_SCHEMA, filename: file });
+  } catch (e) {
+    const m = (e as { mark?: { line: number; column: number }; reason?: string }).mark;
+    const where = m ? ` at line ${m.line + 1}, column ${m.column + 1}` : '';
+    const why = (e as { reason?: string }).reason ?? (e as Error).message;
+    throw new InputError([issue('', `${file} is not valid YAML${where}: ${why}`)], `${file}: malformed YAML${where}: ${why}`);
+  }
+}
 
 export function readPipelineFile(file: string): unknown {
   let text: string;
@@ -11,6 +27,11 @@ export function readPipelineFile(file: string): unknown {
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
     throw new InputError([issue('', `cannot read pipeline file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`)]);
+  }
+  if (isYamlFile(file)) {
+    const parsed = parseYaml(text, file);
+    checkJsonTree(parsed);
+    return parsed;
   }
   let parsed: unknown;
   try {
@@ -84,6 +105,26 @@ export function applySet(pipeline: any, assignment: string): void {
   try { value = JSON.parse(raw); } catch { value = raw; }
   checkJsonTree(value, assignment.slice(0, eq));
   setDotted(pipeline, assignment.slice(0, eq), value);
+}
+
+/**
+ * `--unset DOTTED.PATH`: remove a key (e.g. a parameter: `--unset parameters.b_10`, or a setting so that its default
+ * applies). Nothing at the path is an error naming it.
+ */
+export function applyUnset(pipeline: unknown, dotted: string): void {
+  const keys = dotted.split('.');
+  if (keys.some((k) => k === '')) throw new InputError([issue('--unset', `${JSON.stringify(dotted)} is not a valid dotted path`)]);
+  const bad = keys.find((k) => FORBIDDEN_KEYS.has(k));
+  if (bad) throw new InputError([issue('--unset', `the key ${JSON.stringify(bad)} is not allowed`)]);
+  let cur = pipeline as Record<string, unknown> | undefined;
+  for (const k of keys.slice(0, -1)) {
+    const next = cur?.[k];
+    if (next === null || typeof next !== 'object' || Array.isArray(next)) throw new InputError([issue('--unset', `${dotted}: there is no object at ${k}`)]);
+    cur = next as Record<string, unknown>;
+  }
+  const last = keys[keys.length - 1];
+  if (!cur || !Object.prototype.hasOwnProperty.call(cur, last)) throw new InputError([issue('--unset', `${dotted}: there is nothing to unset (no key ${JSON.stringify(last)} there)`)]);
+  delete cur[last];
 }
 
 /** `--param NAME=VALUE`: sets parameters.NAME.value (keeps vary/prior). */
