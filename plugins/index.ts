@@ -27,6 +27,7 @@ import { reverseAdjoint } from './differentiator/reverse-adjoint.js';
 import { recombinationPlugins } from './recombination/index.js';
 import { boltzmann } from './linear-power/boltzmann.js';
 import { commandPlugins } from './command/index.js';
+import { samplerPlugins } from './sampler/index.js';
 
 export const plugins: AnyPlugin[] = [
   ...integratorPlugins,
@@ -44,6 +45,7 @@ export const plugins: AnyPlugin[] = [
   ...recombinationPlugins,
   boltzmann,
   ...commandPlugins,
+  ...samplerPlugins,
 ];
 
 /** Output contracts of the built-in ports, checked at every stage boundary (docs/architecture.md, "Port contracts"). */
