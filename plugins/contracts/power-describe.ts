@@ -6,6 +6,7 @@
  * them, so that a consumer (the Limber stage) can name the field to change when the grid does not cover what
  * it needs. A stage computing P at the background's redshifts also reports a grid beyond the background's.
  */
+import { resolve } from 'node:path';
 import type { DescribeContext, StaticDescription } from '../../core/plugin/types.js';
 import { inputDescription, num, pathOf, setBy, type Described } from './describe.js';
 import type { KGridConfig, ZGridConfig } from './power-grid-spec.js';
@@ -62,7 +63,7 @@ export function describeOnLinearGrid(ctx: DescribeContext, opts: { background: b
 export function describePowerGridFile(config: PowerGridFileConfig, ctx: DescribeContext): Described {
   let t;
   try {
-    t = readPowerTable(config.file, { h_units: config.h_units ?? 'auto', h: ctx.params.h });
+    t = readPowerTable(resolve(ctx.baseDir ?? process.cwd(), config.file), { h_units: config.h_units ?? 'auto', h: ctx.params.h });
   } catch (e) {
     return { problems: [`with.file: ${(e as Error).message}`] };
   }

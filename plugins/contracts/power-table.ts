@@ -22,6 +22,8 @@
  * last two nodes). Outside the tabulated z range: always an error.
  */
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileFingerprint } from '../../core/cache/memo-key.js';
 import { PLUGIN_API_VERSION, type ParameterSpec, type StagePlugin } from '../../core/plugin/types.js';
 import type { PowerGrid } from './power.js';
 import { evalInterval, findInterval, solveSecondDerivs, splineFactor, type SplineFactor } from '../../core/numerics/spline.js';
@@ -326,7 +328,7 @@ export function formatPowerGridAt(
 
 /** Config of the `grid` stages. */
 export interface PowerGridFileConfig {
-  /** Path of the table (relative to the working directory). */
+  /** Path of the table (relative paths resolve against the pipeline file's folder). */
   file: string;
   h_units: HUnits;
   extrapolate: boolean;
@@ -346,7 +348,8 @@ export const powerGridFileSchema = {
     file: {
       type: 'string', minLength: 1,
       description:
-        "TSV table: header 'k_1overMpc' | 'k_hoverMpc' | 'k[h/Mpc]', then one column per z: 'P_z<z>_Mpc3' or CLASS's 'P(z=<z>)[(Mpc/h)^3]' (docs/power.md)",
+        "TSV table: header 'k_1overMpc' | 'k_hoverMpc' | 'k[h/Mpc]', then one column per z: 'P_z<z>_Mpc3' or CLASS's 'P(z=<z>)[(Mpc/h)^3]' (docs/power.md); " +
+        "a relative path resolves against the pipeline file's folder",
     },
     h_units: {
       enum: ['auto', true, false], default: 'auto',
@@ -405,10 +408,10 @@ export const H_UNIT_SPEC: ParameterSpec = {
  * The table of a `grid` stage on its output grid: values only (P_Mpc3 without tangents: a fixed table does
  * not depend on the cosmological parameters; h, when needed for h-units, is used at its value).
  */
-export function powerGridFromFile(id: string, c: PowerGridFileConfig, h: number | undefined): {
+export function powerGridFromFile(id: string, c: PowerGridFileConfig, h: number | undefined, baseDir = process.cwd()): {
   k_1overMpc: Float64Array; z: Float64Array; P_Mpc3: { value: Float64Array; tangent: null; P: 0 }; source: string;
 } {
-  const t = readPowerTable(c.file, { h_units: c.h_units ?? 'auto', h });
+  const t = readPowerTable(resolve(baseDir, c.file), { h_units: c.h_units ?? 'auto', h });
   let k = t.k_1overMpc, z = t.z;
   if (c.k !== 'native' && c.k !== undefined) {
     const kc = {
@@ -452,9 +455,11 @@ export function powerGridFileStage(port: 'linear-power' | 'nonlinear-power', des
     reads: (config): Record<string, ParameterSpec> => (config.h_units === false ? {} : { h: H_UNIT_SPEC }),
     differentiable: 'forward',
     describe: (config, ctx) => describePowerGridFile(config, ctx),
+    // the table's content enters the memo key (a file edited in place recomputes)
+    fingerprint: (config, ctx) => fileFingerprint(resolve(ctx.baseDir, config.file)),
     run(ctx): PowerGrid {
       const h = ctx.config.h_units === false ? undefined : ctx.param('h').v;
-      return powerGridFromFile(id, ctx.config, h);
+      return powerGridFromFile(id, ctx.config, h, ctx.baseDir);
     },
     write(output, file, { config }) {
       return { [file]: formatPowerGridAt(output, config.output_z ? Float64Array.from(config.output_z) : output.z) };

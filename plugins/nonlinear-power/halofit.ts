@@ -19,8 +19,9 @@
  *      Omega_de(z)/(1 - Omega_m(z)); both CCL and CLASS set f1 = f2 = f3 = 1 when |1 - Omega_m(z)| <= 0.01, and
  *      so do we (at z >~ 5 for Omega_m = 0.3; the jump is < 3e-4 in the exponents).
  *   6. Delta_NL^2 = Delta_Q^2 + Delta_H^2 (T12 eqs. A1-A3), y = k/k_sigma, f(y) = y/4 + y^2/8.
- * The massive-neutrino terms (Bird et al. 2012) are absent: this stage refuses a cosmology with Omega_nu > 0
- * (the cosmology contract's check), rather than ignore the neutrinos.
+ * Massive neutrinos: with f_nu = Omega_nu/Omega_m > 0 the Bird, Viel & Haehnelt (2012) terms as CLASS v3 applies
+ * them (section 7; forward tangents and the vjp included). With f_nu = 0 (m_nu is not yet a parameter; the config's
+ * `f_nu` hook serves external grids with neutrinos) that path never runs: the massless Halofit below is unchanged.
  *
  * Omega_m(z) = Omega_m (1+z)^3/E^2 and Omega_de(z) = 1 - Omega_m(z) - Omega_r(z) - Omega_k(z) come from the
  * background input (E with radiation, like CCL and CLASS).
@@ -70,6 +71,8 @@ export interface HalofitConfig {
   w_convention: WConvention;
   sigma_k_per_decade: number;
   output_z: number[];
+  /** the neutrino hook while m_nu is not a parameter (section 7) */
+  f_nu?: number;
 }
 
 /** The cosmology at one redshift as Halofit sees it. */
@@ -833,6 +836,12 @@ function coefficientsAt(nEff: number, C: number, Om: number, Ode: number, w: num
 
 export interface HalofitOptions {
   sigma_k_per_decade?: number;
+  /**
+   * Massive neutrinos (Bird, Viel & Haehnelt 2012 as CLASS applies it, section 7): f_nu = Omega_nu/Omega_m and h
+   * (for the k/h of the two-halo factor). Active only when f_nu > 0; absent or f_nu = 0: the massless Halofit,
+   * unchanged to the last bit.
+   */
+  neutrinos?: { f_nu: Dual; h: Dual };
 }
 
 /** The cosmology of each z row (scalar duals) given the background and the parameters w0, wa. */
@@ -914,11 +923,15 @@ function halofitRows(
   let P = Plin.tangent ? Plin.P : 0;
   if (P === 0 && cosmologies)
     for (const c of cosmologies) for (const x of [c.Omega_m, c.Omega_de, c.w]) if (x.d) P = x.d.length;
+  // the Bird et al. massive-neutrino terms, only when f_nu > 0 (section 7)
+  const bird = cosmologies && opts.neutrinos && opts.neutrinos.f_nu.v > 0 ? opts.neutrinos : null;
+  if (bird && P === 0) for (const x of [bird.f_nu, bird.h]) if (x.d) P = x.d.length;
   // the blocks that are not identically zero: the linear P's, and (output) those the cosmology duals reach
   const linBlocks = Plin.tangent ? nonzeroBlocks(Plin) : [];
   const used = new Set(linBlocks);
   if (cosmologies)
     for (const c of cosmologies) for (const x of [c.Omega_m, c.Omega_de, c.w]) if (x.d) x.d.forEach((t, p) => { if (t !== 0) used.add(p); });
+  if (bird) for (const x of [bird.f_nu, bird.h]) if (x.d) x.d.forEach((t, p) => { if (t !== 0) used.add(p); });
   const outBlocks = Int32Array.from([...used].sort((a, b) => a - b));
 
   const perDecade = opts.sigma_k_per_decade ?? 200;
@@ -932,7 +945,7 @@ function halofitRows(
   const scales: NonlinearScale[] = [];
   const coef = new Float64Array(N_COEF);
   const jac = new Float64Array(N_COEF * N_BASE);
-  const dRow = tangent ? new Float64Array(N_PARTIAL * nk) : new Float64Array(0);
+  const dRow = tangent ? new Float64Array((bird ? N_PARTIAL_BIRD : N_PARTIAL) * nk) : new Float64Array(0);
   const cm = new Float64Array(N_COEF * Math.max(P, 1));
   const dR = new Float64Array(Math.max(P, 1));
   const hk = uniformStep(lnk), pw = new Float64Array(3 * nk);
@@ -948,6 +961,8 @@ function halofitRows(
     if (!cosmologies) continue;
     const cos = cosmologies[r];
     coefficientsAt(sc.n_eff.v, sc.C.v, cos.Omega_m.v, cos.Omega_de.v, cos.w.v, coef, tangent ? jac : null);
+    const an0 = coef[C_AN];
+    if (bird) birdCoefficients(sc.n_eff.v, bird.f_nu.v, coef, tangent ? jac : null);
     if (tangent) {
       // the coefficients' tangents: their Jacobian times the tangents of (n_eff, C, Omega_m(z), Omega_de(z), w)
       const base = [sc.n_eff.d, sc.C.d, cos.Omega_m.d, cos.Omega_de.d, cos.w.d];
@@ -961,11 +976,22 @@ function halofitRows(
           }
           cm[c * P + p] = t;
         }
+        if (bird && bird.f_nu.d) {
+          // the Bird terms' own dependence on f_nu: a_n (1 + 0.977 f_nu), beta + f_nu (1.081 + 0.395 n_eff^2)
+          const df = bird.f_nu.d[p];
+          cm[C_AN * P + p] += an0 * 0.977 * df;
+          cm[C_BETA * P + p] += (1.081 + 0.395 * sc.n_eff.v * sc.n_eff.v) * df;
+        }
       }
     }
     const lnCF3 = Math.log(coef[C_CN] * coef[C_F3]);
     rowPowers(lnk, hk, lnR, coef, lnCF3, pw);
     const o = r * nk, Pv = Plin.value;
+    if (bird) {
+      birdRow(k, lnk, norm, Pv, o, R, lnR, coef, lnCF3, pw, bird.f_nu.v, bird.h.v, value, tangent ? dRow : null);
+      if (tangent) birdTangents(outBlocks, P, N, o, nk, norm, dRow, dR, cm, Tlin, bird, tangent);
+      continue;
+    }
     rowValues(k, norm, Pv, o, R, coef, pw, value);
     if (!tangent) continue;
     // tangents: block p, knot i: (d_lny dlnR_p + sum_c d_c dcoef_c,p)/norm_i + d_DL dP_lin
@@ -990,11 +1016,11 @@ function halofitRows(
 // 5. The stage
 
 /**
- * The cosmology Halofit reads itself: w0, wa (the (1 + w) terms); Omega_m(z), Omega_de(z) come from the
- * background input. Omega_nu: refused when > 0 (no Bird et al. 2012 correction here).
+ * The cosmology Halofit reads itself: w0, wa (the (1 + w) terms) and Omega_nu (f_nu = Omega_nu/Omega_m, the Bird
+ * et al. terms: section 7); Omega_m(z), Omega_de(z), Omega_m and h come from the background input.
  */
 export const HALOFIT_QUANTITIES = ['w0', 'wa', 'Omega_nu'] as const satisfies readonly CosmoQuantity[];
-const HALOFIT_REQUIREMENTS: CosmologyRequirements = { no_massive_neutrinos: 'in Halofit (no Bird et al. 2012 correction)' };
+const HALOFIT_REQUIREMENTS: CosmologyRequirements = {};
 
 /** The parameters it reads (cosmology contract): w0, wa. */
 export const HALOFIT_PARAMETERS: Record<string, ParameterSpec> = cosmologyReads(HALOFIT_QUANTITIES);
@@ -1016,8 +1042,23 @@ const configSchema = {
       type: 'array', minItems: 1, items: { type: 'number', minimum: 0 }, default: [0, 0.5, 1, 2, 3],
       description: 'redshifts of the P(k) columns written to pk.tsv (inside the linear grid)',
     },
+    f_nu: {
+      type: 'number', minimum: 0, maximum: 0.5,
+      description:
+        'massive-neutrino fraction Omega_nu/Omega_m for the Bird et al. terms (hook while m_nu is not a parameter): set it only ' +
+        'to evaluate an external linear P(k) with massive neutrinos; default: the cosmology\'s (0)',
+    },
   },
 } as const;
+
+/** f_nu = Omega_nu/Omega_m: the cosmology's (Omega_m of the background), or the config's hook (a constant). */
+function neutrinoFraction(ctx: { param(name: string): Dual; readonly stage: string }, cfg: HalofitConfig, bg: Background): Dual {
+  const c = cosmologyOf(ctx);
+  if (cfg.f_nu === undefined) return div(c.Omega_nu, bg.Omega_m);
+  if (c.Omega_nu.v !== 0)
+    throw new Error(`nonlinear-power/halofit: with.f_nu is set, but the cosmology has Omega_nu = ${c.Omega_nu.v}; remove with.f_nu (it is only for external grids)`);
+  return constant(cfg.f_nu);
+}
 
 export const halofit: StagePlugin<HalofitConfig, { linear: PowerGrid; background: Background }, PowerGrid> = {
   apiVersion: PLUGIN_API_VERSION,
@@ -1051,7 +1092,8 @@ export const halofit: StagePlugin<HalofitConfig, { linear: PowerGrid; background
     if (problems.length) throw new Error(`nonlinear-power/halofit: ${problems.join('; ')}`);
     const c = cosmologyOf(ctx);
     const cos = halofitCosmologies(bg, lin.z, c.w0, c.wa, cfg.w_convention ?? 'w0');
-    const { P, kept } = halofitRows(lin, cos, { sigma_k_per_decade: cfg.sigma_k_per_decade });
+    const neutrinos = { f_nu: neutrinoFraction(ctx, cfg, bg), h: bg.h };
+    const { P, kept } = halofitRows(lin, cos, { sigma_k_per_decade: cfg.sigma_k_per_decade, neutrinos });
     const out: PowerGrid = { k_1overMpc: lin.k_1overMpc, z: lin.z, P_Mpc3: P, source: 'halofit' };
     KEPT.set(out, kept); // for the reverse pass
     return out;
@@ -1062,11 +1104,21 @@ export const halofit: StagePlugin<HalofitConfig, { linear: PowerGrid; background
     if (!Pbar) return {};
     const cfg = ctx.config;
     const values = cosmologyValues(ctx, HALOFIT_QUANTITIES);
-    const r = halofitAdjoint(ctx.inputs.linear, ctx.inputs.background, values.w0, values.wa, cfg.w_convention ?? 'w0',
-      { sigma_k_per_decade: cfg.sigma_k_per_decade }, ctx.output, Pbar);
+    const bg = ctx.inputs.background;
+    const fnu = neutrinoFraction(ctx, cfg, bg);
+    const r = halofitAdjoint(ctx.inputs.linear, bg, values.w0, values.wa, cfg.w_convention ?? 'w0',
+      { sigma_k_per_decade: cfg.sigma_k_per_decade, neutrinos: { f_nu: fnu, h: bg.h } }, ctx.output, Pbar);
+    if (fnu.v === 0)
+      return {
+        inputs: { linear: { P_Mpc3: r.PlinBar }, background: r.background },
+        params: cosmologyParameterBars(values, { w0: r.w0, wa: r.wa }),
+      };
+    // f_nu = Omega_nu/Omega_m (the background's Omega_m), unless the config's constant
+    const fromCosmology = cfg.f_nu === undefined;
+    const OmBar = (r.background.Omega_m ?? 0) - (fromCosmology ? (r.f_nu * fnu.v) / bg.Omega_m.v : 0);
     return {
-      inputs: { linear: { P_Mpc3: r.PlinBar }, background: r.background },
-      params: cosmologyParameterBars(values, { w0: r.w0, wa: r.wa }),
+      inputs: { linear: { P_Mpc3: r.PlinBar }, background: { ...r.background, Omega_m: OmBar, h: r.h } },
+      params: cosmologyParameterBars(values, { w0: r.w0, wa: r.wa, ...(fromCosmology ? { Omega_nu: r.f_nu / bg.Omega_m.v } : {}) }),
     };
   },
 
@@ -1126,7 +1178,10 @@ export function halofitAdjoint(
   let OmBar = 0, OrBar = 0, OkBar = 0, w0Bar = 0, waBar = 0;
   const coef = new Float64Array(N_COEF), coefBar = new Float64Array(N_COEF);
   const jac = new Float64Array(N_COEF * N_BASE);
-  const dRow = new Float64Array(N_PARTIAL * nk);
+  const bird = opts.neutrinos && opts.neutrinos.f_nu.v > 0 ? { f: opts.neutrinos.f_nu.v, h: opts.neutrinos.h.v } : null;
+  let fnuBar = 0, lnhBar = 0;
+  const birdOut = bird ? new Float64Array(N) : null;
+  const dRow = new Float64Array((bird ? N_PARTIAL_BIRD : N_PARTIAL) * nk);
   const lb = new Float64Array(N_BASE);
   const ybar = new Float64Array(nk);
   const hk = uniformStep(lnk), pw = new Float64Array(3 * nk);
@@ -1151,10 +1206,19 @@ export function halofitAdjoint(
     const Omz = (bg.Omega_m.v * a1 * a1 * a1) / E2, Orz = (bg.Omega_r.v * a1 * a1 * a1 * a1) / E2, Okz = (bg.Omega_k.v * a1 * a1) / E2;
     const wz = convention === 'instantaneous' ? w0 + (wa * z[r]) / a1 : w0;
     coefficientsAt(nEff, Cv, Omz, 1 - Omz - Orz - Okz, wz, coef, jac);
+    const an0 = coef[C_AN];
+    if (bird) birdCoefficients(nEff, bird.f, coef, jac);
     const lnCF3 = Math.log(coef[C_CN] * coef[C_F3]);
     rowPowers(lnk, hk, lnR, coef, lnCF3, pw);
     // 6'. per k: value = Delta_NL^2/norm, Delta_L^2 = P norm
-    rowPartials(k, lnk, norm, Plin, o, R, lnR, coef, lnCF3, pw, dRow);
+    if (bird) {
+      birdRow(k, lnk, norm, Plin, o, R, lnR, coef, lnCF3, pw, bird.f, bird.h, birdOut!, dRow);
+      for (let i = 0; i < nk; i++) {
+        const t = Pbar[o + i] / norm[i];
+        fnuBar += t * dRow[D_FNU * nk + i];
+        lnhBar += t * dRow[D_LNH * nk + i];
+      }
+    } else rowPartials(k, lnk, norm, Plin, o, R, lnR, coef, lnCF3, pw, dRow);
     let lnRbar = 0, b0 = 0, b1 = 0, b2 = 0, b3 = 0, b4 = 0, b5 = 0, b6 = 0, b7 = 0, b8 = 0, b9 = 0;
     for (let i = 0; i < nk; i++) {
       const pb = Pbar[o + i];
@@ -1167,6 +1231,7 @@ export function halofitAdjoint(
     }
     coefBar[0] = b0; coefBar[1] = b1; coefBar[2] = b2; coefBar[3] = b3; coefBar[4] = b4;
     coefBar[5] = b5; coefBar[6] = b6; coefBar[7] = b7; coefBar[8] = b8; coefBar[9] = b9;
+    if (bird) fnuBar += coefBar[C_AN] * an0 * 0.977 + coefBar[C_BETA] * (1.081 + 0.395 * nEff * nEff);
     // 4'. coefficients -> (n_eff, C, Omega_m(z), Omega_de(z), w)
     lb.fill(0);
     for (let c = 0; c < N_COEF; c++) if (coefBar[c] !== 0) for (let b = 0; b < N_BASE; b++) lb[b] += coefBar[c] * jac[c * N_BASE + b];
@@ -1197,5 +1262,97 @@ export function halofitAdjoint(
     if (convention === 'instantaneous') waBar += (lb[B_W] * z[r]) / a1;
   }
   const bgE = backgroundAtAdjoint(bg, z, { E: Ebar });
-  return { PlinBar, background: { ...bgE, Omega_m: OmBar, Omega_r: OrBar, Omega_k: OkBar }, w0: w0Bar, wa: waBar };
+  return {
+    PlinBar, background: { ...bgE, Omega_m: OmBar, Omega_r: OrBar, Omega_k: OkBar }, w0: w0Bar, wa: waBar,
+    f_nu: fnuBar, h: bird ? lnhBar / bird.h : 0,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// 7. Massive neutrinos: Bird, Viel & Haehnelt (2012, MNRAS 420, 2551) as CLASS v3 applies it to Takahashi 2012
+//
+// With f_nu = Omega_nu/Omega_m > 0 (CLASS's halofit.c, "SPB14"; Bird's later CAMB form, without the
+// (Omega_m - 0.3) term of the 2012 paper):
+//   beta_n -> beta_n + f_nu (1.081 + 0.395 n_eff^2),      Delta_H^2 -> Delta_H^2 (1 + 0.977 f_nu),
+//   Delta_Q^2 = Delta_L^2 (1 + D)^beta_n/(1 + alpha_n D) e^{-y/4 - y^2/8},  D = Delta_L^2 [1 + f_nu 47.48 q^2/(1 + 1.5 q^2)],
+// q = k/(h Mpc^-1) (the h^2 of Cuesta's fix in CLASS). Delta_L^2 is that of the total matter P_lin, as is sigma(R).
+// Only this path runs when f_nu > 0; with f_nu = 0 the code above is unchanged (to the last bit, and its speed).
+
+/** Rows of the partials of the Bird path beyond those of rowPartials: d/df_nu, d/dln h. */
+const D_FNU = N_PARTIAL, D_LNH = N_PARTIAL + 1, N_PARTIAL_BIRD = N_PARTIAL + 2;
+
+/** a_n (1 + 0.977 f_nu), beta_n + f_nu (1.081 + 0.395 n^2), and their Jacobian rows in (n_eff, C, Omega_m, Omega_de, w). */
+function birdCoefficients(nEff: number, fnu: number, coef: Float64Array, jac: Float64Array | null): void {
+  const s = 1 + 0.977 * fnu;
+  coef[C_AN] *= s;
+  coef[C_BETA] += fnu * (1.081 + 0.395 * nEff * nEff);
+  if (!jac) return;
+  for (let b = 0; b < N_BASE; b++) jac[C_AN * N_BASE + b] *= s;
+  jac[C_BETA * N_BASE + B_NEFF] += fnu * 0.79 * nEff;
+}
+
+/**
+ * Values (into out, P_NL along row o) and, when d is given, the partials of Delta_NL^2 in the layout of
+ * rowPartials plus d/df_nu and d/dln h, for the Bird path (plain loops: this path is not the tuned one).
+ */
+function birdRow(
+  k: Float64Array, lnk: Float64Array, norm: Float64Array, Pv: Float64Array, o: number, R: number, lnR: number,
+  c: Float64Array, lnCF3: number, pw: Float64Array, fnu: number, h: number, out: Float64Array, d: Float64Array | null,
+): void {
+  const an = c[C_AN], bn = c[C_BN], cn = c[C_CN], gam = c[C_GAM], alpha = c[C_ALPHA], beta = c[C_BETA], nu = c[C_NU];
+  const f1 = c[C_F1], f2 = c[C_F2], f3 = c[C_F3];
+  const nk = k.length;
+  for (let i = 0; i < nk; i++) {
+    const DL = Pv[o + i] * norm[i];
+    const y = k[i] * R, y2 = y * y, lny = lnk[i] + lnR;
+    const q = k[i] / h, q2 = q * q;
+    const gk = (47.48 * q2) / (1 + 1.5 * q2);
+    const DLa = DL * (1 + fnu * gk);
+    const lp = Math.log1p(DLa);
+    const iden = 1 / (1 + alpha * DLa);
+    const E = Math.exp(beta * lp - y / 4 - y2 / 8) * iden;
+    const DQ = DL * E;
+    const yF2 = pw[i], G = pw[nk + i], yF1 = pw[2 * nk + i];
+    const iDd = 1 / (1 + bn * yF2 + G);
+    const iM = 1 / (y2 + nu);
+    const H = yF1 * y2 * iDd * iM;
+    const DH = an * H;
+    out[o + i] = (DQ + DH) / norm[i];
+    if (!d) continue;
+    const hD = DH * iDd;
+    const g3 = (3 - gam) * G;
+    const c1 = beta / (1 + DLa) - alpha * iden; // d ln Delta_Q^2/d D
+    d[D_DL * nk + i] = E + DQ * c1 * (1 + fnu * gk);
+    d[D_LNY * nk + i] = -DQ * (y / 4 + y2 / 4) + DH * (3 * f1 + 2 * nu * iM) - hD * (bn * f2 * yF2 + g3);
+    d[(2 + C_AN) * nk + i] = H;
+    d[(2 + C_BN) * nk + i] = -hD * yF2;
+    d[(2 + C_CN) * nk + i] = (-hD * g3) / cn;
+    d[(2 + C_GAM) * nk + i] = hD * G * (lnCF3 + lny);
+    d[(2 + C_ALPHA) * nk + i] = -DQ * DLa * iden;
+    d[(2 + C_BETA) * nk + i] = DQ * lp;
+    d[(2 + C_NU) * nk + i] = -DH * iM;
+    d[(2 + C_F1) * nk + i] = DH * 3 * lny;
+    d[(2 + C_F2) * nk + i] = -hD * bn * yF2 * lny;
+    d[(2 + C_F3) * nk + i] = (-hD * g3) / f3;
+    d[D_FNU * nk + i] = DQ * c1 * DL * gk;
+    // dg/dln h = -2 x 47.48 q^2/(1 + 1.5 q^2)^2
+    d[D_LNH * nk + i] = DQ * c1 * DL * fnu * ((-2 * 47.48 * q2) / ((1 + 1.5 * q2) * (1 + 1.5 * q2)));
+  }
+}
+
+/** The tangent blocks of one row on the Bird path (the loop of halofitRows with the two extra partials). */
+function birdTangents(
+  outBlocks: Int32Array, P: number, N: number, o: number, nk: number, norm: Float64Array, dRow: Float64Array, dR: Float64Array,
+  cm: Float64Array, Tlin: Float64Array | null, bird: { f_nu: Dual; h: Dual }, tangent: Float64Array,
+): void {
+  for (const p of outBlocks) {
+    const dl = dR[p];
+    const df = bird.f_nu.d ? bird.f_nu.d[p] : 0, dlnh = bird.h.d ? bird.h.d[p] / bird.h.v : 0;
+    const b = p * N + o;
+    for (let i = 0; i < nk; i++) {
+      let t = dRow[D_LNY * nk + i] * dl + dRow[D_FNU * nk + i] * df + dRow[D_LNH * nk + i] * dlnh;
+      for (let c = 0; c < N_COEF; c++) t += dRow[(2 + c) * nk + i] * cm[c * P + p];
+      tangent[b + i] = t / norm[i] + (Tlin ? dRow[D_DL * nk + i] * Tlin[b + i] : 0);
+    }
+  }
 }

@@ -42,7 +42,7 @@ describe('descriptors', () => {
   test('ids, ports, API version and differentiability', () => {
     const all = [...linearPowerPlugins, ...nonlinearPowerPlugins];
     expect(all.map((p) => p.id).sort()).toEqual(
-      ['linear-power/eisenstein-hu', 'linear-power/grid', 'nonlinear-power/grid', 'nonlinear-power/halofit', 'nonlinear-power/linear'].sort(),
+      ['linear-power/eisenstein-hu', 'linear-power/grid', 'nonlinear-power/grid', 'nonlinear-power/halofit', 'nonlinear-power/hmcode2020', 'nonlinear-power/linear'].sort(),
     );
     for (const p of all) {
       expect(p.apiVersion).toBe(PLUGIN_API_VERSION);
