@@ -43,8 +43,13 @@ export function outputGrid(spec: OutputZ): Float64Array {
 }
 
 /** Problems with an output_z spec against the tabulated range, as `with.output_z...: text` messages. */
+/** Most redshifts a written table may have (a background.tsv of 1e5 rows is ~20 MB). */
+export const MAX_OUTPUT_Z = 100000;
+
 export function checkOutputGrid(spec: OutputZ, zMax: number): string[] {
   const out: string[] = [];
+  const n = Array.isArray(spec) ? spec.length : spec.count;
+  if (n > MAX_OUTPUT_Z) return [`with.output_z${Array.isArray(spec) ? '' : '.count'}: ${n} redshifts; at most ${MAX_OUTPUT_Z}`];
   if (Array.isArray(spec)) {
     for (let i = 0; i < spec.length; i++) {
       if (spec[i] < 0 || spec[i] > zMax)

@@ -52,6 +52,10 @@ describe('unsupported cosmologies', () => {
 });
 
 describe('config', () => {
+  test('output_z with 1e7 redshifts: refused with the limit (the fuzzer found the string overflow it caused)', () => {
+    expect(check({}, { output_z: { min: 0, max: 10, count: 1e7 } })).toEqual([expect.stringMatching(/^with\.output_z\.count: 10000000 redshifts; at most 100000/)]);
+  });
+
   test('output_z beyond z_max: named with its with. path', () => {
     expect(check({}, { z_max: 5 })).toEqual([expect.stringMatching(/^with\.output_z\.max: 10 exceeds the tabulated range: with\.z_max = 5/)]);
     expect(() => runBackground({ with: { z_max: 5 } })).toThrow(/with\.output_z\.max/);
