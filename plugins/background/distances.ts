@@ -15,7 +15,7 @@
  */
 import type { Integrator, QuadratureRule } from '../../core/numerics/integrator.js';
 import {
-  DQ_E2, E2, EXPANSION_SCRATCH, type ExpansionCoefficients, NB, e2At, expansionAt, nonPositiveE2Error,
+  DQ_E2, E2, EXPANSION_SCRATCH, type ExpansionCoefficients, NB, QA, QM, e2At, expansionAt, nonPositiveE2Error,
 } from './expansion.js';
 
 /** A value array on the grid and, optionally, NB base tangent blocks (base[k*n + i] = d value_i / d q_k). */
@@ -236,11 +236,18 @@ export function conformalTime(
     }
   };
   // Early part, analytic.
-  const r = Math.sqrt(c.Or + c.Om * aIni), r0 = Math.sqrt(c.Or);
-  let T = (2 * (r - r0)) / c.Om;
+  // radiation: photons + massless neutrinos + the massive ones (relativistic at a_ini: M0 a_ini << 1); matter: b + cdm
+  const Orad = c.Or + c.An, Omat = c.Ocb; // (Or + 0 and Om when A = 0: bit for bit the massless model's)
+  const r = Math.sqrt(Orad + Omat * aIni), r0 = Math.sqrt(Orad);
+  let T = (2 * (r - r0)) / Omat;
   const dT = new Float64Array(NB);
-  dT[0] = (1 / r - 1 / r0) / c.Om; // d/dOmega_r
-  dT[1] = aIni / (c.Om * r) - T / c.Om; // d/dOmega_m
+  const dRad = (1 / r - 1 / r0) / Omat, dMat = aIni / (Omat * r) - T / Omat;
+  dT[0] = dRad; // d/dOmega_r
+  dT[1] = dMat; // d/dOmega_m
+  if (c.An !== 0) {
+    dT[QA] = dRad - dMat * c.Fn0; // Omega_cb = Omega_m - A F(M0)
+    dT[QM] = -dMat * c.An * c.dFn0;
+  }
   if (xTop > xIni) {
     const rule = integrator.adaptRule(probe, xIni, xTop, 1e-3 * integrator.rtol * T);
     for (let j = 0; j < rule.x.length; j++) {

@@ -10,17 +10,29 @@
  *   ln g = -3 (1+w0+wa) x - 3 wa (1 - e^x),     d ln g/dx = -3 (1 + w(a)),
  *   dE^2/dx = -4 Omega_r a^-4 - 3 Omega_m a^-3 - 2 Omega_k a^-2 - 3 (1 + w) Omega_de g.
  *
- * Tangents are carried in a fixed "base" space q = (Omega_r, Omega_m, Omega_k, Omega_de, w0, wa), treating
- * the six as independent: every quantity of this stage is first differentiated with respect to q in closed
+ * Massive neutrinos (plugins/contracts/neutrinos.ts; Lesgourgues & Pastor 2006, eqs. 11-12): Omega_m counts them today,
+ * so the clustering matter is Omega_cb = Omega_m - Omega_nu0, and their density and pressure follow the Fermi-Dirac
+ * integrals F, G at M0 a (A = Omega_nu if massless, M0 = m/(k_B T_ncdm) today):
+ *
+ *   E^2(a) += A a^-4 F(M0 a) - Omega_nu0 a^-3,   Omega_nu0 = A F(M0),
+ *   dE^2/dx += -3 A a^-4 (F + G)(M0 a)   (continuity: d rho/dx = -3 (rho + p))   [+ 3 Omega_nu0 a^-3].
+ *
+ * With A = 0 (m_nu = 0) none of this runs and every number is the massless model's, to the last bit.
+ *
+ * Tangents are carried in a fixed "base" space q = (Omega_r, Omega_m, Omega_k, Omega_de, w0, wa, A, M0), treating
+ * the eight as independent: every quantity of this stage is first differentiated with respect to q in closed
  * form, then contracted with the Jacobian dq/dtheta (the closure Omega_de = 1 - Omega_m - Omega_r - Omega_k
  * and the h, T_cmb, N_eff dependence of Omega_r live in that Jacobian). h also enters through H0, which the
  * callers handle with scalar duals.
  */
 import type { Dual } from '../../core/ad/dual.js';
 import type { DualArray } from '../../core/ad/dual-array.js';
+import { fermiDirac } from '../contracts/neutrinos.js';
 
 /** Order of the base quantities. */
-export const BASE_NAMES = ['Omega_r', 'Omega_m', 'Omega_k', 'Omega_de', 'w0', 'wa'] as const;
+export const BASE_NAMES = ['Omega_r', 'Omega_m', 'Omega_k', 'Omega_de', 'w0', 'wa', 'nu_amplitude', 'nu_M0'] as const;
+/** Indices of the massive-neutrino base quantities: A (their density today were they massless) and M0 = m/(k_B T_ncdm). */
+export const QA = 6, QM = 7;
 export const NB = BASE_NAMES.length;
 
 /** Plain values of the base quantities (the hot loops read these). */
@@ -31,11 +43,30 @@ export interface ExpansionCoefficients {
   readonly Ode: number;
   readonly w0: number;
   readonly wa: number;
+  /** Massive neutrinos: A = their density today were they massless (0: none), M0 = m/(k_B T_ncdm). */
+  readonly An: number;
+  readonly Mn: number;
+  /** F(M0), dF/dM(M0): Omega_nu0 = A F(M0). */
+  readonly Fn0: number;
+  readonly dFn0: number;
+  /** Clustering matter today, baryons + CDM: Omega_m - A F(M0) (= Omega_m exactly when A = 0). */
+  readonly Ocb: number;
 }
 
-export const coefficientsOf = (q: readonly Dual[]): ExpansionCoefficients => ({
-  Or: q[0].v, Om: q[1].v, Ok: q[2].v, Ode: q[3].v, w0: q[4].v, wa: q[5].v,
-});
+/** Scratch of the Fermi-Dirac lookups (F, dF/dM, G, dG/dM); single-threaded use, no allocation per call. */
+const FD = new Float64Array(4);
+
+export const coefficientsOf = (q: readonly Dual[]): ExpansionCoefficients => {
+  const An = q.length > QA ? q[QA].v : 0, Mn = q.length > QM ? q[QM].v : 0;
+  let Fn0 = 1, dFn0 = 0, Ocb = q[1].v;
+  if (An !== 0) {
+    fermiDirac(Mn, FD);
+    Fn0 = FD[0];
+    dFn0 = FD[1];
+    Ocb = q[1].v - An * Fn0;
+  }
+  return { Or: q[0].v, Om: q[1].v, Ok: q[2].v, Ode: q[3].v, w0: q[4].v, wa: q[5].v, An, Mn, Fn0, dFn0, Ocb };
+};
 
 /** Layout of the scratch vector filled by `expansionAt`. */
 export const E2 = 0;
@@ -60,8 +91,8 @@ export function expansionAt(c: ExpansionCoefficients, x: number, out: Float64Arr
   const w = c.w0 + c.wa * (1 - a);
   const s = -3 * (1 + w); // d ln g / dx
   const de = c.Ode * g;
-  out[E2] = a2 * (c.Ok + ia * (c.Om + ia * c.Or)) + de; // as e2At, to the last bit
-  out[DE2DX] = -4 * c.Or * a4 - 3 * c.Om * a3 - 2 * c.Ok * a2 + s * de;
+  out[E2] = a2 * (c.Ok + ia * (c.Ocb + ia * c.Or)) + de; // as e2At, to the last bit
+  out[DE2DX] = -4 * c.Or * a4 - 3 * c.Ocb * a3 - 2 * c.Ok * a2 + s * de;
   // d ln g / d w0 = -3x, d ln g / d wa = -3x - 3(1-a); d s / d w0 = -3, d s / d wa = -3(1-a)
   const lw0 = -3 * x;
   const lwa = -3 * x - 3 * (1 - a);
@@ -77,6 +108,20 @@ export function expansionAt(c: ExpansionCoefficients, x: number, out: Float64Arr
   out[DQ_SLOPE + 3] = s * g;
   out[DQ_SLOPE + 4] = de * (s * lw0 - 3);
   out[DQ_SLOPE + 5] = de * (s * lwa - 3 * (1 - a));
+  if (c.An === 0) {
+    out[DQ_E2 + QA] = out[DQ_E2 + QM] = out[DQ_SLOPE + QA] = out[DQ_SLOPE + QM] = 0;
+    return;
+  }
+  // massive neutrinos: A a^-4 F(M0 a), slope -3 A a^-4 (F + G); the Ocb = Omega_m - A F(M0) terms above
+  fermiDirac(c.Mn * a, FD);
+  const F = FD[0], dF = FD[1], G = FD[2], dG = FD[3];
+  const nu = c.An * a4;
+  out[E2] += nu * F;
+  out[DE2DX] += -3 * nu * (F + G);
+  out[DQ_E2 + QA] = a4 * F - a3 * c.Fn0;
+  out[DQ_E2 + QM] = nu * a * dF - a3 * c.An * c.dFn0;
+  out[DQ_SLOPE + QA] = -3 * a4 * (F + G) + 3 * a3 * c.Fn0;
+  out[DQ_SLOPE + QM] = -3 * nu * a * (dF + dG) + 3 * a3 * c.An * c.dFn0;
 }
 
 /** rho_de(a)/rho_de0 = g(a) at x = ln a. */
@@ -90,7 +135,10 @@ export function e2At(c: ExpansionCoefficients, x: number): number {
   const ia = 1 / a;
   const a2 = ia * ia;
   const g = Math.exp(-3 * (1 + c.w0 + c.wa) * x - 3 * c.wa * (1 - a));
-  return a2 * (c.Ok + ia * (c.Om + ia * c.Or)) + c.Ode * g;
+  const e2 = a2 * (c.Ok + ia * (c.Ocb + ia * c.Or)) + c.Ode * g;
+  if (c.An === 0) return e2;
+  fermiDirac(c.Mn * a, FD);
+  return e2 + c.An * a2 * a2 * FD[0];
 }
 
 /** Jacobian of the base quantities with respect to the varied parameters: J[k*P + p] = dq_k/dtheta_p. */
@@ -128,7 +176,8 @@ export function describeCosmology(c: ExpansionCoefficients): string {
   const f = (v: number) => Number(v.toPrecision(6));
   return (
     `Omega_m = ${f(c.Om)}, Omega_k = ${f(c.Ok)}, Omega_r = ${f(c.Or)}, ` +
-    `Omega_de = 1 - Omega_m - Omega_r - Omega_k = ${f(c.Ode)}, w0 = ${f(c.w0)}, wa = ${f(c.wa)}`
+    `Omega_de = 1 - Omega_m - Omega_r - Omega_k = ${f(c.Ode)}, w0 = ${f(c.w0)}, wa = ${f(c.wa)}` +
+    (c.An !== 0 ? `, Omega_nu = ${f(c.An * c.Fn0)}` : '')
   );
 }
 

@@ -30,7 +30,7 @@
  * is not free, a larger radiation-era step would save 17% of the steps. Neither is taken.
  */
 import {
-  DE2DX, DQ_E2, DQ_SLOPE, E2, EXPANSION_SCRATCH, type ExpansionCoefficients, NB, darkEnergyRatio, e2At, expansionAt,
+  DE2DX, DQ_E2, DQ_SLOPE, E2, EXPANSION_SCRATCH, type ExpansionCoefficients, NB, QA, QM, darkEnergyRatio, e2At, expansionAt,
   nonPositiveE2Error, describeCosmology,
 } from './expansion.js';
 import type { BaseArray } from './distances.js';
@@ -115,14 +115,42 @@ function growthCoefficients(c: ExpansionCoefficients, x: number, s: Float64Array
   if (!(e2 > 0)) throw nonPositiveE2Error(c, Math.expm1(-x), e2);
   const inv = 1 / e2;
   const a3 = Math.exp(-3 * x);
-  out[o + C1] = 1.5 * c.Om * a3 * inv;
+  out[o + C1] = 1.5 * c.Ocb * a3 * inv; // source: baryons + CDM (Omega_cb = Omega_m when there are no massive neutrinos)
   out[o + C2] = 2 + 0.5 * s[DE2DX] * inv;
   if (!withD) return;
   for (let k = 0; k < NB; k++) {
     const dE2 = s[DQ_E2 + k];
-    out[o + DC1 + k] = 1.5 * a3 * ((k === 1 ? 1 : 0) - c.Om * inv * dE2) * inv;
+    out[o + DC1 + k] = 1.5 * a3 * (dOcb(c, k) - c.Ocb * inv * dE2) * inv;
     out[o + DC2 + k] = 0.5 * (s[DQ_SLOPE + k] - s[DE2DX] * inv * dE2) * inv;
   }
+}
+
+/** d Omega_cb / d q_k, Omega_cb = Omega_m - A F(M0). */
+function dOcb(c: ExpansionCoefficients, k: number): number {
+  if (k === 1) return 1;
+  if (c.An === 0) return 0;
+  if (k === QA) return -c.Fn0;
+  if (k === QM) return -c.An * c.dFn0;
+  return 0;
+}
+
+/**
+ * Meszaros's growing mode at a_ini, y_M = a_ini Omega_cb / (Omega_r + A) (the massive neutrinos are radiation
+ * there), and dy_M/dq_k into dy (when given).
+ */
+function meszaros(c: ExpansionCoefficients, aIni: number, dy: Float64Array | null): number {
+  const Orad = c.Or + c.An;
+  const yM = (aIni * c.Ocb) / Orad;
+  if (dy) {
+    dy.fill(0);
+    dy[0] = -yM / Orad; // d/dOmega_r
+    dy[1] = yM / c.Ocb; // d/dOmega_m
+    if (c.An !== 0) {
+      dy[QA] = -yM / Orad + (yM / c.Ocb) * dOcb(c, QA);
+      dy[QM] = (yM / c.Ocb) * dOcb(c, QM);
+    }
+  }
+  return yM;
 }
 
 /**
@@ -166,13 +194,11 @@ export function linearGrowth(
   const cM = new Float64Array(NC);
 
   // Meszaros growing mode at a_ini.
-  const yM = (opts.aIni * c.Om) / c.Or;
+  const dyM = withBase ? new Float64Array(NB) : null;
+  const yM = meszaros(c, opts.aIni, dyM);
   y[0] = yM + 2 / 3;
   y[1] = yM;
-  if (withBase) {
-    y[2 + 0] = y[3 + 0] = -yM / c.Or; // d/dOmega_r
-    y[2 + 2] = y[3 + 2] = yM / c.Om; // d/dOmega_m
-  }
+  if (dyM) for (let k = 0; k < NB; k++) y[2 + 2 * k] = y[3 + 2 * k] = dyM[k];
 
   // Raw D, G (and sensitivities) at the nodes, from z_max down to 0.
   const raw = new Float64Array(S * n);
@@ -250,7 +276,8 @@ export function linearGrowthAdjoint(
   const cM = new Float64Array(NC * total);
   const states = new Float64Array(2 * total);
   const raw = new Float64Array(2 * n);
-  const yM = (opts.aIni * c.Om) / c.Or;
+  const dyM = new Float64Array(NB);
+  const yM = meszaros(c, opts.aIni, dyM);
   let y0 = yM + 2 / 3, y1 = yM;
   let next = n - 1;
   growthCoefficients(c, X[0], s, cP, 0, true);
@@ -339,6 +366,5 @@ export function linearGrowthAdjoint(
   while (nd < n && node[nd] === 0) { l0 += rb[2 * nd]; l1 += rb[2 * nd + 1]; nd++; }
   // Meszaros initial state: D = y_M + 2/3, G = y_M, y_M = a_ini Omega_m / Omega_r
   const yMbar = l0 + l1;
-  qbar[0] += (yMbar * -yM) / c.Or;
-  qbar[1] += (yMbar * yM) / c.Om;
+  for (let k = 0; k < NB; k++) if (dyM[k] !== 0) qbar[k] += yMbar * dyM[k];
 }

@@ -1,6 +1,6 @@
 /**
- * `background/w0wa`: the homogeneous expansion of a universe with baryons + CDM, photons, massless
- * neutrinos, curvature and CPL dark energy w(a) = w0 + wa (1 - a), tabulated on a redshift grid with
+ * `background/w0wa`: the homogeneous expansion of a universe with baryons + CDM, photons, massless and massive
+ * neutrinos (m_nu > 0: Fermi-Dirac density and pressure, docs/background.md), curvature and CPL dark energy w(a) = w0 + wa (1 - a), tabulated on a redshift grid with
  * forward-mode tangents for the varied parameters.
  *
  * In physics order (equations in docs/background.md):
@@ -13,7 +13,7 @@
  * w0, wa) in closed form, then contracted with their Jacobian with respect to the varied parameters (the
  * contract's Duals carry it); h enters also through H0 = 100 h km/s/Mpc / c.
  */
-import { type Dual, recip } from '../../core/ad/dual.js';
+import { type Dual, constant, recip } from '../../core/ad/dual.js';
 import { type DualArray, scaleA } from '../../core/ad/dual-array.js';
 import type { Integrator } from '../../core/numerics/integrator.js';
 import { PLUGIN_API_VERSION, type ParameterSpec, type StagePlugin } from '../../core/plugin/types.js';
@@ -24,10 +24,13 @@ import {
 } from '../contracts/cosmology.js';
 import { backgroundAt } from '../contracts/background-eval.js';
 import {
+  NEUTRINO_SPLITS, type NeutrinoSplit, type NeutrinoSplitName, T_NCDM_DEFAULT, neutrinoAmplitude, neutrinoMassOverT, neutrinoSplit,
+} from '../contracts/neutrinos.js';
+import {
   conformalTime, conformalTimeAdjoint, lineOfSightDistance, lineOfSightDistanceAdjoint, transverseDistance, transverseDistanceAdjoint,
 } from './distances.js';
 import {
-  DQ_E2, E2, EXPANSION_SCRATCH, NB, baseJacobian, coefficientsOf, contractBase, e2At, expansionAt,
+  DQ_E2, E2, EXPANSION_SCRATCH, NB, QA, QM, baseJacobian, coefficientsOf, contractBase, e2At, expansionAt,
   nonPositiveE2Culprit, nonPositiveE2Error, nonPositiveE2Message, type ExpansionCoefficients,
 } from './expansion.js';
 import { earlyDarkEnergyProblem, linearGrowth, linearGrowthAdjoint } from './growth.js';
@@ -40,6 +43,8 @@ export interface W0waConfig {
   growth: { a_ini: number; max_dlna: number };
   /** Redshifts written to background.tsv. */
   output_z: OutputZ;
+  /** How m_nu is shared among massive species (read only when m_nu > 0). */
+  neutrinos: { split: NeutrinoSplitName; T_ncdm: number };
 }
 
 /** The output: the Background contract plus conformal time (cheap here, used by nothing yet). */
@@ -49,18 +54,22 @@ export interface W0waBackground extends Background {
 }
 
 /**
- * The cosmology the background uses: the expansion's base quantities, H0 and h, and the matter budget
- * (Omega_m = baryons + CDM, so Omega_cdm >= 0 is checked; with massive neutrinos their density would enter
- * through it).
+ * The cosmology the background uses: the expansion's base quantities, H0 and h, the matter budget (Omega_m =
+ * baryons + CDM + massive neutrinos, so Omega_cdm >= 0 is checked) and the massive neutrinos (Omega_g, T_cmb, m_nu
+ * behind their Fermi-Dirac density; Omega_nu today).
  */
 export const BACKGROUND_QUANTITIES = [
-  'h', 'H0', 'Omega_m', 'Omega_cdm', 'Omega_k', 'Omega_r', 'Omega_de', 'w0', 'wa',
+  'h', 'H0', 'Omega_m', 'Omega_cdm', 'Omega_k', 'Omega_r', 'Omega_de', 'w0', 'wa', 'Omega_g', 'T_cmb', 'm_nu', 'Omega_nu',
 ] as const satisfies readonly CosmoQuantity[];
 
-/** The expansion has no massive-neutrino density (its Omega_nu(a) would be neither a^-3 nor a^-4): refused, not ignored. */
-const BACKGROUND_REQUIREMENTS: CosmologyRequirements = { no_massive_neutrinos: 'in background/w0wa\'s expansion rate' };
+/** No requirement beyond the contract's cross-checks (massive neutrinos are modelled). */
+const BACKGROUND_REQUIREMENTS: CosmologyRequirements = {};
 
-/** The parameters it reads (from the cosmology contract): h, Omega_m, Omega_b, Omega_k, w0, wa, T_cmb, N_eff. */
+/** The neutrino mass split of a configuration. */
+export const splitOf = (cfg: Pick<W0waConfig, 'neutrinos'>): NeutrinoSplit =>
+  neutrinoSplit(cfg.neutrinos?.split ?? 'one-massive', cfg.neutrinos?.T_ncdm ?? T_NCDM_DEFAULT);
+
+/** The parameters it reads (from the cosmology contract): h, Omega_m, Omega_b, Omega_k, w0, wa, T_cmb, N_eff, m_nu. */
 export const W0WA_PARAMETERS: Record<string, ParameterSpec> = cosmologyReads(BACKGROUND_QUANTITIES);
 
 const configSchema = {
@@ -110,11 +119,38 @@ const configSchema = {
         { type: 'array', minItems: 1, items: { type: 'number', minimum: 0 } },
       ],
     },
+    neutrinos: {
+      type: 'object', additionalProperties: false, default: {},
+      description:
+        'the mass split of parameters.m_nu (read only when m_nu > 0; N_eff counts every species while relativistic, as in CLASS)',
+      properties: {
+        split: {
+          enum: Object.keys(NEUTRINO_SPLITS), default: 'one-massive',
+          description:
+            "'one-massive': one species of mass m_nu, N_ur = N_eff - 1.0133 massless (CLASS's mnu case: N_ur = 2.0328); " +
+            "'three-degenerate': three species of mass m_nu/3, N_ur = N_eff - 3.0399",
+        },
+        T_ncdm: {
+          type: 'number', exclusiveMinimum: 0, maximum: 2, default: T_NCDM_DEFAULT,
+          description: 'temperature of each massive species today over T_cmb (CLASS\'s T_ncdm; 0.71611 gives m_nu/Omega_nu h^2 = 93.14 eV)',
+        },
+      },
+    },
   },
 } as const;
 
-/** The base quantities of the expansion (expansion.ts BASE_NAMES order) from the cosmology. */
-const baseOf = (c: Cosmology): Dual[] => [c.Omega_r, c.Omega_m, c.Omega_k, c.Omega_de, c.w0, c.wa];
+/**
+ * The base quantities of the expansion (expansion.ts BASE_NAMES order) from the cosmology: the massive neutrinos
+ * as A = N (7/8) (T_ncdm/T_cmb)^4 Omega_g and M0 = (m_nu/N)/(k_B T_ncdm T_cmb), both 0 when m_nu = 0 (no species).
+ */
+const baseOf = (c: Cosmology): Dual[] => {
+  const massive = c.m_nu.v !== 0;
+  return [
+    c.Omega_r, c.Omega_m, c.Omega_k, c.Omega_de, c.w0, c.wa,
+    massive ? neutrinoAmplitude(c.Omega_g, c.neutrinos) : constant(0),
+    massive ? neutrinoMassOverT(c.m_nu, c.T_cmb, c.neutrinos) : constant(0),
+  ];
+};
 
 /** E^2 > 0 on the tabulation grid, or the message saying where it fails. */
 function expansionProblems(c: ExpansionCoefficients, z: Float64Array): string[] {
@@ -137,8 +173,9 @@ export const w0waBackground: StagePlugin<W0waConfig, {}, Background> = {
   version: '1.0.0',
   port: 'background',
   description:
-    'Expansion history, distances and linear growth for baryons + CDM, radiation (T_cmb, N_eff), curvature and ' +
-    'CPL dark energy w(a) = w0 + wa (1 - a); forward-mode tangents for every varied parameter.',
+    'Expansion history, distances and linear growth for baryons + CDM, radiation (T_cmb, N_eff), massive neutrinos ' +
+    '(m_nu: Fermi-Dirac density and pressure; growth of CDM + baryons), curvature and CPL dark energy ' +
+    'w(a) = w0 + wa (1 - a); forward-mode tangents for every varied parameter.',
   configSchema,
   inputs: {},
   reads: W0WA_PARAMETERS,
@@ -147,10 +184,10 @@ export const w0waBackground: StagePlugin<W0waConfig, {}, Background> = {
   describe: (config) => ({ description: { z_min: 0, z_max: config.z_max, paths: { z_max: 'with.z_max' } } }),
 
   check(config, { params }) {
-    const out = cosmologyProblems(params, BACKGROUND_QUANTITIES, BACKGROUND_REQUIREMENTS);
+    const out = cosmologyProblems(params, BACKGROUND_QUANTITIES, BACKGROUND_REQUIREMENTS, splitOf(config));
     out.push(...checkOutputGrid(config.output_z, config.z_max));
     if (!out.length) {
-      const c = coefficientsOf(baseOf(cosmologyFrom(params)));
+      const c = coefficientsOf(baseOf(cosmologyFrom(params, 'cosmology', splitOf(config))));
       out.push(...expansionProblems(c, tabulationGrid(config.z_max, config.grid.count, config.grid.spacing)));
       const early = earlyDarkEnergyProblem(c, config.growth.a_ini);
       if (early) out.push(`parameters.wa: ${early}`);
@@ -161,11 +198,15 @@ export const w0waBackground: StagePlugin<W0waConfig, {}, Background> = {
   run(ctx): W0waBackground {
     const cfg = ctx.config;
     const P = ctx.tangentParams.length;
-    const problems = [...cosmologyProblems(cosmologyValues(ctx, BACKGROUND_QUANTITIES), BACKGROUND_QUANTITIES, BACKGROUND_REQUIREMENTS), ...checkOutputGrid(cfg.output_z, cfg.z_max)];
+    const split = splitOf(cfg);
+    const problems = [
+      ...cosmologyProblems(cosmologyValues(ctx, BACKGROUND_QUANTITIES), BACKGROUND_QUANTITIES, BACKGROUND_REQUIREMENTS, split),
+      ...checkOutputGrid(cfg.output_z, cfg.z_max),
+    ];
     if (problems.length) throw new Error(`background/w0wa: invalid input:\n  ${problems.join('\n  ')}`);
 
     // 1. densities today (the cosmology contract): radiation from T_cmb, N_eff; dark energy closes the budget
-    const cosmo = cosmologyOf(ctx);
+    const cosmo = cosmologyOf(ctx, split);
     const q = baseOf(cosmo);
     const c = coefficientsOf(q);
     const J = baseJacobian(q, P);
@@ -206,7 +247,7 @@ export const w0waBackground: StagePlugin<W0waConfig, {}, Background> = {
     return {
       z, E, chi_Mpc, dM_Mpc, D, f, tau_Mpc,
       H0_1overMpc: H0,
-      Omega_m: cosmo.Omega_m, Omega_r: cosmo.Omega_r, Omega_k: cosmo.Omega_k, Omega_de: cosmo.Omega_de, w0: cosmo.w0, wa: cosmo.wa, h: cosmo.h,
+      Omega_m: cosmo.Omega_m, Omega_nu: cosmo.Omega_nu, Omega_r: cosmo.Omega_r, Omega_k: cosmo.Omega_k, Omega_de: cosmo.Omega_de, w0: cosmo.w0, wa: cosmo.wa, h: cosmo.h,
     };
   },
 
@@ -237,7 +278,7 @@ export const w0waBackground: StagePlugin<W0waConfig, {}, Background> = {
 
 /** The bar of a W0waBackground: arrays over its z grid, numbers for the scalars (any subset). */
 export type W0waBar = Partial<Record<'E' | 'chi_Mpc' | 'dM_Mpc' | 'D' | 'f' | 'tau_Mpc', Float64Array>> &
-  Partial<Record<'H0_1overMpc' | 'Omega_m' | 'Omega_r' | 'Omega_k' | 'Omega_de' | 'w0' | 'wa' | 'h', number>>;
+  Partial<Record<'H0_1overMpc' | 'Omega_m' | 'Omega_nu' | 'Omega_r' | 'Omega_k' | 'Omega_de' | 'w0' | 'wa' | 'h', number>>;
 
 /**
  * The vector-Jacobian product of the background: the bars of its arrays pulled back to the base quantities
@@ -252,7 +293,8 @@ export type W0waBar = Partial<Record<'E' | 'chi_Mpc' | 'dM_Mpc' | 'D' | 'f' | 't
  * closure Omega_de = 1 - Omega_m - Omega_r - Omega_k, Omega_r(h, T_cmb, N_eff), H0(h)), no arrays.
  */
 export function w0waAdjoint(cfg: W0waConfig, values: Record<string, number>, integrator: Integrator, output: W0waBackground, bar: W0waBar): Record<string, number> {
-  const cosmo = cosmologyFrom(values);
+  const split = splitOf(cfg);
+  const cosmo = cosmologyFrom(values, 'cosmology', split);
   const c = coefficientsOf(baseOf(cosmo));
   const invH0 = recip(cosmo.H0);
   const z = output.z;
@@ -294,7 +336,16 @@ export function w0waAdjoint(cfg: W0waConfig, values: Record<string, number>, int
 
   // to the cosmology's quantities (q in BASE_NAMES order; c/H0 = 1/H0: d(c/H0)/dH0 = -(c/H0)^2), then to the parameters
   const H0v = cosmo.H0.v;
+  // the massive neutrinos' A = R Omega_g and M0 = m_nu/(N k_B T_ncdm T_cmb) (zero bars when m_nu = 0: no species)
+  const nu: Partial<Record<CosmoQuantity, number>> = {};
+  if (c.An !== 0) {
+    nu.Omega_g = (qbar[QA] * c.An) / cosmo.Omega_g.v;
+    nu.m_nu = (qbar[QM] * c.Mn) / cosmo.m_nu.v;
+    nu.T_cmb = (-qbar[QM] * c.Mn) / cosmo.T_cmb.v;
+  }
+  if (bar.Omega_nu) nu.Omega_nu = bar.Omega_nu;
   return cosmologyParameterBars(values, {
+    ...nu,
     Omega_r: qbar[0] + (bar.Omega_r ?? 0),
     Omega_m: qbar[1] + (bar.Omega_m ?? 0),
     Omega_k: qbar[2] + (bar.Omega_k ?? 0),
@@ -303,5 +354,5 @@ export function w0waAdjoint(cfg: W0waConfig, values: Record<string, number>, int
     wa: qbar[5] + (bar.wa ?? 0),
     H0: (bar.H0_1overMpc ?? 0) - invH0bar / (H0v * H0v),
     h: bar.h ?? 0,
-  });
+  }, split);
 }

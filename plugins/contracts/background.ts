@@ -22,8 +22,10 @@ export interface Background {
   readonly f: DualArray;
   /** H0 / c [1/Mpc]. */
   readonly H0_1overMpc: Dual;
-  /** Density parameters today (Omega_m = baryons + CDM; Omega_r = photons + massless neutrinos). */
+  /** Density parameters today (Omega_m = baryons + CDM + massive neutrinos; Omega_r = photons + massless neutrinos). */
   readonly Omega_m: Dual;
+  /** Massive-neutrino density today (part of Omega_m; 0 or absent without them). Optional for other background plugins. */
+  readonly Omega_nu?: Dual;
   readonly Omega_r: Dual;
   readonly Omega_k: Dual;
   readonly Omega_de: Dual;

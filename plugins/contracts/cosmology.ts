@@ -17,8 +17,11 @@
  * (photons from T_cmb, massless neutrinos from N_eff) uses the constants CLASS v3 uses, so that Omega_g and
  * Omega_ur reproduce CLASS's derived values (reference/class/README.md) to 1e-12 — see `omegaGammaH2`.
  */
-import { type Dual, add, chain, constant, div, mul, scale, seed, sub } from '../../core/ad/dual.js';
+import { type Dual, add, addC, chain, constant, div, mul, scale, seed, sub } from '../../core/ad/dual.js';
 import type { ParameterSpec } from '../../core/plugin/types.js';
+import {
+  DEFAULT_NEUTRINO_SPLIT, type NeutrinoSplit, neffPerMassive, neutrinoAmplitude, neutrinoDensityToday, neutrinoMassOverT,
+} from './neutrinos.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // 1. Physical constants of the radiation density (CLASS v3, include/background.h)
@@ -62,7 +65,7 @@ export function omegaGammaH2(T_cmb: number): number {
 
 /** Names of the cosmological parameters, in the order stages list them. */
 export const COSMOLOGY_PARAMETER_NAMES = [
-  'h', 'Omega_m', 'Omega_b', 'Omega_k', 'w0', 'wa', 'T_cmb', 'N_eff', 'n_s', 'sigma8', 'A_s', 'tau_reio', 'z_reio', 'YHe',
+  'h', 'Omega_m', 'Omega_b', 'Omega_k', 'w0', 'wa', 'T_cmb', 'N_eff', 'n_s', 'sigma8', 'A_s', 'tau_reio', 'z_reio', 'YHe', 'm_nu',
 ] as const;
 export type CosmoParameter = (typeof COSMOLOGY_PARAMETER_NAMES)[number];
 
@@ -71,7 +74,7 @@ export const COSMOLOGY_PARAMETERS: Readonly<Record<CosmoParameter, ParameterSpec
   h: { default: 0.67, description: 'dimensionless Hubble constant, H0 = 100 h km/s/Mpc', exclusiveMin: 0, max: 2 },
   Omega_m: {
     default: 0.32, exclusiveMin: 0,
-    description: 'total matter density today: baryons + CDM (+ massive neutrinos, none in this model)',
+    description: 'total matter density today: baryons + CDM + massive neutrinos',
   },
   Omega_b: { default: 0.05, description: 'baryon density today (part of Omega_m)', min: 0 },
   Omega_k: { default: 0, description: 'curvature density today, Omega_k = -K c^2/H0^2 (> 0 open)', absStep: 1e-3 },
@@ -80,7 +83,7 @@ export const COSMOLOGY_PARAMETERS: Readonly<Record<CosmoParameter, ParameterSpec
   T_cmb: { default: 2.7255, description: 'CMB temperature today', unit: 'K', exclusiveMin: 0 },
   N_eff: {
     default: 3.046, min: 0,
-    description: 'effective number of massless neutrino species (radiation; Y_He through BBN)',
+    description: 'effective number of neutrino species while relativistic, massive ones included (radiation; Y_He through BBN)',
   },
   n_s: { default: 0.96, description: 'primordial scalar spectral index, P_R ~ (k/k_pivot)^(n_s - 1)' },
   sigma8: {
@@ -99,6 +102,12 @@ export const COSMOLOGY_PARAMETERS: Readonly<Record<CosmoParameter, ParameterSpec
   YHe: {
     default: 0.2454, min: 0.01, max: 0.5,
     description: 'primordial helium mass fraction (read only with with.helium.source = "parameter")',
+  },
+  m_nu: {
+    default: 0, min: 0, max: 10, unit: 'eV', absStep: 0.01,
+    description:
+      'sum of the neutrino masses, shared by the massive species of the mass split (0: no massive species, ' +
+      'all N_eff massless)',
   },
 };
 
@@ -119,8 +128,8 @@ export interface DerivedSpec {
   formula: string;
   /** What it is computed from (parameters or other derived quantities): the dependency table. */
   from: readonly CosmoQuantity[];
-  /** The computation, from the Duals of `from` (tangents follow by the chain rule). */
-  compute(q: (name: CosmoQuantity) => Dual): Dual;
+  /** The computation, from the Duals of `from` (tangents follow by the chain rule) and the neutrino mass split. */
+  compute(q: (name: CosmoQuantity) => Dual, split: NeutrinoSplit): Dual;
 }
 
 const h2 = (q: (name: CosmoQuantity) => Dual) => mul(q('h'), q('h'));
@@ -143,12 +152,18 @@ export const DERIVED_QUANTITIES: Readonly<Record<DerivedQuantity, DerivedSpec>> 
     compute: (q) => mul(q('Omega_m'), h2(q)),
   },
   Omega_nu: {
-    // Massive neutrinos are not in this model yet: Omega_nu = 0, a constant. With a parameter m_nu it becomes
-    // Omega_nu h^2 = sum m_nu / 93.14 eV (non-relativistic today), `from: ['m_nu', 'h']`, and everything
-    // computed from it (Omega_cdm) depends on m_nu through this table.
-    description: 'massive-neutrino density today (none in this model)', formula: 'Omega_nu = 0',
-    from: [],
-    compute: () => constant(0),
+    // The massive species' full density today (CLASS's Omega_ncdm, rho/rho_crit: its small relativistic part
+    // included), from the Fermi-Dirac integral at M0 = m_i/(k_B T_ncdm) (plugins/contracts/neutrinos.ts):
+    // Omega_nu = N (7/8) (T_ncdm/T_cmb)^4 Omega_g F(M0) ~ m_nu / (93.14 eV h^2). m_nu = 0: no massive species,
+    // Omega_nu = 0 exactly (a constant: derivatives at m_nu = 0 are those of the massless model).
+    description: 'massive-neutrino density today (Fermi-Dirac, T_ncdm = 0.71611 T_cmb)',
+    formula: 'Omega_nu = N (7/8) T_ncdm^4 Omega_g F(m_nu/(N k_B T_ncdm T_cmb)) ~ m_nu / (93.14 eV h^2)',
+    from: ['m_nu', 'T_cmb', 'Omega_g'],
+    compute: (q, split) => {
+      const m = q('m_nu');
+      if (m.v === 0) return constant(0);
+      return neutrinoDensityToday(neutrinoAmplitude(q('Omega_g'), split), neutrinoMassOverT(m, q('T_cmb'), split));
+    },
   },
   Omega_cdm: {
     description: 'cold dark matter density today', formula: 'Omega_cdm = Omega_m - Omega_b - Omega_nu',
@@ -171,9 +186,15 @@ export const DERIVED_QUANTITIES: Readonly<Record<DerivedQuantity, DerivedSpec>> 
     },
   },
   Omega_ur: {
-    description: 'massless neutrino density today', formula: 'Omega_ur = N_eff (7/8)(4/11)^(4/3) Omega_g',
-    from: ['N_eff', 'Omega_g'],
-    compute: (q) => mul(scale(q('N_eff'), UR_PER_NEFF), q('Omega_g')),
+    // N_eff counts every neutrino while relativistic; the massive species take (T_ncdm/(4/11)^(1/3))^4 = 1.0133
+    // each (CLASS's convention), the rest is massless: N_ur = N_eff - N_massive 1.0133 (2.0328 for one species).
+    description: 'massless neutrino density today',
+    formula: 'Omega_ur = N_ur (7/8)(4/11)^(4/3) Omega_g, N_ur = N_eff (m_nu = 0) or N_eff - N_massive (T_ncdm/(4/11)^(1/3))^4',
+    from: ['N_eff', 'Omega_g', 'm_nu'],
+    compute: (q, split) => {
+      const N = q('m_nu').v === 0 ? q('N_eff') : addC(q('N_eff'), -split.species * neffPerMassive(split));
+      return mul(scale(N, UR_PER_NEFF), q('Omega_g'));
+    },
   },
   Omega_r: {
     description: 'radiation density today: photons + massless neutrinos', formula: 'Omega_r = Omega_g + Omega_ur',
@@ -231,6 +252,8 @@ export function cosmologyReads(quantities: readonly CosmoQuantity[]): Record<str
 export type Cosmology = { readonly [K in CosmoQuantity]: Dual } & {
   /** The same as the property access. */
   get(name: CosmoQuantity): Dual;
+  /** The neutrino mass split its Omega_nu and Omega_ur assume (a stage's configuration; default one massive species). */
+  readonly neutrinos: NeutrinoSplit;
 };
 
 /** A parameter the stage cannot read (not in its reads): re-thrown naming the quantity the stage asked for. */
@@ -244,7 +267,10 @@ class LazyCosmology {
   private readonly cache = new Map<CosmoQuantity, Dual>();
   /** Nesting of get() calls: only the outermost (the quantity the stage asked for) words the error. */
   private depth = 0;
-  constructor(private readonly param: (name: CosmoParameter) => Dual, private readonly where: string) {}
+  constructor(
+    private readonly param: (name: CosmoParameter) => Dual, private readonly where: string,
+    readonly neutrinos: NeutrinoSplit = DEFAULT_NEUTRINO_SPLIT,
+  ) {}
 
   get(name: CosmoQuantity): Dual {
     const have = this.cache.get(name);
@@ -259,7 +285,7 @@ class LazyCosmology {
         } catch (e) {
           throw new MissingParameter(name, (e as Error).message);
         }
-      } else v = DERIVED_QUANTITIES[name].compute((q) => this.get(q));
+      } else v = DERIVED_QUANTITIES[name].compute((q) => this.get(q), this.neutrinos);
       this.cache.set(name, v);
       return v;
     } catch (e) {
@@ -283,33 +309,42 @@ for (const name of [...COSMOLOGY_PARAMETER_NAMES, ...DERIVED_QUANTITY_NAMES])
  * A cosmology from parameter values: numbers (constants) or Duals (with their tangents); a parameter not
  * given takes its declared default. For functions called outside a stage (tests, benchmarks, adjoints).
  */
-export function cosmologyFrom(values: Partial<Record<string, number | Dual>> = {}, where = 'cosmology'): Cosmology {
+export function cosmologyFrom(
+  values: Partial<Record<string, number | Dual>> = {}, where = 'cosmology', neutrinos: NeutrinoSplit = DEFAULT_NEUTRINO_SPLIT,
+): Cosmology {
   return new LazyCosmology((name) => {
     const x = values[name];
     if (x === undefined) return constant(COSMOLOGY_PARAMETERS[name].default);
     return typeof x === 'number' ? constant(x) : x;
-  }, where) as unknown as Cosmology;
+  }, where, neutrinos) as unknown as Cosmology;
 }
 
 /**
  * A cosmology whose parameters `seeded` carry unit tangents (in that order, P = seeded.length), the others
  * constants: the local Jacobian of every derived quantity, for a stage's vjp.
  */
-export function seededCosmology(values: Partial<Record<string, number>>, seeded: readonly string[]): Cosmology {
+export function seededCosmology(
+  values: Partial<Record<string, number>>, seeded: readonly string[], neutrinos: NeutrinoSplit = DEFAULT_NEUTRINO_SPLIT,
+): Cosmology {
   const P = seeded.length;
-  return new LazyCosmology((name) => seed(values[name] ?? COSMOLOGY_PARAMETERS[name].default, seeded.indexOf(name), P), 'cosmology') as unknown as Cosmology;
+  return new LazyCosmology(
+    (name) => seed(values[name] ?? COSMOLOGY_PARAMETERS[name].default, seeded.indexOf(name), P), 'cosmology', neutrinos,
+  ) as unknown as Cosmology;
 }
 
 const perContext = new WeakMap<object, Cosmology>();
+const sameSplit = (a: NeutrinoSplit, b: NeutrinoSplit) => a.species === b.species && a.T_ncdm === b.T_ncdm;
 
 /**
  * The cosmology of a stage evaluation, from ctx.param (seeded Duals under forward-mode differentiation),
  * computed once per context. The stage must list the quantities it uses in cosmologyReads.
  */
-export function cosmologyOf(ctx: { readonly stage: string; param(name: string): Dual }): Cosmology {
+export function cosmologyOf(
+  ctx: { readonly stage: string; param(name: string): Dual }, neutrinos: NeutrinoSplit = DEFAULT_NEUTRINO_SPLIT,
+): Cosmology {
   let c = perContext.get(ctx);
-  if (!c) {
-    c = new LazyCosmology((name) => ctx.param(name), `stage "${ctx.stage}"`) as unknown as Cosmology;
+  if (!c || !sameSplit(c.neutrinos, neutrinos)) {
+    c = new LazyCosmology((name) => ctx.param(name), `stage "${ctx.stage}"`, neutrinos) as unknown as Cosmology;
     perContext.set(ctx, c);
   }
   return c;
@@ -329,11 +364,11 @@ export function cosmologyValues(ctx: { param(name: string): Dual }, quantities: 
  * behind the quantities given (zeros included), so for a stage exactly (a subset of) its cosmology reads.
  */
 export function cosmologyParameterBars(
-  values: Partial<Record<string, number>>, bars: Partial<Record<CosmoQuantity, number>>,
+  values: Partial<Record<string, number>>, bars: Partial<Record<CosmoQuantity, number>>, neutrinos: NeutrinoSplit = DEFAULT_NEUTRINO_SPLIT,
 ): Record<string, number> {
   const names = Object.keys(bars).filter((k) => bars[k as CosmoQuantity] !== undefined) as CosmoQuantity[];
   const params = parametersOf(names);
-  const c = seededCosmology(values, params);
+  const c = seededCosmology(values, params, neutrinos);
   const out = new Float64Array(params.length);
   for (const q of names) {
     const b = bars[q]!;
@@ -381,6 +416,7 @@ const f6 = (v: number) => Number(v.toPrecision(6));
  */
 export function cosmologyProblems(
   values: Partial<Record<string, number>>, quantities: readonly CosmoQuantity[], require: CosmologyRequirements = {},
+  neutrinos: NeutrinoSplit = DEFAULT_NEUTRINO_SPLIT,
 ): string[] {
   const out: string[] = [];
   const params = parametersOf(quantities);
@@ -390,8 +426,18 @@ export function cosmologyProblems(
     if (m) out.push(m);
   }
   if (out.length) return out;
-  const c = cosmologyFrom(values);
+  const c = cosmologyFrom(values, 'cosmology', neutrinos);
   const uses = closureOf(quantities);
+  if (uses.has('Omega_ur') && v('m_nu') > 0) {
+    // the massive species take part of N_eff: N_ur = N_eff - N_massive (T_ncdm/(4/11)^(1/3))^4 >= 0
+    const share = neutrinos.species * neffPerMassive(neutrinos);
+    if (v('N_eff') < share)
+      out.push(
+        `parameters.N_eff: ${v('N_eff')} is below the ${f6(share)} that the ${neutrinos.species} massive neutrino species ` +
+          `(m_nu = ${v('m_nu')} eV, T_ncdm = ${neutrinos.T_ncdm} T_cmb) count while relativistic; N_eff includes them, ` +
+          `so N_eff >= ${f6(share)} is required (or m_nu = 0, or fewer massive species in the mass split)`,
+      );
+  }
   if (uses.has('Omega_cdm')) {
     const Ob = v('Omega_b'), Om = v('Omega_m'), Onu = c.Omega_nu.v;
     const nu = Onu !== 0 ? ` + Omega_nu = ${f6(Onu)}` : '';
@@ -413,13 +459,11 @@ export function cosmologyProblems(
       `parameters.Omega_m: Omega_de = 1 - Omega_m - Omega_r - Omega_k = ${f6(c.Omega_de.v)} must be > 0` +
         `${why(require.Omega_de_positive)} (Omega_m = ${v('Omega_m')}, Omega_k = ${v('Omega_k')})`,
     );
-  if (require.no_massive_neutrinos !== undefined && c.Omega_nu.v !== 0) {
-    const nuParams = parametersOf(['Omega_nu']);
+  if (require.no_massive_neutrinos !== undefined && c.Omega_nu.v !== 0)
     out.push(
-      `parameters.${nuParams[0] ?? 'Omega_m'}: Omega_nu = ${f6(c.Omega_nu.v)}: massive neutrinos are not modelled here` +
-        `${why(require.no_massive_neutrinos)}`,
+      `parameters.m_nu: ${v('m_nu')} eV (Omega_nu = ${f6(c.Omega_nu.v)}): massive neutrinos are not modelled here` +
+        `${why(require.no_massive_neutrinos)}; m_nu = 0 is required`,
     );
-  }
   return out;
 }
 

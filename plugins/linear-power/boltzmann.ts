@@ -92,7 +92,9 @@ export function boltzmannQuantities(c: { normalization?: 'sigma8' | 'A_s' }): Co
 export const BOLTZMANN_REQUIREMENTS: CosmologyRequirements = {
   Omega_b_positive: 'for the photon-baryon fluid of the hierarchy',
   Omega_cdm_positive: 'for the hierarchy (its CDM is the synchronous gauge\'s rest frame)',
-  no_massive_neutrinos: 'in the hierarchy (no massive-neutrino phase-space equations yet)',
+  no_massive_neutrinos:
+    'in the hierarchy (no massive-neutrino phase-space equations yet; Omega_cdm = Omega_m - Omega_b - Omega_nu would ' +
+    'drop them from the perturbations). For m_nu > 0 use an external linear P(k), e.g. CLASS\'s through linear-power/grid',
 };
 
 const num = (d: number, desc: string, extra: Record<string, unknown> = {}) => ({ type: 'number', default: d, description: desc, ...extra });

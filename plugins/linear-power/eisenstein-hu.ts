@@ -95,7 +95,10 @@ function ehRequirements(wiggles: boolean): CosmologyRequirements {
   return {
     Omega_cdm_positive: 'for the EH98 fit (f_c = 1 - f_b > 0)',
     Omega_b_positive: wiggles ? 'for the EH98 fit with wiggles (use with.wiggles: false for no baryons)' : undefined,
-    no_massive_neutrinos: 'in the EH98 fit (Eisenstein & Hu 1998 have none)',
+    no_massive_neutrinos:
+      'in the EH98 fit (Eisenstein & Hu 1998 have none; their 1999 mixed-dark-matter form is not implemented). ' +
+      'For m_nu > 0 use an external linear P(k) with neutrinos, e.g. CLASS\'s P(k) through linear-power/grid ' +
+      '(the Boltzmann stage will carry them once its massive-neutrino hierarchy exists)',
   };
 }
 

@@ -7,7 +7,8 @@
  * switch rules between stencil points (a jump of <= rtol = 1e-10 relative, i.e. 1e-7 in the slope);
  * at these parameters it does not (measured agreement 5e-8 or better, most below 1e-10).
  *
- * Fiducial: CLASS's w0wa cosmology with a little curvature (Omega_k = 0.02), so every term is exercised.
+ * Fiducial: CLASS's w0wa cosmology with a little curvature (Omega_k = 0.02), so every term is exercised. m_nu = 0
+ * there (no massive species: its tangent is exactly 0, checked below); the m_nu > 0 tangents are in neutrinos.test.ts.
  * Tolerance: |AD - FD| <= 1e-7 (|AD| + 1e-6 |value|): relative, with a floor for derivatives that
  * vanish (d E(0)/dtheta = 0). Omega_b enters nothing here (Omega_m already counts baryons): its tangent
  * must be exactly 0, while its finite difference is pure rounding noise (V8 may round Math.exp/pow
@@ -20,7 +21,7 @@ import { W0WA_PARAMETERS } from '../../../plugins/background/w0wa.js';
 import { CLASS_W0WA, runBackground } from './harness.js';
 
 const names = Object.keys(W0WA_PARAMETERS);
-const fid: Record<string, number> = { ...CLASS_W0WA, Omega_k: 0.02 };
+const fid: Record<string, number> = { ...CLASS_W0WA, Omega_k: 0.02, m_nu: 0 };
 const zq = Float64Array.of(0, 0.05, 0.3, 1, 2.5, 4, 9.3);
 const n = zq.length;
 const quantities = ['E', 'chi_Mpc', 'dM_Mpc', 'D', 'f'] as const;
@@ -57,7 +58,7 @@ function worst(x: DualArray, p: number, slope: Float64Array): number {
   return w;
 }
 
-describe.each(names.filter((nm) => nm !== 'Omega_b').map((nm) => [nm, names.indexOf(nm)] as const))('d/d %s', (name, p) => {
+describe.each(names.filter((nm) => nm !== 'Omega_b' && nm !== 'm_nu').map((nm) => [nm, names.indexOf(nm)] as const))('d/d %s', (name, p) => {
   const slope = fd(name);
   test.each(quantities)('%s at z = 0 .. 9.3', (q) => {
     expect(ad[q].tangent).not.toBeNull();
@@ -67,6 +68,13 @@ describe.each(names.filter((nm) => nm !== 'Omega_b').map((nm) => [nm, names.inde
   test('conformal time on the grid', () => {
     const bg = runBackground({ params: fid, vary: names });
     expect(worst(bg.tau_Mpc, p, slope.tau)).toBeLessThan(1e-7);
+  });
+});
+
+describe('d/d m_nu at m_nu = 0', () => {
+  test.each(quantities)('%s: tangent exactly 0 (no massive species)', (q) => {
+    const p = names.indexOf('m_nu');
+    for (let i = 0; i < n; i++) expect(ad[q].tangent![p * n + i]).toBe(0);
   });
 });
 

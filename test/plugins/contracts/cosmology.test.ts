@@ -11,6 +11,7 @@ import {
   DERIVED_QUANTITY_NAMES, UR_PER_NEFF, cosmologyFrom, cosmologyOf, cosmologyParameterBars, cosmologyProblems, cosmologyReads,
   omegaGammaH2, parametersOf, seededCosmology,
 } from '../../../plugins/contracts/cosmology.js';
+import { fermiDiracQuadrature } from '../../../plugins/contracts/neutrinos.js';
 import { w0waBackground } from '../../../plugins/background/w0wa.js';
 import { eisensteinHu } from '../../../plugins/linear-power/eisenstein-hu.js';
 import { boltzmann } from '../../../plugins/linear-power/boltzmann.js';
@@ -21,7 +22,7 @@ import { configOf } from '../../support/harness.js';
 /** A non-fiducial point, so that no derivative vanishes by accident (Omega_k != 0, w != -1). */
 const POINT: Record<CosmoParameter, number> = {
   h: 0.7, Omega_m: 0.31, Omega_b: 0.048, Omega_k: 0.02, w0: -0.9, wa: 0.2, T_cmb: 2.7, N_eff: 3.2, n_s: 0.97,
-  sigma8: 0.8, A_s: 2.2e-9, tau_reio: 0.06, z_reio: 8, YHe: 0.25,
+  sigma8: 0.8, A_s: 2.2e-9, tau_reio: 0.06, z_reio: 8, YHe: 0.25, m_nu: 0.1,
 };
 
 describe('derived quantities: values against the formulas', () => {
@@ -32,14 +33,19 @@ describe('derived quantities: values against the formulas', () => {
   const H100 = 1e5 / 3.085677581282e22;
   const og2 = (4 * sigmaB * T_cmb ** 4) / 2.99792458e8 / ((3 * 2.99792458e8 ** 2 * H100 ** 2) / (8 * Math.PI * 6.67428e-11));
   const Og = og2 / h ** 2;
-  const Our = N_eff * (7 / 8) * (4 / 11) ** (4 / 3) * Og;
+  // one massive species at T_ncdm = 0.71611 T_cmb takes (0.71611/(4/11)^(1/3))^4 of N_eff; its density from the
+  // Fermi-Dirac quadrature (not the table): (7/8) 0.71611^4 Omega_g F(m/(k_B T_ncdm))
+  const Our = (N_eff - (0.71611 / Math.cbrt(4 / 11)) ** 4) * (7 / 8) * (4 / 11) ** (4 / 3) * Og;
+  const fd = new Float64Array(4);
+  fermiDiracQuadrature(POINT.m_nu / ((1.3806504e-23 / 1.602176487e-19) * 0.71611 * T_cmb), fd);
+  const Onu = (7 / 8) * 0.71611 ** 4 * Og * fd[0];
   const expected: Record<string, number> = {
     H0: h / 2997.92458,
     omega_b: Omega_b * h * h,
     omega_m: Omega_m * h * h,
-    Omega_nu: 0,
-    Omega_cdm: Omega_m - Omega_b,
-    omega_cdm: (Omega_m - Omega_b) * h * h,
+    Omega_nu: Onu,
+    Omega_cdm: Omega_m - Omega_b - Onu,
+    omega_cdm: (Omega_m - Omega_b - Onu) * h * h,
     Omega_g: Og,
     Omega_ur: Our,
     Omega_r: Og + Our,
@@ -48,7 +54,7 @@ describe('derived quantities: values against the formulas', () => {
   test.each(DERIVED_QUANTITY_NAMES.map((q) => [q]))('%s', (q) => {
     const got = c[q as CosmoQuantity].v;
     if (expected[q] === 0) expect(got).toBe(0);
-    else expect(Math.abs(got / expected[q] - 1)).toBeLessThan(1e-13);
+    else expect(Math.abs(got / expected[q] - 1)).toBeLessThan(q === 'Omega_nu' ? 1e-10 : 3e-13); // the table: 3e-11; Omega_cdm: a difference
   });
 
   test('Omega_g and Omega_ur at h = 0.67, T_cmb = 2.7255 K, N_eff = 3.046 are CLASS\'s (derived.tsv), and so is Omega_Lambda', () => {
@@ -92,14 +98,14 @@ describe('tangents of every derived quantity against central finite differences'
 describe('the dependency table', () => {
   test('Omega_cdm reads Omega_m and Omega_b (and, through Omega_nu, whatever Omega_nu will depend on)', () => {
     expect(DERIVED_QUANTITIES.Omega_cdm.from).toEqual(expect.arrayContaining(['Omega_m', 'Omega_b', 'Omega_nu']));
-    expect(Object.keys(cosmologyReads(['Omega_cdm']))).toEqual(['Omega_m', 'Omega_b']);
-    expect(parametersOf(['Omega_nu'])).toEqual([]);
+    expect(Object.keys(cosmologyReads(['Omega_cdm']))).toEqual(['h', 'Omega_m', 'Omega_b', 'T_cmb', 'm_nu']);
+    expect(parametersOf(['Omega_nu'])).toEqual(['h', 'T_cmb', 'm_nu']);
   });
 
   test('transitive closure: Omega_de -> Omega_r -> Omega_g, Omega_ur -> h, T_cmb, N_eff', () => {
-    expect(parametersOf(['Omega_de'])).toEqual(['h', 'Omega_m', 'Omega_k', 'T_cmb', 'N_eff']);
-    expect(parametersOf(['Omega_ur'])).toEqual(['h', 'T_cmb', 'N_eff']);
-    expect(parametersOf(['omega_cdm'])).toEqual(['h', 'Omega_m', 'Omega_b']);
+    expect(parametersOf(['Omega_de'])).toEqual(['h', 'Omega_m', 'Omega_k', 'T_cmb', 'N_eff', 'm_nu']);
+    expect(parametersOf(['Omega_ur'])).toEqual(['h', 'T_cmb', 'N_eff', 'm_nu']);
+    expect(parametersOf(['omega_cdm'])).toEqual(['h', 'Omega_m', 'Omega_b', 'T_cmb', 'm_nu']);
     expect(parametersOf(['H0', 'n_s'])).toEqual(['h', 'n_s']);
   });
 
@@ -118,13 +124,13 @@ describe('the dependency table', () => {
     const reads = (p: { reads: unknown; configSchema: object }, w: Record<string, unknown> = {}) =>
       Object.keys(typeof p.reads === 'function' ? p.reads(configOf(p as never, w)) : (p.reads as object)).sort();
     const sorted = (xs: string[]) => [...xs].sort();
-    expect(reads(w0waBackground)).toEqual(sorted(['h', 'Omega_m', 'Omega_b', 'Omega_k', 'w0', 'wa', 'T_cmb', 'N_eff']));
-    expect(reads(eisensteinHu)).toEqual(sorted(['h', 'Omega_m', 'Omega_b', 'T_cmb', 'n_s', 'sigma8']));
-    expect(reads(halofit)).toEqual(sorted(['w0', 'wa']));
-    expect(reads(recfastRecombination)).toEqual(sorted(['h', 'Omega_m', 'Omega_b', 'Omega_k', 'w0', 'wa', 'T_cmb', 'N_eff', 'tau_reio']));
+    expect(reads(w0waBackground)).toEqual(sorted(['h', 'Omega_m', 'Omega_b', 'Omega_k', 'w0', 'wa', 'T_cmb', 'N_eff', 'm_nu']));
+    expect(reads(eisensteinHu)).toEqual(sorted(['h', 'Omega_m', 'Omega_b', 'T_cmb', 'n_s', 'sigma8', 'm_nu']));
+    expect(reads(halofit)).toEqual(sorted(['w0', 'wa', 'h', 'T_cmb', 'm_nu']));
+    expect(reads(recfastRecombination)).toEqual(sorted(['h', 'Omega_m', 'Omega_b', 'Omega_k', 'w0', 'wa', 'T_cmb', 'N_eff', 'tau_reio', 'm_nu']));
     expect(reads(recfastRecombination, { helium: { source: 'parameter' }, reionization: { input: 'z_reio' } }))
-      .toEqual(sorted(['h', 'Omega_m', 'Omega_b', 'Omega_k', 'w0', 'wa', 'T_cmb', 'N_eff', 'z_reio', 'YHe']));
-    expect(reads(boltzmann)).toEqual(sorted(['h', 'Omega_m', 'Omega_b', 'Omega_k', 'w0', 'wa', 'T_cmb', 'N_eff', 'n_s', 'sigma8', 'tau_reio']));
+      .toEqual(sorted(['h', 'Omega_m', 'Omega_b', 'Omega_k', 'w0', 'wa', 'T_cmb', 'N_eff', 'z_reio', 'YHe', 'm_nu']));
+    expect(reads(boltzmann)).toEqual(sorted(['h', 'Omega_m', 'Omega_b', 'Omega_k', 'w0', 'wa', 'T_cmb', 'N_eff', 'n_s', 'sigma8', 'tau_reio', 'm_nu']));
     expect(reads(boltzmann, { normalization: 'A_s' })).toContain('A_s');
     // the specs are the contract's objects, not copies with drifting descriptions
     const bgReads = w0waBackground.reads as Record<string, unknown>;
@@ -157,7 +163,20 @@ describe('range and cross-field checks', () => {
     expect(cosmologyProblems({ Omega_b: 0 }, ['Omega_b'])).toEqual([]);
     const de = cosmologyProblems({ Omega_m: 0.8, Omega_k: 0.3 }, ['Omega_de'], { Omega_de_positive: 'for Y' });
     expect(de).toEqual([expect.stringMatching(/^parameters\.Omega_m: Omega_de = 1 - Omega_m - Omega_r - Omega_k = -0\.1\d* must be > 0 for Y \(Omega_m = 0\.8, Omega_k = 0\.3\)$/)]);
-    expect(cosmologyProblems({}, ['Omega_nu'], { no_massive_neutrinos: 'here' })).toEqual([]); // Omega_nu = 0 in this model
+    expect(cosmologyProblems({}, ['Omega_nu'], { no_massive_neutrinos: 'here' })).toEqual([]); // m_nu = 0: Omega_nu = 0
+    expect(cosmologyProblems({ m_nu: 0.06 }, ['Omega_nu'], { no_massive_neutrinos: 'here' }))
+      .toEqual([expect.stringMatching(/^parameters\.m_nu: 0\.06 eV \(Omega_nu = 0\.00143507\): massive neutrinos are not modelled here here; m_nu = 0 is required$/)]);
+  });
+
+  test('massive neutrinos: m_nu >= 0, N_eff at least the massive species\' share', () => {
+    expect(cosmologyProblems({ m_nu: -0.1 }, ['Omega_nu'])[0]).toMatch(/^parameters\.m_nu: -0\.1 is not allowed: m_nu \(sum of the neutrino masses.*, eV\) must be >= 0$/);
+    expect(cosmologyProblems({ m_nu: 0.06, N_eff: 0.5 }, ['Omega_r'])[0])
+      .toMatch(/^parameters\.N_eff: 0\.5 is below the 1\.0132 that the 1 massive neutrino species .* N_eff >= 1\.0132 is required/);
+    expect(cosmologyProblems({ m_nu: 0.06, N_eff: 2 }, ['Omega_r'], {}, { species: 3, T_ncdm: 0.71611 })[0])
+      .toMatch(/^parameters\.N_eff: 2 is below the 3\.039\d* that the 3 massive/);
+    expect(cosmologyProblems({ m_nu: 0, N_eff: 0.5 }, ['Omega_r'])).toEqual([]); // no massive species
+    // Omega_m counts them: Omega_b + Omega_nu > Omega_m is refused, naming both
+    expect(cosmologyProblems({ m_nu: 5, Omega_b: 0.05, Omega_m: 0.15 }, ['Omega_cdm'])[0]).toMatch(/^parameters\.Omega_b: 0\.05 \+ Omega_nu = 0\.11\d* exceeds parameters\.Omega_m = 0\.15/);
   });
 
   test('ranges first: no cross-check on values that are out of range', () => {
@@ -180,21 +199,21 @@ describe('the cosmology of a stage context', () => {
   };
 
   test('computed once per context: the same Dual objects, each parameter read once', () => {
-    const x = ctx(['h', 'Omega_m', 'Omega_k', 'T_cmb', 'N_eff'], {}, ['h']);
+    const x = ctx(['h', 'Omega_m', 'Omega_k', 'T_cmb', 'N_eff', 'm_nu'], {}, ['h']);
     const a = cosmologyOf(x), b = cosmologyOf(x);
     expect(a).toBe(b);
     expect(a.Omega_de).toBe(b.Omega_de);
     for (const q of ['Omega_r', 'H0', 'Omega_de'] as const) a.get(q);
-    expect(x.calls()).toBe(5);
+    expect(x.calls()).toBe(6);
     expect(a.Omega_de.d![0]).toBeCloseTo(-2 * -a.Omega_r.v / 0.67, 12); // dOmega_de/dh = 2 Omega_r / h
     expect(cosmologyOf(ctx(['h'])).h).not.toBe(a.h); // another context, another cosmology
   });
 
   test('a quantity whose parameters the stage does not read is an error naming it and cosmologyReads', () => {
     const c = cosmologyOf(ctx(['h', 'Omega_m']));
-    expect(() => c.Omega_cdm).toThrow(/^stage "toy": the cosmology quantity Omega_cdm \(.*\) needs the parameters Omega_m, Omega_b; Omega_b: .*list Omega_cdm in the stage's cosmologyReads/);
+    expect(() => c.Omega_cdm).toThrow(/^stage "toy": the cosmology quantity Omega_cdm \(.*\) needs the parameters h, Omega_m, Omega_b, T_cmb, m_nu; Omega_b: .*list Omega_cdm in the stage's cosmologyReads/);
     // named by the quantity asked for, not by an intermediate one (Omega_de -> Omega_r -> Omega_g -> T_cmb)
-    expect(() => c.Omega_de).toThrow(/^stage "toy": the cosmology quantity Omega_de .* needs the parameters h, Omega_m, Omega_k, T_cmb, N_eff; T_cmb: .*list Omega_de in/);
+    expect(() => c.Omega_de).toThrow(/^stage "toy": the cosmology quantity Omega_de .* needs the parameters h, Omega_m, Omega_k, T_cmb, N_eff, m_nu; T_cmb: .*list Omega_de in/);
     expect(() => c.n_s).toThrow(/^stage "toy": n_s: asked for parameter "n_s".*cosmologyReads/);
     expect(c.H0.v).toBeCloseTo(0.67 / 2997.92458, 15);
   });

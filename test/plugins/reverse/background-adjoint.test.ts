@@ -8,14 +8,18 @@
  */
 import { describe, expect, it } from 'vitest';
 import { gaussLegendre } from '../../../plugins/integrator/index.js';
-import { NB, type ExpansionCoefficients } from '../../../plugins/background/expansion.js';
+import { NB, type ExpansionCoefficients, coefficientsOf } from '../../../plugins/background/expansion.js';
+import { constant } from '../../../core/ad/dual.js';
 import { linearGrowth, linearGrowthAdjoint } from '../../../plugins/background/growth.js';
 import { lineOfSightDistance, lineOfSightDistanceAdjoint } from '../../../plugins/background/distances.js';
 import { tabulationGrid } from '../../../plugins/background/redshift-grid.js';
 import { randomStream } from './harness.js';
 
 const Or = 9.2e-5;
-const model: ExpansionCoefficients = { Or, Om: 0.31, Ok: 0.01, Ode: 1 - 0.31 - Or - 0.01, w0: -0.9, wa: 0.3 };
+/** The coefficients of a w0-wa, curved model (with massive neutrinos of amplitude An and mass ratio Mn when An > 0). */
+const coefficients = (Om: number, Ode: number, An = 0, Mn = 0): ExpansionCoefficients =>
+  coefficientsOf([Or, Om, 0.01, Ode, -0.9, 0.3, An, Mn].map(constant));
+const model = coefficients(0.31, 1 - 0.31 - Or - 0.01);
 const z = tabulationGrid(10, 241, 'log1p');
 const n = z.length;
 const opts = { aIni: 1e-6, maxStep: 0.01 };
@@ -45,7 +49,7 @@ describe('background reverse mode', () => {
     // compare d/dOmega_m - d/dOmega_de, which is what varying Omega_m at fixed Omega_k does)
     const h = 1e-5;
     const val = (dOm: number) => {
-      const g = linearGrowth({ ...model, Om: model.Om + dOm, Ode: model.Ode - dOm }, z, opts, false);
+      const g = linearGrowth(coefficients(model.Om + dOm, model.Ode - dOm), z, opts, false);
       let t = 0;
       for (let i = 0; i < n; i++) t += Dbar[i] * g.D.value[i] + fbar[i] * g.f.value[i];
       return t;
