@@ -32,6 +32,10 @@ import {
 } from './power-at-nodes.js';
 import { describeLimber } from './limber-describe.js';
 import { limberProbe } from './limber-probe.js';
+import {
+  nonLimberCorrection, nonLimberCorrectionVjp, nonLimberGrid, nonLimberProblems, nonLimberSchema, nonLimberSpec,
+  type NonLimberGrid, type NonLimberSpec,
+} from './non-limber.js';
 
 export { pairOrder } from './tracer-pairs.js';
 
@@ -46,6 +50,8 @@ export interface LimberConfig {
   /** Probe family (or a tracer's power key) -> the input holding the P(k, z) it correlates through. */
   power: Record<string, string>;
   z_beyond_power: BeyondPower;
+  /** false, or the non-Limber correction below a switch multipole (non-limber.ts). */
+  non_limber?: boolean | Partial<NonLimberSpec>;
 }
 
 export interface LimberInputs {
@@ -54,6 +60,8 @@ export interface LimberInputs {
   /** The default P(k, z) (every tracer not mapped elsewhere by with.power). */
   power: PowerGrid;
   background: Background;
+  /** The linear P(k, z) of the non-Limber correction (wired when with.non_limber is on). */
+  linear?: PowerGrid;
   /** Further power inputs named in with.power. */
   [input: string]: unknown;
 }
@@ -89,6 +97,7 @@ const configSchema = {
       default: 'error',
       description: '"growth": above the top redshift of a P(k, z) grid, P(k, z) = P(k, z_top) [D(z)/D(z_top)]^2 (as CCL does beyond its splines; for CMB lensing to z ~ 1100); "error": the grid must cover the kernels',
     },
+    non_limber: nonLimberSchema,
   },
 };
 
@@ -100,6 +109,8 @@ export function limberInputs(config: Partial<LimberConfig>) {
     power: 'nonlinear-power',
     background: 'background',
     ...extra,
+    // the non-Limber correction integrates over the linear spectrum (with growth)
+    ...(nonLimberSpec(config?.non_limber) ? { linear: 'linear-power' } : {}),
   };
 }
 
@@ -242,6 +253,18 @@ export function computeLimber(
   let NP = Math.max(W.tangent ? W.P : 0, mult.tangent ? mult.P : 0);
   for (const K of Kof.values()) NP = Math.max(NP, K.tangent ? K.P : 0);
 
+  // 3b. the non-Limber correction below the switch multipole (non-limber.ts), on a grid fixed within a differentiation
+  const spec = nonLimberSpec(config.non_limber);
+  let corr: { grid: NonLimberGrid; dC: DualArray; settings: Record<string, unknown> } | null = null;
+  if (spec) {
+    const linear = linearInput(inp);
+    if (linear.P_Mpc3.tangent) NP = Math.max(NP, linear.P_Mpc3.P);
+    const makeGrid = () => nonLimberGrid(list, bgIn, ell, spec);
+    const grid = sticky ? sticky('nonlimber-grid', makeGrid) : makeGrid();
+    const r = nonLimberCorrection(list, pairs, ell, bgIn, linear, grid, NP);
+    corr = { grid, dC: r.dC, settings: r.settings };
+  }
+
   const C = new Float64Array(np * nl);
   const dC = NP ? new Float64Array(NP * np * nl) : null;
   const prepared = groups.map((g) => {
@@ -261,6 +284,8 @@ export function computeLimber(
     // 5. the l-factors of both tracers
     scaleByEllFactors(C, 1, F, pairs, nl, l0, l1);
     if (dC) scaleByEllFactors(dC, NP, F, pairs, nl, l0, l1);
+    // 6. plus the non-Limber correction below the switch
+    if (corr) addCorrection(corr.dC, C, dC, np, nl, NP, l0, Math.min(l1, corr.grid.nsw));
     if (onChunk) {
       const nb = l1 - l0;
       const block = new Float64Array(np * nb);
@@ -275,9 +300,11 @@ export function computeLimber(
       z_nodes: nq, z_range: [zLo, zHi], integrator: integrator.name, rtol: integrator.rtol, k_range_1overMpc: [config.k_min_1overMpc, config.k_max_1overMpc],
       ell_factors: Object.fromEntries(list.tracers.map((t) => [t.name, t.ellFactor])),
       power_inputs: Object.fromEntries(list.tracers.map((t) => [t.name, powerInputOf(t, map)])), z_beyond_power: beyond,
+      non_limber: corr ? { l_switch: spec!.l_switch, ...corr.settings } : false,
     },
   };
   KEPT_NODES.set(out, lnRule); // for the reverse pass (a reference, no copy)
+  if (corr) KEPT_GRID.set(out, corr.grid);
   // a values-only run keeps what its reverse pass needs (a sampler's gradient step pulls back this very output)
   if (!NP)
     keepForward(out, inp, {
@@ -286,6 +313,25 @@ export function computeLimber(
       group: prepared.map((g) => ({ K: g.K.value, M: g.M, plan: g.plan })),
     });
   return out;
+}
+
+/** The linear P(k, z) input of the non-Limber correction, with a clear error when it is not wired. */
+function linearInput(inp: LimberInputs): PowerGrid {
+  const p = inp.linear;
+  if (!p || !(p.k_1overMpc instanceof Float64Array))
+    throw new Error('with.non_limber needs the linear P(k, z): wire a linear-power stage to the input "linear" of the spectra stage');
+  return p;
+}
+
+/** C[p, l] += dC[p, l] (and tangents) for l in [l0, l1). */
+function addCorrection(d: DualArray, C: Float64Array, dC: Float64Array | null, np: number, nl: number, NP: number, l0: number, l1: number): void {
+  for (let p = 0; p < np; p++) for (let l = l0; l < l1; l++) C[p * nl + l] += d.value[p * nl + l];
+  if (!dC || !d.tangent) return;
+  for (let c = 0; c < NP; c++)
+    for (let p = 0; p < np; p++) {
+      const o = (c * np + p) * nl;
+      for (let l = l0; l < l1; l++) dC[o + l] += d.tangent[o + l];
+    }
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -451,7 +497,7 @@ function contractBlock(
 export const limber: StagePlugin<LimberConfig, LimberInputs, Spectra> = {
   apiVersion: PLUGIN_API_VERSION,
   id: 'spectra/limber',
-  version: '2.0.0',
+  version: '2.1.0',
   port: 'spectra',
   description: 'C_l of every pair of tracers (all wired tracer sets) in the Limber approximation, z quadrature by the bound integrator',
   configSchema,
@@ -459,6 +505,7 @@ export const limber: StagePlugin<LimberConfig, LimberInputs, Spectra> = {
   reads: {},
   methods: ['integrator'],
   differentiable: 'forward',
+  check: (config) => nonLimberProblems(config.non_limber),
   describe: describeLimber,
   run(ctx) {
     // multipole blocks leave as chunks (LimberChunk) while the contraction runs
@@ -467,7 +514,10 @@ export const limber: StagePlugin<LimberConfig, LimberInputs, Spectra> = {
   vjp(ctx, outputBar) {
     const Cbar = (outputBar as { C?: Float64Array }).C;
     if (!Cbar) return {};
-    return limberVjp(ctx.inputs, ctx.config, ctx.method<Integrator>('integrator'), ctx.output, Cbar);
+    const r = limberVjp(ctx.inputs, ctx.config, ctx.method<Integrator>('integrator'), ctx.output, Cbar);
+    const spec = nonLimberSpec(ctx.config.non_limber);
+    if (spec) addCorrectionVjp(ctx.inputs, ctx.output, spec, r, Cbar);
+    return r;
   },
   write: (out, file, ctx) => writeSpectra(out, file, ctx.config),
   // cl.tsv grows row by row as the multipole blocks arrive: the header with the first chunk, then its rows
@@ -496,6 +546,31 @@ export const limber: StagePlugin<LimberConfig, LimberInputs, Spectra> = {
 
 /** The z rule of each computed output (kept by reference: the reverse pass reuses the forward's nodes). */
 const KEPT_NODES = new WeakMap<Spectra, QuadratureRule>();
+/** The non-Limber grid of each computed output (the reverse pass uses the forward's discretisation). */
+const KEPT_GRID = new WeakMap<Spectra, NonLimberGrid>();
+
+/** The non-Limber correction's bars, added to those of the Limber part (limberVjp's result). */
+function addCorrectionVjp(inp: LimberInputs, output: Spectra, spec: NonLimberSpec, r: ReturnType<typeof limberVjp>, Cbar: Float64Array): void {
+  const list = tracerList(inp.tracers);
+  const linear = linearInput(inp);
+  const grid = KEPT_GRID.get(output) ?? nonLimberGrid(list, inp.background, output.ell, spec);
+  const b = nonLimberCorrectionVjp(list, output.pairs, output.ell, inp.background, linear, grid, Cbar);
+  const sets = (Array.isArray(r.inputs.tracers) ? r.inputs.tracers : [r.inputs.tracers]) as { W: Float64Array; multiplicative: Float64Array }[];
+  sets.forEach((s, i) => {
+    for (let j = 0; j < s.W.length; j++) s.W[j] += b.W[i][j];
+    const o = list.offset[i];
+    for (let j = 0; j < s.multiplicative.length; j++) s.multiplicative[j] += b.multiplicative[o + j];
+  });
+  const bg = r.inputs.background;
+  for (const [field, bar] of [['chi_Mpc', b.chi_Mpc], ['D', b.D]] as const) {
+    const acc = bg[field];
+    if (!(acc instanceof Float64Array)) bg[field] = bar;
+    else for (let i = 0; i < acc.length; i++) acc[i] += bar[i];
+  }
+  const prior = (r.inputs as Record<string, unknown>).linear as { P_Mpc3: Float64Array } | undefined;
+  if (prior) for (let i = 0; i < prior.P_Mpc3.length; i++) prior.P_Mpc3[i] += b.linear[i];
+  else (r.inputs as Record<string, unknown>).linear = { P_Mpc3: b.linear };
+}
 
 /** Forward values the backward pass needs: kept by the values-only forward run, else recomputed once per output. */
 interface LimberForward {

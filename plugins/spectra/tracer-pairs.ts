@@ -168,6 +168,29 @@ export function kernelsAtNodes(list: TracerList, zq: Float64Array, withTangents:
 }
 
 /**
+ * dW/dz of every tracer's kernel at the nodes zq (ascending), tracer-by-node (zero outside a set's grid): the
+ * derivative of the same cubic splines kernelsAtNodes evaluates (the chain rule through a moving node).
+ */
+export function kernelSlopesAtNodes(list: TracerList, zq: Float64Array): Float64Array {
+  const nt = list.tracers.length, nq = zq.length;
+  const out = new Float64Array(nt * nq);
+  list.sets.forEach((s, si) => {
+    const n = s.tracers.length, o = list.offset[si], nz = s.z.length;
+    const [lo, hi] = insideRange(s, zq);
+    if (hi <= lo) return;
+    const { mVal } = preparedSet(s, false);
+    const { idx, A, B } = queryGeometry(s.z, zq.subarray(lo, hi));
+    const y = s.W.value, x = s.z;
+    for (let t = 0; t < n; t++)
+      for (let j = 0; j < hi - lo; j++) {
+        const i = idx[j], k = t * nz + i, h = x[i + 1] - x[i], a = A[j], b = B[j];
+        out[(o + t) * nq + lo + j] = (y[k + 1] - y[k]) / h + (((3 * b * b - 1) * mVal[k + 1] - (3 * a * a - 1) * mVal[k]) * h) / 6;
+      }
+  });
+  return out;
+}
+
+/**
  * Transpose of kernelsAtNodes: bars at the nodes (tracer-by-node) to one W bar per set, on the set's grid; the
  * transposed splines of a set's rows run side by side (secondDerivsAdjointMany, on the set's prepared factor).
  */
