@@ -12,3 +12,17 @@ export function outputNameProblem(name: string): string | null {
   if (name.endsWith('.partial') || name.includes('.tmp-')) return `"${name}" ends like cosmodag's own temporary files`;
   return null;
 }
+
+/**
+ * A path cosmodag itself writes under --out (compare's variants/<variant>/cl.tsv, sweep's points/<id>/...): every
+ * segment a plain file name by outputNameProblem, separated by "/", never absolute. Returns the problem, or null.
+ */
+export function outputPathProblem(file: string): string | null {
+  if (typeof file !== 'string' || file.length === 0) return 'is empty';
+  const parts = file.split('/');
+  for (const p of parts) {
+    const bad = outputNameProblem(p);
+    if (bad) return parts.length > 1 ? `${JSON.stringify(file)}: the part ${bad}` : bad;
+  }
+  return null;
+}

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { sha256 } from '../cache/memo-key.js';
 import { writeFileAtomic } from '../cache/store.js';
 import { InputError, issue } from '../schema/input-error.js';
-import { outputNameProblem } from './output-names.js';
+import { outputNameProblem, outputPathProblem } from './output-names.js';
 
 export { outputNameProblem };
 
@@ -121,7 +121,8 @@ export class OutputWriter {
   }
 
   write(file: string, data: string | Uint8Array): string {
-    const problem = outputNameProblem(file);
+    // plain names, or cosmodag's own sub-folders (variants/<v>/cl.tsv): never outside the directory
+    const problem = outputPathProblem(file);
     if (problem) throw new InputError([issue('outputs', `output file ${problem}`)]);
     if (!this.mayReplace(file)) this.checkWritable([file]);
     const full = path.join(this.dir, file);

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MANIFEST } from '../../../core/graph/write-outputs.js';
+import { MANIFEST, OutputWriter } from '../../../core/graph/write-outputs.js';
 import { preparePipeline } from '../../../core/cli/run-job.js';
 import { InputError } from '../../../core/schema/input-error.js';
 
@@ -132,5 +132,16 @@ describe('--out after crashes, with two runs, with foreign files', () => {
     const o = cli(['run', BG, '--out', f]);
     expect(o.status).toBe(2);
     expect(o.stderr).toMatch(/--out: .* exists and is not a directory/);
+  });
+});
+
+describe('OutputWriter', () => {
+  it('writes plain names and its own sub-folders (compare --keep-outputs), never outside its directory', () => {
+    const dir = tmp();
+    const w = new OutputWriter(dir, 'test');
+    expect(fs.existsSync(w.write('variants/romberg/cl.tsv', 'x\n'))).toBe(true);
+    for (const bad of ['../escape.tsv', 'variants/../../escape.tsv', '/tmp/abs.tsv', 'a//b.tsv', '.hidden'])
+      expect(() => w.write(bad, 'x'), bad).toThrow(InputError);
+    expect(fs.existsSync(path.join(dir, '..', 'escape.tsv'))).toBe(false);
   });
 });
