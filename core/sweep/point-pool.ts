@@ -1,0 +1,140 @@
+/**
+ * A pool of worker threads running sweep points (point-thread.ts), so that a sweep uses every core and a queue
+ * worker's main thread stays free to renew its job locks. Points go to the first idle thread; each thread keeps its
+ * memo store between points. A thread that dies (out of memory, a crash in native code) is replaced and its point is
+ * tried once more before it is recorded as failed.
+ *
+ * Threads run the compiled point-thread.js beside this module. Under a TypeScript runner (the sources, not dist/),
+ * where a thread could not load the sources, the points run in this thread one after another: same numbers.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { DiskStore, type MemoStore } from '../cache/store.js';
+import { RecentStore } from '../sampling/target.js';
+import { runPoint, type PointJob, type PointResult } from './run-point.js';
+
+/**
+ * Stage outputs a runner keeps in memory (most recently used): about nine points of a seven-stage pipeline. Stages
+ * no varied path reaches are read at every point, so they stay.
+ */
+export const STORE_ENTRIES = 64;
+
+export interface PoolOptions {
+  threads: number;
+  allowCommands: boolean;
+  /** Jobs come from a queue: plugin modules must be installed packages. */
+  remote: boolean;
+  /** On-disk memo store shared by the threads (and with other runs). */
+  cacheDir?: string;
+}
+
+/** Path of the compiled thread script, or null when this module is not the compiled one. */
+export function threadScript(): string | null {
+  const here = fileURLToPath(import.meta.url);
+  if (!here.endsWith('.js')) return null;
+  const p = fileURLToPath(new URL('./point-thread.js', import.meta.url));
+  return existsSync(p) ? p : null;
+}
+
+interface Pending { job: PointJob; resolve: (r: PointResult) => void; tries: number }
+interface Slot { worker: Worker; busy: { id: number; p: Pending } | null }
+
+export class PointPool {
+  private readonly queue: Pending[] = [];
+  private readonly slots: Slot[] = [];
+  private nextId = 0;
+  private closed = false;
+  private localStore?: MemoStore;
+  private localBusy = false;
+  readonly threaded: boolean;
+
+  constructor(private readonly o: PoolOptions) {
+    this.threaded = !!threadScript();
+  }
+
+  /** Run a point (queued until a thread is free). Never rejects: a failure is a failed result. */
+  run(job: PointJob): Promise<PointResult> {
+    if (this.closed) return Promise.resolve(this.failure(job, 'the point pool is closed', false));
+    return new Promise((resolve) => {
+      this.queue.push({ job, resolve, tries: 0 });
+      this.pump();
+    });
+  }
+
+  private failure(job: PointJob, error: string, retry: boolean): PointResult {
+    return { key: job.key, status: 'failed', seconds: 0, columns: {}, error, retry, computed: 0, cached: 0 };
+  }
+
+  private pump(): void {
+    if (!this.threaded) {
+      this.runHere();
+      return;
+    }
+    while (this.queue.length) {
+      let slot = this.slots.find((s) => !s.busy);
+      if (!slot && this.slots.length < Math.max(1, this.o.threads)) slot = this.spawn();
+      if (!slot) return;
+      const p = this.queue.shift()!;
+      const id = this.nextId++;
+      slot.busy = { id, p };
+      slot.worker.postMessage({ type: 'job', id, job: p.job });
+    }
+  }
+
+  private spawn(): Slot {
+    const worker = new Worker(threadScript()!, {
+      workerData: { allowCommands: this.o.allowCommands, remote: this.o.remote, cacheDir: this.o.cacheDir },
+    });
+    const slot: Slot = { worker, busy: null };
+    worker.on('message', (m: { type: string; id: number; result: PointResult }) => {
+      if (m.type !== 'result' || !slot.busy || slot.busy.id !== m.id) return;
+      const { p } = slot.busy;
+      slot.busy = null;
+      p.resolve(m.result);
+      this.pump();
+    });
+    const died = (why: string) => {
+      const i = this.slots.indexOf(slot);
+      if (i < 0) return;
+      this.slots.splice(i, 1);
+      const busy = slot.busy;
+      slot.busy = null;
+      if (busy && !this.closed) {
+        if (++busy.p.tries < 2) this.queue.unshift(busy.p);
+        else busy.p.resolve(this.failure(busy.p.job, `the worker thread running it died twice (${why})`, false));
+      } else if (busy) busy.p.resolve(this.failure(busy.p.job, 'the point pool was closed while the point ran', false));
+      if (!this.closed) this.pump();
+    };
+    worker.on('error', (e) => died(e.message));
+    worker.on('exit', (code) => died(`exit code ${code}`));
+    this.slots.push(slot);
+    return slot;
+  }
+
+  /** No thread script: run the queue here, one point after another. */
+  private runHere(): void {
+    if (this.localBusy) return;
+    this.localBusy = true;
+    this.localStore ??= this.o.cacheDir ? new DiskStore(path.resolve(this.o.cacheDir), new RecentStore(STORE_ENTRIES)) : new RecentStore(STORE_ENTRIES);
+    const store = this.localStore;
+    void (async () => {
+      try {
+        while (this.queue.length && !this.closed) {
+          const p = this.queue.shift()!;
+          p.resolve(await runPoint(p.job, { store, allowCommands: this.o.allowCommands, remote: this.o.remote }));
+        }
+      } finally {
+        this.localBusy = false;
+      }
+    })();
+  }
+
+  /** Stop the threads; points still queued or running resolve as failed. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const p of this.queue.splice(0)) p.resolve(this.failure(p.job, 'the point pool was closed before the point ran', false));
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+}

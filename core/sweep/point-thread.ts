@@ -1,0 +1,35 @@
+/**
+ * Worker-thread entry of the sweep's point pool (point-pool.ts): runs the points it is sent, one at a time, through
+ * one memo store kept for the thread's life, holding the most recently used stage outputs (so stages a point shares
+ * with the earlier ones come from memory, and a long sweep's memory stays bounded).
+ *
+ * workerData: {allowCommands, remote, cacheDir?}
+ * Messages in:  {type: 'job', id, job: PointJob}
+ * Messages out: {type: 'result', id, result: PointResult}
+ */
+import path from 'node:path';
+import { parentPort, workerData } from 'node:worker_threads';
+import { DiskStore, type MemoStore } from '../cache/store.js';
+import { STORE_ENTRIES } from './point-pool.js';
+import { RecentStore } from '../sampling/target.js';
+import { checkJob, claimedKey, runPoint, type PointJob, type PointResult } from './run-point.js';
+
+if (parentPort) {
+  const port = parentPort;
+  const env = workerData as { allowCommands: boolean; remote: boolean; cacheDir?: string };
+  const store: MemoStore = env.cacheDir ? new DiskStore(path.resolve(env.cacheDir), new RecentStore(STORE_ENTRIES)) : new RecentStore(STORE_ENTRIES);
+  port.on('message', (msg: { type: string; id: number; job: unknown }) => {
+    if (msg.type !== 'job') return;
+    const answer = (result: PointResult) => port.postMessage({ type: 'result', id: msg.id, result });
+    let job: PointJob;
+    try {
+      job = checkJob(msg.job);
+    } catch (e) {
+      const key = claimedKey(msg.job);
+      answer({ key, status: 'failed', seconds: 0, columns: {}, error: (e as Error).message, retry: false, computed: 0, cached: 0 });
+      return;
+    }
+    runPoint(job, { store, allowCommands: env.allowCommands, remote: env.remote }).then(answer, (e: Error) =>
+      answer({ key: job.key, status: 'failed', seconds: 0, columns: {}, error: e.message, retry: true, computed: 0, cached: 0 }));
+  });
+}
