@@ -56,7 +56,7 @@ export class DiskStore implements MemoStore {
   /** Bytes the directory may hold (entries + blobs); pruned (least recently used first) when a write passes it. */
   readonly maxBytes: number;
   private usage: number | null = null;
-  constructor(readonly dir: string, private readonly front = new MemoryStore(), options: { maxBytes?: number } = {}) {
+  constructor(readonly dir: string, private readonly front: MemoStore = new MemoryStore(), options: { maxBytes?: number } = {}) {
     this.maxBytes = options.maxBytes ?? DEFAULT_CACHE_MAX_BYTES;
     fs.mkdirSync(path.join(dir, 'blobs'), { recursive: true });
     fs.mkdirSync(path.join(dir, 'entries'), { recursive: true });

@@ -1,15 +1,17 @@
 /**
- * Plots of a method comparison (core/graph/compare.ts), one figure per compared output table:
+ * Plots of a method comparison (core/graph/compare.ts), one figure per compared output table, of the **signed**
+ * normalized differences (compare.ts: spectra (a - r)/sqrt(r_ii r_jj), a Fisher matrix (a - r)/sqrt(|F_ii F_jj|),
+ * other tables (a - r)/|r|), so that one sees whether a variant is above or below the reference:
  *
- *  - a table with an axis (cl.tsv: ell): |relative difference| against the axis, for each variant the
- *    largest over the columns (solid) and the median over the columns (dashed); columns whose names share
- *    a prefix (LL_*, GL_*, GG_*) get a panel per prefix, on a shared y axis;
- *  - a table with labelled rows (sigmas.tsv, fisher.tsv): a dot plot, one row per label, one marker per
- *    variant (open at the left edge where the value is identical), a panel per differing column (or the
- *    largest over the row when there are many columns).
+ *  - a table with an axis (cl.tsv: ell): one thin line per column (per spectrum) against the axis, in the variant's
+ *    colour, on a symmetric-log y axis (linear within the smallest decade shown); columns whose names share a
+ *    prefix (LL_*, GL_*, GG_*: the probe families) get a panel each, on a shared y axis;
+ *  - a table with labelled rows (sigmas.tsv, fisher.tsv): a dot plot, one row per label, one marker per variant at
+ *    its signed difference (a symmetric-log x axis, zero marked), a panel per differing column (or the most
+ *    extreme over the row when there are many columns).
  */
 import { CATEGORY10, Figure, richWidth, svgText, toPng, type LegendEntry, type MarkerShape } from '../plot/index.js';
-import type { Comparison, OutputComparison, TableDiff } from './compare.js';
+import { METRIC_TEXT, sci, type Comparison, type OutputComparison, type TableDiff } from './compare.js';
 
 export interface ComparisonPlot {
   /** File stem, e.g. `compare-cl`. */
@@ -34,35 +36,6 @@ function groups(columns: string[]): { name: string; idx: number[] }[] {
   return [{ name: '', idx: columns.map((_, j) => j) }];
 }
 
-/** Max and median over a set of columns at each row (NaN entries ignored). */
-function envelope(d: TableDiff, idx: number[]): { max: Float64Array; median: Float64Array } {
-  const max = new Float64Array(d.rows).fill(NaN), median = new Float64Array(d.rows).fill(NaN);
-  const buf: number[] = [];
-  for (let i = 0; i < d.rows; i++) {
-    buf.length = 0;
-    for (const j of idx) {
-      const v = d.rel[j][i];
-      if (!Number.isNaN(v)) buf.push(v);
-    }
-    if (!buf.length) continue;
-    buf.sort((a, b) => a - b);
-    max[i] = buf[buf.length - 1];
-    const h = buf.length >> 1;
-    median[i] = buf.length % 2 ? buf[h] : 0.5 * (buf[h - 1] + buf[h]);
-  }
-  return { max, median };
-}
-
-/** Log-axis ends (whole decades) around the positive finite values, at least two decades. */
-function decades(values: Iterable<number>): { lo: number; hi: number } | null {
-  let min = Infinity, max = -Infinity;
-  for (const v of values) if (v > 0 && Number.isFinite(v)) { if (v < min) min = v; if (v > max) max = v; }
-  if (!(max > 0)) return null;
-  let lo = Math.floor(Math.log10(min)), hi = Math.ceil(Math.log10(max));
-  if (hi - lo < 2) { lo -= 1; hi = Math.max(hi, lo + 2); }
-  return { lo: 10 ** lo, hi: 10 ** hi };
-}
-
 /** The SVG of a figure at least as wide as its title needs. */
 function svgWithTitle(fig: Figure): string {
   let svg = fig.toSvg();
@@ -78,37 +51,50 @@ function svgWithTitle(fig: Figure): string {
 const refLabel = (c: Comparison, file: string) =>
   c.reference.kind === 'file' ? `the reference ${c.reference.files[file].split('/').pop()}` : `the first variant (${c.reference.label})`;
 
+/** A symmetric-log range around the signed values: ends +-10^ceil, linear within the smallest decade worth showing. */
+function symRange(values: Iterable<number>): { lim: number; linthresh: number } {
+  let big = 0;
+  const mags: number[] = [];
+  for (const v of values) if (Number.isFinite(v) && v !== 0) { const a = Math.abs(v); mags.push(a); if (a > big) big = a; }
+  if (!(big > 0)) return { lim: 1e-14, linthresh: 1e-16 };
+  const lim = 10 ** Math.ceil(Math.log10(big));
+  mags.sort((x, y) => x - y);
+  // linear below the 5th percentile of the nonzero magnitudes, at most 6 decades under the top
+  const p5 = mags[Math.floor(0.05 * (mags.length - 1))];
+  const linthresh = Math.max(10 ** Math.floor(Math.log10(p5)), lim * 1e-6);
+  return { lim, linthresh: Math.min(linthresh, lim / 10) };
+}
+
 function axisFigure(c: Comparison, o: OutputComparison, shown: number[]): string {
   const d0 = o.diffs.find((d) => d)!;
   const axis = d0.axis!;
   const gs = groups(d0.columns);
+  const range = symRange(shown.flatMap((i) => o.diffs[i]!.signed.flatMap((col) => [...col])));
   const fig = new Figure({
-    rows: 1, cols: gs.length, panelWidth: gs.length > 1 ? 400 : 560, panelHeight: 320, sharey: 'row', fontSize: FS,
+    rows: 1, cols: gs.length, panelWidth: gs.length > 1 ? 400 : 560, panelHeight: 340, sharey: 'row', fontSize: FS,
     title: `${c.pipelineName}: ${o.file} against ${refLabel(c, o.file)}`,
-    yLabel: '|relative difference|',
+    yLabel: `signed ${METRIC_TEXT[d0.metric]}`,
     xLabel: axis.name,
   });
   const positive = axis.values.every((v) => v > 0);
   const logX = positive && axis.values[axis.values.length - 1] / axis.values[0] > 20;
-  const curves = gs.map((g) => shown.map((i) => envelope(o.diffs[i]!, g.idx)));
-  const dec = decades(curves.flat().flatMap((e) => [...e.max, ...e.median]));
   gs.forEach((g, col) => {
     const p = fig.panel(0, col)
       .setX({ scale: logX ? 'log' : 'linear', nice: false, min: axis.values[0], max: axis.values[axis.values.length - 1] })
-      .setY({ scale: 'log', ...(dec ? { min: dec.lo, max: dec.hi } : {}) });
-    if (g.name) p.setTitle(`${g.name} (${g.idx.length} columns)`);
+      .setY({ scale: 'symlog', linthresh: range.linthresh, min: -range.lim, max: range.lim });
+    if (g.name) p.setTitle(`${g.name} (${g.idx.length} spectra)`);
+    p.hline(0, { color: '#888', width: 1 });
     shown.forEach((i, k) => {
-      const { max, median } = curves[col][k];
       const color = CATEGORY10[k % CATEGORY10.length];
-      p.line(axis.values, max, { color, width: 2.2 });
-      p.line(axis.values, median, { color, width: 1.6, dash: '6 4' });
+      const many = g.idx.length > 12;
+      for (const j of g.idx) p.line(axis.values, o.diffs[i]!.signed[j], { color, width: many ? 0.8 : 1.6, opacity: many ? 0.55 : 1 });
     });
   });
   const entries: LegendEntry[] = shown.map((i, k) => ({
-    label: c.variants[i].variant.label + (o.diffs[i]!.max === 0 ? '  (identical)' : ''),
+    label: `${c.variants[i].variant.label}${o.diffs[i]!.max === 0 ? '  (identical)' : `  (${sci(o.diffs[i]!.minSigned)} .. ${sci(o.diffs[i]!.maxSigned)})`}`,
     color: CATEGORY10[k % CATEGORY10.length], width: 2.4,
   }));
-  entries.push({ label: 'largest over the columns', color: '#444', width: 2.2 }, { label: 'median over the columns', color: '#444', width: 1.6, dash: '6 4' });
+  entries.push({ label: `one line per column; y linear within +-${sci(range.linthresh, 0)}`, kind: 'none' });
   fig.legend(entries, { position: 'bottom' });
   return svgWithTitle(fig);
 }
@@ -120,34 +106,35 @@ function labelledFigure(c: Comparison, o: OutputComparison, shown: number[]): st
   // panels: every column that differs somewhere; many columns -> the largest over each row
   const differing = d0.columns.map((_, j) => j).filter((j) => shown.some((i) => o.diffs[i]!.rel[j].some((v) => v > 0)));
   const many = differing.length > 4;
+  // the most extreme signed value over a row's columns
+  const extreme = (d: TableDiff, r: number) => d.signed.reduce((m, col) => (Math.abs(col[r]) > Math.abs(m) ? col[r] : m), 0);
   const panels = many
-    ? [{ title: `largest over the ${d0.columns.length} columns`, value: (d: TableDiff, r: number) => Math.max(...d.rel.map((col) => (Number.isNaN(col[r]) ? 0 : col[r]))) }]
-    : (differing.length ? differing : [0]).map((j) => ({ title: d0.columns[j], value: (d: TableDiff, r: number) => d.rel[j][r] }));
+    ? [{ title: `most extreme over the ${d0.columns.length} columns`, value: extreme }]
+    : (differing.length ? differing : [0]).map((j) => ({ title: d0.columns[j], value: (d: TableDiff, r: number) => d.signed[j][r] }));
   const values = panels.map((pn) => shown.map((i) => labels.map((_, r) => pn.value(o.diffs[i]!, r))));
-  const dec = decades(values.flat(2)) ?? { lo: 1e-16, hi: 1e-14 };
+  const range = symRange(values.flat(2));
   const labelW = Math.max(...labels.map((l) => richWidth(l, FS))) + 14;
   const rowH = Math.max(24, 10 + 8 * shown.length);
   const fig = new Figure({
     rows: 1, cols: panels.length, panelWidth: panels.length > 2 ? 300 : 380, panelHeight: Math.min(900, Math.max(140, rowH * n)), fontSize: FS,
     wspace: 2 * labelW, sharey: 'row',
     title: `${c.pipelineName}: ${o.file} against ${refLabel(c, o.file)}`,
-    xLabel: '|relative difference|',
+    xLabel: `signed ${METRIC_TEXT[d0.metric]}${d0.metric === 'relative' && o.file.startsWith('sigmas') ? ' (errors: in units of the reference sigma)' : ''}`,
   });
-  // identical values: open markers just inside the left edge
-  const edge = dec.lo * (dec.hi / dec.lo) ** 0.015;
   panels.forEach((pn, col) => {
     const p = fig.panel(0, col).setTitle(pn.title)
-      .setX({ scale: 'log', min: dec.lo, max: dec.hi, nice: false })
+      .setX({ scale: 'symlog', linthresh: range.linthresh, min: -range.lim, max: range.lim, nice: false })
       .setY({ min: 0, max: n, ticks: false, grid: false });
     for (let r = 1; r < n; r++) p.hline(r, { color: '#ececec', width: 1 });
+    p.vline(0, { color: '#888', width: 1 });
     shown.forEach((i, k) => {
       const color = CATEGORY10[k % CATEGORY10.length];
       const off = shown.length > 1 ? (k / (shown.length - 1) - 0.5) * 0.36 : 0;
       const xs: number[] = [], ys: number[] = [], zx: number[] = [], zy: number[] = [];
       values[col][k].forEach((v, r) => {
         const y = n - r - 0.5 - off;
-        if (v > 0) { xs.push(Math.min(v, dec.hi)); ys.push(y); }
-        else if (v === 0) { zx.push(edge); zy.push(y); }
+        if (v === 0) { zx.push(0); zy.push(y); }
+        else if (Number.isFinite(v)) { xs.push(Math.max(-range.lim, Math.min(v, range.lim))); ys.push(y); }
       });
       p.markers(xs, ys, { color, shape: SHAPES[k % SHAPES.length], size: 8 });
       if (zx.length) p.markers(zx, zy, { color, shape: SHAPES[k % SHAPES.length], size: 8, fill: 'none' });
@@ -156,7 +143,7 @@ function labelledFigure(c: Comparison, o: OutputComparison, shown: number[]): st
   const entries: LegendEntry[] = shown.map((i, k) => ({
     label: c.variants[i].variant.label, kind: 'marker', color: CATEGORY10[k % CATEGORY10.length], marker: SHAPES[k % SHAPES.length],
   }));
-  entries.push({ label: 'open marker at the left edge: identical', kind: 'none' });
+  entries.push({ label: 'open marker on the zero line: identical', kind: 'none' });
   fig.legend(entries, { position: 'bottom' });
   // the row labels, left of every panel (Figure has no categorical axis): placed from the panels' clip boxes
   let svg = svgWithTitle(fig);

@@ -10,8 +10,16 @@
  * labels the rows (sigmas.tsv: the parameter); a symmetric square table with a header only (fisher.tsv) has
  * its rows labelled by the header. Columns are matched by name.
  *
- * Relative difference of a value a against the reference r: |a - r| / |r|. Where r = 0 (and a != 0) the
- * difference is not relative and is left out of the statistics (counted, and reported as such).
+ * Differences are signed, a - r, normalized as in our validation (docs/validation.md; metric by table kind):
+ *  - spectra (an `ell` axis and columns named as pairs of tracers, LL_1_2, GL_3_1, KL_4, KK, whose auto-spectra
+ *    are columns too): (a - r) / sqrt(r_ii r_jj), r_ii and r_jj the reference's auto-spectra of the pair's two
+ *    tracers at that multipole — the metric of ../shared/reference/ccl's README, which a cross-spectrum near zero
+ *    does not blow up;
+ *  - a symmetric square matrix (fisher.tsv): (a - r) / sqrt(|r_ii r_jj|), the same normalization;
+ *  - other tables (sigmas.tsv: errors): (a - r) / |r|, for a Fisher error the difference in units of the
+ *    reference's Fisher sigma. Where r = 0 (and a != 0) it is not defined: left out of the statistics (counted).
+ * Statistics (max and median of |difference|, the most negative and most positive) are reported over the whole
+ * table and, for spectra, per probe family (columns grouped by their leading letters: LL, GL, GG, ...).
  *
  * A variant that only changes methods (`--vary methods.integrator=...`, `stages.cl.methods.integrator=...`) is
  * not re-planned: it is the plan of the other settings with a child container rebinding the method token — of
@@ -190,8 +198,22 @@ export async function runVariants(o: RunVariantsOptions): Promise<VariantsResult
   const variants = variantsOf(o.vary);
   const planned: { variant: Variant; plan: Plan; registry: PluginRegistry }[] = [];
   const problems: Issue[] = [];
+  // parameters a variant's stages do not read (another variant's plugin may): dropped from that variant, and
+  // checked below to be read by some variant
+  const dropped: { variant: Variant; issue: Issue; name: string }[] = [];
   // one plan per distinct combination of the settings that are not method bindings
-  const plans = new Map<string, Promise<{ plan: Plan; registry: PluginRegistry }>>();
+  const plans = new Map<string, Promise<{ plan: Plan; registry: PluginRegistry; unread: Issue[] }>>();
+  const planDropping = async (p: any): Promise<{ plan: Plan; registry: PluginRegistry; unread: Issue[] }> => {
+    try {
+      return { ...(await loadAndPlan(p, { baseDir })), unread: [] };
+    } catch (e) {
+      const unread = e instanceof InputError ? e.issues.filter((i) => /^parameters\.[^.]+$/.test(i.path) && i.message.startsWith('no stage reads a parameter')) : [];
+      if (!unread.length || unread.length !== (e as InputError).issues.length) throw e;
+      const q = JSON.parse(JSON.stringify(p));
+      for (const i of unread) delete q.parameters[i.path.slice('parameters.'.length)];
+      return { ...(await loadAndPlan(q, { baseDir })), unread };
+    }
+  };
   for (const variant of variants) {
     const bindings = variant.settings.filter(isMethodSetting);
     const rest = variant.settings.filter((s) => !isMethodSetting(s));
@@ -199,8 +221,9 @@ export async function runVariants(o: RunVariantsOptions): Promise<VariantsResult
     try {
       for (const s of rest) setDotted(p, s.path, s.value);
       const id = JSON.stringify(rest.map((s) => [s.path, s.value]));
-      if (!plans.has(id)) plans.set(id, loadAndPlan(p, { baseDir }));
-      const { plan: basePlan, registry } = await plans.get(id)!;
+      if (!plans.has(id)) plans.set(id, planDropping(p));
+      const { plan: basePlan, registry, unread } = await plans.get(id)!;
+      for (const i of unread) dropped.push({ variant, issue: i, name: i.path.slice('parameters.'.length) });
       let plan = basePlan;
       const local: Issue[] = [];
       for (const s of bindings) {
@@ -216,6 +239,10 @@ export async function runVariants(o: RunVariantsOptions): Promise<VariantsResult
       problems.push(...e.issues.map((i) => issue(i.path, `in variant ${variant.label}: ${i.message}`)));
     }
   }
+  // a parameter no variant reads is still an error (the first variant's words)
+  for (const d of dropped)
+    if (!planned.some((v) => v.plan.parameters.has(d.name)) && !problems.some((i) => i.path === d.issue.path))
+      problems.push(issue(d.issue.path, `no stage of any variant reads a parameter "${d.name}" (${d.issue.message})`));
   if (problems.length) throw new InputError(problems);
   const store = o.store ?? new MemoryStore();
   const runs: VariantRun[] = [];
@@ -278,8 +305,17 @@ export interface TableDiff {
   columns: string[];
   /** Columns only in the variant or only in the reference. */
   unmatched: string[];
-  /** Relative differences per column (NaN where not comparable). */
+  /** |normalized difference| per column (NaN where not comparable): |signed|. */
   rel: Float64Array[];
+  /** Signed normalized differences per column (see `metric`; NaN where not comparable). */
+  signed: Float64Array[];
+  /** The normalization: 'spectra' (a - r)/sqrt(r_ii r_jj), 'matrix' (a - r)/sqrt(|r_ii r_jj|), 'relative' (a - r)/|r|. */
+  metric: DiffMetric;
+  /** Statistics per probe family (columns grouped by leading letters), in order of first appearance. */
+  families: FamilyStats[];
+  /** Most negative and most positive signed difference. */
+  minSigned: number;
+  maxSigned: number;
   max: number;
   median: number;
   /** Where the largest difference is: column and row (axis value or label). */
@@ -288,6 +324,41 @@ export interface TableDiff {
   count: number;
   zeroReference: number;
 }
+
+export type DiffMetric = 'spectra' | 'matrix' | 'relative';
+
+/** The words for a metric (reports, plot axes). */
+export const METRIC_TEXT: Record<DiffMetric, string> = {
+  spectra: '(a - r) / sqrt(r_ii r_jj)',
+  matrix: '(a - r) / sqrt(|r_ii r_jj|)',
+  relative: '(a - r) / |r|',
+};
+
+export interface FamilyStats { family: string; columns: number; max: number; median: number; minSigned: number; maxSigned: number; where: string }
+
+/** A column's probe family: its leading letters (LL_1_2 -> LL), or '' . */
+export const familyOf = (column: string) => /^([A-Za-z]+)(?:_|$)/.exec(column)?.[1] ?? '';
+
+/**
+ * The auto-spectrum columns of a pair column's two tracers, from the pair naming of plugins/contracts/tracers.ts
+ * (XY_i_j: tracers X_i, Y_j; XY_j: X (no index), Y_j; XY: X, Y), or null when the name is not a pair.
+ */
+export function autoColumns(column: string): [string, string] | null {
+  const auto = (code: string, idx?: string) => (idx === undefined ? `${code}${code}` : `${code}${code}_${idx}_${idx}`);
+  let m = /^([A-Z])([A-Z])_(\d+)_(\d+)$/.exec(column);
+  if (m) return [auto(m[1], m[3]), auto(m[2], m[4])];
+  m = /^([A-Z])([A-Z])_(\d+)$/.exec(column);
+  if (m) return [auto(m[1]), auto(m[2], m[3])];
+  m = /^([A-Z])([A-Z])$/.exec(column);
+  if (m) return [auto(m[1]), auto(m[2])];
+  return null;
+}
+
+const medianOf = (v: number[]) => {
+  if (!v.length) return NaN;
+  const a = [...v].sort((p, q) => p - q), h = a.length >> 1;
+  return a.length % 2 ? a[h] : 0.5 * (a[h - 1] + a[h]);
+};
 
 const strictlyMonotonic = (v: Float64Array) => {
   if (v.length < 2 || v.some((x) => !Number.isFinite(x))) return false;
@@ -323,8 +394,26 @@ export function diffTables(ref: NumericTable, got: NumericTable): TableDiff {
     startCol = 1;
   }
   const columns: string[] = [];
-  const rel: Float64Array[] = [];
+  const rel: Float64Array[] = [], signed: Float64Array[] = [];
   const gotIndex = new Map(got.header.map((h, j) => [h, j]));
+  const refIndex = new Map(ref.header.map((h, j) => [h, j]));
+  // the normalization: spectra when every compared pair column has its two auto-spectra in the reference
+  const pairCols = ref.header.slice(startCol);
+  const isSpectra = !!axis && pairCols.length > 0 && pairCols.every((h) => { const a = autoColumns(h); return !!a && refIndex.has(a[0]) && refIndex.has(a[1]); });
+  const metric: DiffMetric = isSpectra ? 'spectra' : square ? 'matrix' : 'relative';
+  const norm = (name: string, j: number): Float64Array => {
+    const r = col(ref, j);
+    if (metric === 'spectra') {
+      const [a, b] = autoColumns(name)!;
+      const ra = col(ref, refIndex.get(a)!), rb = col(ref, refIndex.get(b)!);
+      return Float64Array.from(r, (_, i) => Math.sqrt(Math.abs(ra[i] * rb[i])));
+    }
+    if (metric === 'matrix') {
+      const k = ref.header.indexOf(name);
+      return Float64Array.from(r, (_, i) => Math.sqrt(Math.abs(num(ref.cells[i][i]) * num(ref.cells[k][k]))));
+    }
+    return Float64Array.from(r, Math.abs);
+  };
   const unmatched = [
     ...ref.header.slice(startCol).filter((h) => !gotIndex.has(h)).map((h) => `${h} (only in the reference)`),
     ...got.header.slice(startCol).filter((h) => !ref.header.includes(h)).map((h) => `${h} (only in the variant)`),
@@ -335,15 +424,15 @@ export function diffTables(ref: NumericTable, got: NumericTable): TableDiff {
     const name = ref.header[j];
     const jg = gotIndex.get(name);
     if (jg === undefined) continue;
-    const r = col(ref, j), a = col(got, jg);
-    const d = new Float64Array(rows);
+    const r = col(ref, j), a = col(got, jg), scale = norm(name, j);
+    const d = new Float64Array(rows), sd = new Float64Array(rows);
     for (let i = 0; i < rows; i++) {
       const x = r[i], y = a[i];
-      if (Number.isNaN(x) && Number.isNaN(y)) { d[i] = NaN; continue; }
-      if (x === y) d[i] = 0;
-      else if (x === 0) { d[i] = NaN; zeroReference++; continue; }
-      else d[i] = Math.abs(y - x) / Math.abs(x);
-      if (Number.isNaN(d[i])) d[i] = Infinity; // one side NaN: as different as can be
+      if (Number.isNaN(x) && Number.isNaN(y)) { d[i] = sd[i] = NaN; continue; }
+      if (x === y) d[i] = sd[i] = 0;
+      else if (scale[i] === 0) { d[i] = sd[i] = NaN; zeroReference++; continue; }
+      else { sd[i] = (y - x) / scale[i]; d[i] = Math.abs(sd[i]); }
+      if (Number.isNaN(d[i])) { d[i] = Infinity; sd[i] = NaN; } // one side NaN: as different as can be
       count++;
       all.push(d[i]);
       if (d[i] > max) {
@@ -355,10 +444,31 @@ export function diffTables(ref: NumericTable, got: NumericTable): TableDiff {
     }
     columns.push(name);
     rel.push(d);
+    signed.push(sd);
   }
   all.sort((p, q) => p - q);
   const median = all.length ? (all.length % 2 ? all[(all.length - 1) / 2] : 0.5 * (all[all.length / 2 - 1] + all[all.length / 2])) : NaN;
-  return { axis, rowLabels, rows, columns, unmatched, rel, max, median, where: max > 0 ? whereMax : '-', count, zeroReference };
+  // per probe family (leading letters of the column names)
+  // (spectra only: other tables' columns are not probes)
+  const famOf = (c: string) => (metric === 'spectra' ? familyOf(c) : '');
+  const famNames = [...new Set(columns.map(famOf))];
+  const families: FamilyStats[] = famNames.map((family) => {
+    const idx = columns.map((c, j) => (famOf(c) === family ? j : -1)).filter((j) => j >= 0);
+    const abs: number[] = [];
+    let fmax = 0, fwhere = '-', lo = 0, hi = 0;
+    for (const j of idx)
+      for (let i = 0; i < rows; i++) {
+        const v = rel[j][i];
+        if (Number.isNaN(v)) continue;
+        abs.push(v);
+        if (signed[j][i] < lo) lo = signed[j][i];
+        if (signed[j][i] > hi) hi = signed[j][i];
+        if (v > fmax) { fmax = v; fwhere = axis ? `${columns[j]} at ${axis.name} = ${fmt(axis.values[i])}` : rowLabels ? `${columns[j]} of ${rowLabels[i]}` : `${columns[j]} in row ${i + 1}`; }
+      }
+    return { family: family || '-', columns: idx.length, max: fmax, median: medianOf(abs), minSigned: lo, maxSigned: hi, where: fwhere };
+  });
+  const minSigned = Math.min(0, ...families.map((f) => f.minSigned)), maxSigned = Math.max(0, ...families.map((f) => f.maxSigned));
+  return { axis, rowLabels, rows, columns, unmatched, rel, signed, metric, families, minSigned, maxSigned, max, median, where: max > 0 ? whereMax : '-', count, zeroReference };
 }
 
 const fmtValue = (x: number) => (Number.isFinite(x) ? x.toPrecision(7) : String(x));
@@ -454,13 +564,21 @@ export function compareVariants(
 
 export const sci = (x: number, digits = 2) => (Number.isNaN(x) ? 'n/a' : x === 0 ? '0' : !Number.isFinite(x) ? 'inf' : x.toExponential(digits));
 
-/** Summary table: output, variant, max and median relative difference, where, values compared. */
+/**
+ * Summary table: per output and variant a row over the whole table (family `all`), then one per probe family when
+ * there are several: max and median |normalized difference|, where the max is, values compared, the metric, and
+ * the most negative and most positive signed difference.
+ */
 export function comparisonTsv(c: Comparison): string {
-  const lines = ['output\tvariant\tmax_rel_diff\tmedian_rel_diff\twhere_max\tvalues\tzero_reference\twall_seconds'];
+  const lines = ['output\tvariant\tfamily\tmax_abs_diff\tmedian_abs_diff\twhere_max\tvalues\tzero_reference\twall_seconds\tmetric\tmost_negative\tmost_positive'];
   for (const o of c.outputs)
     o.diffs.forEach((d, i) => {
       const v = c.variants[i];
-      lines.push([o.file, v.variant.label, d ? sci(d.max, 4) : 'reference', d ? sci(d.median, 4) : 'reference', d?.where ?? '-', d?.count ?? '', d?.zeroReference ?? '', v.seconds.toFixed(3)].join('\t'));
+      lines.push([o.file, v.variant.label, 'all', d ? sci(d.max, 4) : 'reference', d ? sci(d.median, 4) : 'reference', d?.where ?? '-', d?.count ?? '', d?.zeroReference ?? '', v.seconds.toFixed(3),
+        d ? METRIC_TEXT[d.metric] : '-', d ? sci(d.minSigned, 4) : '-', d ? sci(d.maxSigned, 4) : '-'].join('\t'));
+      if (d && d.families.length > 1)
+        for (const f of d.families)
+          lines.push([o.file, v.variant.label, f.family, sci(f.max, 4), sci(f.median, 4), f.where, '', '', '', METRIC_TEXT[d.metric], sci(f.minSigned, 4), sci(f.maxSigned, 4)].join('\t'));
     });
   return lines.join('\n') + '\n';
 }
@@ -483,12 +601,18 @@ export function comparisonMarkdown(c: Comparison, plots: string[] = []): string 
     ? `the reference file${Object.keys(c.reference.files).length > 1 ? 's' : ''} ${Object.entries(c.reference.files).map(([o, f]) => `\`${shortPath(f)}\` (for ${o})`).join(', ')}`
     : `the first variant (${c.reference.label})`;
   const out = [`## ${c.pipelineName}: ${c.variants.length} variants against ${ref}`, ''];
-  out.push('Relative difference |a - r| / |r| of every value of each output table (values where r = 0 are left out).', '');
-  out.push('| output | variant | max rel. diff. | median rel. diff. | where the max is |', '|---|---|---:|---:|---|');
+  out.push('Signed difference of every value of each output table, normalized (column "metric"): spectra by the reference\'s',
+    'auto-spectra, (a - r) / sqrt(r_ii r_jj); a Fisher matrix by sqrt(|F_ii F_jj|); other tables, e.g. the Fisher errors, by |r| (for an',
+    'error: the difference in units of the reference\'s sigma). Values where the normalization is 0 are left out. Per probe family',
+    'below the whole-table row when there are several.', '');
+  out.push('| output | variant | max abs. diff. | median abs. diff. | where the max is | metric | most negative | most positive |', '|---|---|---:|---:|---|---|---:|---:|');
   for (const o of c.outputs)
     o.diffs.forEach((d, i) => {
       if (!d) return;
-      out.push(`| ${o.file} | ${c.variants[i].variant.label} | ${sci(d.max)} | ${sci(d.median)} | ${d.where}${d.zeroReference ? ` (${d.zeroReference} values with r = 0 left out)` : ''} |`);
+      out.push(`| ${o.file} | ${c.variants[i].variant.label} | ${sci(d.max)} | ${sci(d.median)} | ${d.where}${d.zeroReference ? ` (${d.zeroReference} values with r = 0 left out)` : ''} | ${METRIC_TEXT[d.metric]} | ${sci(d.minSigned)} | ${sci(d.maxSigned)} |`);
+      if (d.families.length > 1)
+        for (const f of d.families)
+          out.push(`| ${o.file} | ${c.variants[i].variant.label}: ${f.family} (${f.columns}) | ${sci(f.max)} | ${sci(f.median)} | ${f.where} | ${METRIC_TEXT[d.metric]} | ${sci(f.minSigned)} | ${sci(f.maxSigned)} |`);
     });
   out.push('', '| variant | wall time [s] | stages computed | stages from the shared cache |', '|---|---:|---|---|');
   for (const v of c.variants) out.push(`| ${v.variant.label} | ${v.seconds.toFixed(2)} | ${v.computed.join(', ') || '-'} | ${v.cached.join(', ') || '-'} |`);

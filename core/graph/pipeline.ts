@@ -3,6 +3,8 @@ export interface ParameterEntry {
   value: number;
   vary?: boolean;
   prior_sigma?: number;
+  /** Sampling prior (core/sampling/priors.ts): uniform [lo, hi] and/or gaussian [mean, sigma]. */
+  prior?: { uniform?: [number, number]; gaussian?: [number, number] };
   step?: number;
   latex?: string;
 }

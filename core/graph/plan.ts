@@ -14,6 +14,7 @@ import type { InputDecl, ParameterSpec, StagePlugin, StaticDescription } from '.
 import { bindLayer, childContainer, resolveMethod, resolveService, type Bindings, type BoundMethod } from '../plugin/bindings.js';
 import type { MethodRef, Pipeline } from './pipeline.js';
 import { describeStages } from './describe.js';
+import { fisherPriorSigma, priorProblems, type PriorSpec } from '../sampling/priors.js';
 
 export type { BoundMethod, Bindings };
 
@@ -54,7 +55,10 @@ export interface PlannedParameter {
   name: string;
   value: number;
   vary: boolean;
+  /** Gaussian prior width for a Fisher matrix: `prior_sigma`, else the sigma of a gaussian `prior` (core/sampling/priors.ts). */
   prior_sigma?: number;
+  /** Sampling prior as declared (`cosmodag sample`). */
+  prior?: PriorSpec;
   step?: number;
   latex?: string;
   spec: ParameterSpec;
@@ -118,6 +122,7 @@ export function planPipeline(raw: unknown, registry: PluginRegistry, baseDir = p
   const problems: Issue[] = [];
   const pipeline = clone(raw) as Pipeline;
   problems.push(...validateWith(pipelineSchema, pipeline, ''));
+  if (!problems.length) problems.push(...priorProblems(pipeline));
   if (problems.length) throw new InputError(problems);
 
   // 1. plugins and configs; the pipeline's container and one child container per stage
@@ -283,7 +288,7 @@ export function planPipeline(raw: unknown, registry: PluginRegistry, baseDir = p
         continue;
       }
       const entry = pipeline.parameters?.[p];
-      parameters.set(p, { name: p, value: entry?.value ?? spec.default, vary: entry?.vary ?? false, prior_sigma: entry?.prior_sigma, step: entry?.step, latex: entry?.latex, spec, readBy: [name] });
+      parameters.set(p, { name: p, value: entry?.value ?? spec.default, vary: entry?.vary ?? false, prior_sigma: fisherPriorSigma(entry), prior: entry?.prior, step: entry?.step, latex: entry?.latex, spec, readBy: [name] });
     }
   }
   if (!readsFailed && !problems.some((i) => i.path.startsWith('stages.') && i.path.endsWith('.use')))

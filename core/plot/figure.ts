@@ -107,6 +107,17 @@ export interface AreaOptions {
   label?: string;
 }
 
+/** A filled region bounded by polygons (contours of a density): fill-rule even-odd, so inner rings are holes. */
+export interface RegionOptions {
+  /** Outline colour ('none': no outline). */
+  color?: string;
+  fill?: string;
+  fillOpacity?: number;
+  width?: number;
+  dash?: string;
+  label?: string;
+}
+
 export interface TextOptions {
   /** 'data' (default) or 'axes' (0..1 across the plot area, 0,0 bottom left). */
   coords?: 'data' | 'axes';
@@ -180,6 +191,7 @@ type Item =
   | { kind: 'markers'; x: Num; y: Num; o: MarkerOptions }
   | { kind: 'ellipse'; cx: number; cy: number; g: EllipseGeometry; o: EllipseOptions }
   | { kind: 'area'; x: Num; y1: Num; y0: Num | number; o: AreaOptions }
+  | { kind: 'region'; polygons: [number, number][][][]; o: RegionOptions }
   | { kind: 'text'; x: number; y: number; s: string; o: TextOptions }
   | { kind: 'hline' | 'vline'; v: number; o: LineStyle & { label?: string } };
 
@@ -237,6 +249,12 @@ export class Panel {
     return this;
   }
 
+  /** A region bounded by polygons in data coordinates (each a list of closed rings: outer boundary, then holes). */
+  region(polygons: [number, number][][][], o: RegionOptions = {}): this {
+    this.items.push({ kind: 'region', polygons, o: { ...o, color: o.color ?? this.nextColor() } });
+    return this;
+  }
+
   text(x: number, y: number, s: string, o: TextOptions = {}): this {
     this.items.push({ kind: 'text', x, y, s, o });
     return this;
@@ -276,6 +294,9 @@ export class Panel {
             grow(ey, typeof it.y0 === 'number' ? it.y0 : it.y0[i]);
           }
           break;
+        case 'region':
+          for (const poly of it.polygons) for (const ring of poly) for (const [u, w] of ring) { grow(ex, u); grow(ey, w); }
+          break;
         default:
           break;
       }
@@ -292,6 +313,7 @@ export class Panel {
         case 'markers': if (it.o.label) out.push({ label: it.o.label, kind: 'marker', color: it.o.color, marker: it.o.shape ?? 'circle', fill: it.o.fill }); break;
         case 'ellipse': if (it.o.label) out.push({ label: it.o.label, kind: 'patch', color: it.o.color, fill: it.o.fill ?? 'none', fillOpacity: it.o.fillOpacity }); break;
         case 'area': if (it.o.label) out.push({ label: it.o.label, kind: 'patch', color: it.o.color, fill: it.o.color, fillOpacity: it.o.opacity ?? 0.3 }); break;
+        case 'region': if (it.o.label) out.push({ label: it.o.label, kind: 'patch', color: it.o.color, fill: it.o.fill ?? 'none', fillOpacity: it.o.fillOpacity }); break;
         case 'hline': case 'vline': if (it.o.label) out.push({ label: it.o.label, color: it.o.color ?? '#555', width: it.o.width, dash: it.o.dash }); break;
         default: break;
       }
@@ -747,6 +769,20 @@ function areaSvg(it: ItemOf<'area'>, g: PanelFrame, keep: Keep): string {
   return svg;
 }
 
+function regionSvg(it: ItemOf<'region'>, g: PanelFrame, keep: Keep): string {
+  let d = '';
+  for (const poly of it.polygons)
+    for (const ring of poly) {
+      const px = ring.map(([u]) => g.X(u)), py = ring.map(([, w]) => g.Y(w));
+      if (px.some((v) => !Number.isFinite(v)) || py.some((v) => !Number.isFinite(v)) || px.length < 3) continue;
+      keep(px, py);
+      d += `${polyline(px, py)}Z`;
+    }
+  if (!d) return '';
+  const fill = it.o.fill ?? 'none';
+  return `<path d="${d}" fill-rule="evenodd" fill="${escapeXml(fill)}"${fill !== 'none' ? attr('fill-opacity', it.o.fillOpacity ?? 1) : ''} stroke="${escapeXml(it.o.color ?? 'none')}" stroke-width="${r2(it.o.width ?? 1.2)}"${attr('stroke-dasharray', it.o.dash)} stroke-linejoin="round"/>`;
+}
+
 /** A horizontal or vertical reference line across the panel. */
 function referenceLineSvg(it: ItemOf<'hline' | 'vline'>, g: PanelFrame): string {
   const { x0, y0, pw, ph } = g;
@@ -761,6 +797,7 @@ function itemSvg(it: Exclude<Item, { kind: 'line' }>, g: PanelFrame, keep: Keep)
     case 'markers': return markersSvg(it, g, keep);
     case 'ellipse': return ellipseSvg(it, g, keep);
     case 'area': return areaSvg(it, g, keep);
+    case 'region': return regionSvg(it, g, keep);
     case 'hline': case 'vline': return referenceLineSvg(it, g);
     default: return '';
   }

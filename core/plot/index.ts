@@ -6,7 +6,7 @@
  */
 export { Figure, Panel, markerSvg } from './figure.js';
 export type {
-  AxisOptions, LineStyle, LineOptions, NegativeMode, MarkerShape, MarkerOptions, EllipseOptions, AreaOptions,
+  AxisOptions, LineStyle, LineOptions, NegativeMode, MarkerShape, MarkerOptions, EllipseOptions, AreaOptions, RegionOptions,
   TextOptions, LegendEntry, LegendLoc, LegendOptions, FigureLegendOptions, FigureOptions,
 } from './figure.js';
 export { Scale, linearTicks, logTicks, symlogTicks, niceStep, autoDomain } from './scale.js';
@@ -20,4 +20,5 @@ export { escapeXml, parseRich, plainText, richWidth, svgText, formatNumber, form
 export type { RichRun, TextStyle } from './text.js';
 export { measureText, fontFiles, dejavuDir, FONT_FAMILY } from './font.js';
 export { toPng, type PngOptions } from './png.js';
+export { heatmapSvg, type HeatmapOptions } from './heatmap.js';
 export { triangleSvg, formatMeanSigma, type TriangleOptions, type TriangleSet } from './triangle.js';

@@ -175,6 +175,14 @@ export type InputDecl = string | { port: string | string[]; optional?: true; man
 /** Files a stage writes for a pipeline `outputs` entry: relative file name -> contents. */
 export type OutputFiles = Record<string, string | Uint8Array>;
 
+/** Options of `cosmodag plot DIR` passed to each plugin's redraw. */
+export interface RedrawOptions {
+  /** Parameters to show in a triangle plot (`--params`), instead of the run's setting or the default. */
+  params?: string[];
+  /** A reference table to draw ratios against (`--reference`, e.g. a P(k) table for pk.tsv). */
+  reference?: string;
+}
+
 /**
  * A function of the validated config. Declared through a method so that its parameter is checked bivariantly,
  * like the plugin's methods: a StagePlugin<MyConfig> is then a StagePlugin (of unknown config), which the
@@ -226,9 +234,20 @@ export interface StagePlugin<C = unknown, I = unknown, O = unknown> {
    * Redraw this stage's plots from the files it wrote into an output directory (`cosmodag plot DIR`);
    * null when the directory holds none of its files.
    */
-  redraw?(dir: string): Promise<OutputFiles | null>;
+  redraw?(dir: string, opts?: RedrawOptions): Promise<OutputFiles | null>;
   /** A short human-readable summary printed by `cosmodag run` (e.g. the table of Fisher errors). */
   summarize?(output: O): string;
+  /**
+   * Scalar columns of the output for one row of `cosmodag sweep`'s table when this is the pipeline's final stage
+   * (a Fisher matrix: every marginalized sigma and the figure of merit; a likelihood: ln L). Without it the row
+   * holds a checksum of the stage's output files.
+   */
+  sweepColumns?(output: O): Record<string, number | string>;
+  /**
+   * The stage runs an external program (a `command` stage): a queue worker (`cosmodag worker`) refuses such a
+   * job unless it was started with --allow-commands.
+   */
+  runsPrograms?: boolean;
   /** Serialise the output for a pipeline `outputs` entry named `file` (e.g. `cl.tsv`). */
   write?(output: O, file: string, ctx: { config: C; params: Record<string, number> }): OutputFiles | Promise<OutputFiles>;
   /**

@@ -38,6 +38,16 @@ export const pipelineSchema = {
           value: { type: 'number' },
           vary: { type: 'boolean', default: false },
           prior_sigma: { type: 'number', exclusiveMinimum: 0, description: 'Gaussian prior width (Fisher)' },
+          prior: {
+            type: 'object',
+            minProperties: 1,
+            additionalProperties: false,
+            description: 'sampling prior: {"uniform": [lo, hi]}, {"gaussian": [mean, sigma]}, or both (a truncated Gaussian); docs/sampling.md',
+            properties: {
+              uniform: { type: 'array', items: { type: 'number' }, minItems: 2, maxItems: 2, description: '[lo, hi] with lo < hi' },
+              gaussian: { type: 'array', items: { type: 'number' }, minItems: 2, maxItems: 2, description: '[mean, sigma] with sigma > 0' },
+            },
+          },
           step: { type: 'number', exclusiveMinimum: 0, description: 'relative step for finite differences/stencils (absolute when the value is 0)' },
           latex: { type: 'string' },
         },

@@ -8,6 +8,12 @@ import { blocks, checkArray, checkAscending, checkDualArray, checkObject, isReco
 export interface Spectra {
   /** Multipoles (may be non-integer, as Limber allows). */
   readonly ell: Float64Array;
+  /**
+   * Bin edges (nEll + 1, ascending, e_i <= ell_i <= e_{i+1}) when the multipoles are bins given by their edges
+   * (spectra stage's `ell.bins`): the likelihood then uses Delta l_i = e_{i+1} - e_i and selects bins by edges.
+   * Absent: the multipoles are centres of log bins with edges at the geometric midpoints (cl-blocks.ts).
+   */
+  readonly ellEdges?: Float64Array;
   /** The tracers, in the order of the wired tracer sets (each with its name, family, l-factor and noise). */
   readonly tracers: readonly Tracer[];
   /** Pair names in output order, e.g. LL_1_1, ..., GL_1_1 (= G1 x L1), ..., GG_10_10. */
@@ -46,6 +52,13 @@ export function checkSpectra(x: unknown, out: Messages): void {
     for (let p = 0; p < x.pairNames.length; p++)
       if (typeof x.pairNames[p] !== 'string') { out.push(`pairNames[${p}]: is not a string`); break; }
   const nEll = okEll ? (x.ell as Float64Array).length : undefined;
+  if (x.ellEdges !== undefined && nEll !== undefined) {
+    const e = x.ellEdges, l = x.ell as Float64Array;
+    if (!(e instanceof Float64Array) || e.length !== nEll + 1) out.push(`ellEdges: expected a Float64Array of nEll + 1 = ${nEll + 1} bin edges`);
+    else
+      for (let i = 0; i < nEll; i++)
+        if (!(e[i] < e[i + 1] && e[i] <= l[i] && l[i] <= e[i + 1])) { out.push(`ellEdges: bin ${i} [${e[i]}, ${e[i + 1]}] does not contain its multipole ell[${i}] = ${l[i]} (or the edges do not ascend)`); break; }
+  }
   checkDualArray(out, 'C', x.C, nP !== undefined && nEll !== undefined ? nP * nEll : undefined, `nPairs*nEll = ${nP}*${nEll}`, blocks());
   if (x.settings !== undefined && !isRecord(x.settings)) out.push('settings: is not an object');
 }

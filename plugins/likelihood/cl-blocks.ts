@@ -5,19 +5,31 @@
  * a tracer's name.
  *
  * Noise: each tracer's white noise N_AA on the diagonal (shape noise sigma_eps^2/nbar, shot noise 1/nbar,
- * set by the tracer stage), none on cross-spectra. Multipole bins: the spectra stage's multipoles are the
- * centres of log-spaced bins (edges at the geometric midpoints), Delta_l the bin width, and a bin carries
+ * set by the tracer stage), none on cross-spectra.
+ *
+ * Multipole bins (docs/likelihood.md, "Covariance convention"): each multipole l of the spectra stands for a bin
+ * of width Delta_l, and the bin carries
  *
  *   w_l = f_sky (2l + 1) Delta_l / 2,
  *
- * the number of independent modes over 2 (Euclid Collaboration, Blanchard et al. 2020, eq. 30). A tracer of
- * family f enters the block of a bin if f is one of the probes and the bin's centre <= l_max[f]; where tracers
- * of two families are both in a block their cross-spectra enter too (so IST:F's l_max.XC, when given, must
- * equal min(l_max.WL, l_max.GC)).
+ * the number of independent modes over 2 (Euclid Collaboration, Blanchard et al. 2020, eq. 30): (2l+1) f_sky
+ * modes per integer multipole, at the bin's centre, times the number of integer multipoles in the bin. Delta_l:
+ *  - bins by edges (Spectra.ellEdges, the spectra stage's `ell.bins`): Delta_l = e_{i+1} - e_i, the centre the
+ *    geometric mean sqrt(e_i e_{i+1}). A bin is used for family f if l_min <= e_i and e_{i+1} <= l_max[f]; an
+ *    l_min or l_max strictly inside a bin is an error naming the bin.
+ *  - a list of multipoles (or min/max/count): they are taken as centres of log bins with edges at the geometric
+ *    midpoints of neighbours and the outer edges half a log step out (logBinWidths); for a log grid this is the
+ *    log binning whose geometric-mean centres are those multipoles. A multipole is used for family f if
+ *    l_min <= l <= l_max[f] (the centre is compared).
+ * Where tracers of two families are both in a block their cross-spectra enter too (so IST:F's l_max.XC, when
+ * given, must equal min(l_max.WL, l_max.GC)).
  */
 import type { DescribeContext, JsonSchema } from '../../core/plugin/types.js';
 import { inputDescription, type Described } from '../contracts/describe.js';
 import type { Spectra } from '../contracts/spectra.js';
+
+/** Relative tolerance for an l_min / l_max to sit on a bin edge (edges are printed to 12 digits in messages). */
+const EDGE_TOL = 1e-9;
 
 export { ARCMIN2_PER_SR } from '../contracts/tracers.js';
 
@@ -90,6 +102,40 @@ export function logBinWidths(ell: Float64Array): Float64Array {
   return w;
 }
 
+/** Delta_l of every multipole of the spectra: from the edges when binned by edges, else logBinWidths(ell). */
+export function binWidths(s: Pick<Spectra, 'ell' | 'ellEdges'>): Float64Array {
+  const e = s.ellEdges;
+  return e ? Float64Array.from(s.ell, (_, i) => e[i + 1] - e[i]) : logBinWidths(s.ell);
+}
+
+/**
+ * For spectra binned by edges: l_min and each used family's l_max must fall on a bin edge within the binned
+ * range; an error names the bin a value cuts and its two edges.
+ */
+export function binEdgeProblems(edges: ArrayLike<number>, c: Pick<ClCovarianceConfig, 'l_min' | 'l_max'>, fams: readonly string[]): string[] {
+  const n = edges.length - 1;
+  const out: string[] = [];
+  const g = (x: number) => Number(x.toPrecision(12));
+  const check = (value: number, at: string) => {
+    if (!(value >= 2)) return;
+    const isMin = at.endsWith('l_min');
+    if (value < edges[0] * (1 - EDGE_TOL) || value > edges[n] * (1 + EDGE_TOL)) {
+      out.push(`${at} = ${value} is outside the binned multipoles [${g(edges[0])}, ${g(edges[n])}] (the spectra stage's ell.bins); ${isMin ? 'raise' : 'lower'} it or extend the bins`);
+      return;
+    }
+    for (let i = 0; i < n; i++) {
+      const a = edges[i], b = edges[i + 1];
+      if (value > a * (1 + EDGE_TOL) && value < b * (1 - EDGE_TOL)) {
+        out.push(`${at} = ${value} cuts bin ${i} [${g(a)}, ${g(b)}] (centre ${g(Math.sqrt(a * b))}) in the middle; bins are selected by their edges, so use ${g(a)} (the bin ${isMin ? 'kept' : 'left out'}) or ${g(b)} (the bin ${isMin ? 'left out' : 'kept'})`);
+        return;
+      }
+    }
+  };
+  check(c.l_min, 'with.l_min');
+  for (const f of fams) if (c.l_max[f] !== undefined) check(c.l_max[f], `with.l_max.${f}`);
+  return out;
+}
+
 /** One multipole bin used by the likelihood: the tracers in its block and their pairs. */
 export interface ClBin {
   /** Index into the spectra's multipoles. */
@@ -126,8 +172,12 @@ export function clBlocks(s: Spectra, c: ClCovarianceConfig): ClBlocks {
     if (!(c.l_max[f] >= 2)) throw new Error(`with.l_max.${f}: the family ${f} is used, so give its largest multipole`);
   }
   const lmaxUsed = Math.max(...fams.map((f) => c.l_max[f]));
-  if (lmaxUsed > s.ell[nl - 1] * (1 + 1e-9)) throw new Error(`with.l_max = ${lmaxUsed} is beyond the computed multipoles (the spectra stop at l = ${s.ell[nl - 1]}); extend the spectra stage's ell grid or lower l_max`);
-  if (c.l_min < s.ell[0] * (1 - 1e-9)) throw new Error(`with.l_min = ${c.l_min} is below the computed multipoles (the spectra start at l = ${s.ell[0]})`);
+  const edges = s.ellEdges;
+  if (edges) {
+    const cut = binEdgeProblems(edges, c, fams);
+    if (cut.length) throw new Error(cut.join('; '));
+  } else if (lmaxUsed > s.ell[nl - 1] * (1 + 1e-9)) throw new Error(`with.l_max = ${lmaxUsed} is beyond the computed multipoles (the spectra stop at l = ${s.ell[nl - 1]}); extend the spectra stage's ell grid or lower l_max`);
+  else if (c.l_min < s.ell[0] * (1 - 1e-9)) throw new Error(`with.l_min = ${c.l_min} is below the computed multipoles (the spectra start at l = ${s.ell[0]})`);
 
   // per-tracer noise [sr], from the tracers themselves
   const noise = Float64Array.from(s.tracers, (t) => t.noise);
@@ -136,12 +186,15 @@ export function clBlocks(s: Spectra, c: ClCovarianceConfig): ClBlocks {
   const pairIndex = new Int32Array(T * T).fill(-1);
   s.pairs.forEach(([a, b], p) => { pairIndex[a * T + b] = p; pairIndex[b * T + a] = p; });
 
-  const widths = logBinWidths(s.ell);
+  const widths = binWidths(s);
+  // the bin's range compared with l_min / l_max: its edges when binned by edges, else its centre
+  const lo = (l: number) => (edges ? edges[l] : s.ell[l]), hi = (l: number) => (edges ? edges[l + 1] : s.ell[l]);
+  const tol = edges ? EDGE_TOL : 1e-9;
   const bins: ClBin[] = [];
   for (let l = 0; l < nl; l++) {
     const ell = s.ell[l];
-    if (ell < c.l_min * (1 - 1e-9)) continue;
-    const active = fams.flatMap((f) => (ell <= c.l_max[f] * (1 + 1e-9) ? members.get(f)! : []));
+    if (lo(l) < c.l_min * (1 - tol)) continue;
+    const active = fams.flatMap((f) => (hi(l) <= c.l_max[f] * (1 + tol) ? members.get(f)! : []));
     const n = active.length;
     if (!n) continue;
     const pair = new Int32Array(n * n);
@@ -170,6 +223,9 @@ export function describeClLikelihood(c: ClCovarianceConfig, ctx: DescribeContext
   const spectra = inputDescription(ctx, 'spectra');
   const list = Array.isArray(spectra?.tracers) ? (spectra.tracers as { family?: unknown }[]) : null;
   const problems = [...clCovarianceProblems(c)];
+  // bins by edges (the spectra stage's description): l_min / l_max on edges
+  if (Array.isArray(spectra?.ell_edges))
+    problems.push(...binEdgeProblems(spectra.ell_edges as number[], c, probeFamilies(c.probes).filter((f) => c.l_max[f] >= 2)));
   const present = list ? new Set(list.map((t) => String(t?.family))) : null;
   for (const f of probeFamilies(c.probes)) {
     if (present && !present.has(f))

@@ -14,8 +14,9 @@ import { invertFisher } from '../../core/numerics/fisher-inverse.js';
 import { fisherResult } from './fisher-result.js';
 import fs from 'node:fs';
 import path from 'node:path';
-import { sigmasTable, writeFisher } from './write-fisher.js';
+import { sigmasTable, sweepColumnsOf, writeFisher } from './write-fisher.js';
 import { plotFisher } from './plot-fisher.js';
+import { type DataVectorExport, type ExportConfig, dataVectorExport, exportFiles, exportSchema } from './export-npy.js';
 import { type ClCovarianceConfig, clBlocks, clCovarianceProblems, describeClLikelihood, clCovarianceProperties, noiseByTracer } from './cl-blocks.js';
 
 // the noise, binning and l_max blocks are shared with likelihood/gaussian (cl-blocks.ts)
@@ -24,14 +25,24 @@ export { ARCMIN2_PER_SR, logBinWidths, type Probe } from './cl-blocks.js';
 export interface FisherConfig extends ClCovarianceConfig {
   fixed: string[];
   plot: boolean;
+  /** Parameters shown in fisher.png (default: the cosmological ones varied). */
+  plot_params?: string[];
+  /** Write the data vector (the fiducial model), its covariance and derivatives as .npy (export-npy.ts). */
+  export?: ExportConfig;
 }
 
 export interface FisherResult {
   names: string[];
   latex: string[];
   fiducial: Float64Array;
-  /** Fisher matrix (P x P, row-major), priors included. */
+  /** Fisher matrix (P x P, row-major), priors included: the matrix inverted for the errors. */
   F: Float64Array;
+  /** The data Fisher matrix alone (F without the priors): what fisher.tsv holds. */
+  Fdata?: Float64Array;
+  /** Gaussian prior widths sigma by parameter (prior_sigma, or a gaussian prior's sigma): F = Fdata + diag(1/sigma^2). */
+  priors?: Record<string, number>;
+  /** Why fom is NaN (w0 or wa not varied, or fixed). */
+  fomNote?: string;
   /** Parameter covariance F^-1. */
   cov: Float64Array;
   sigmaMarginalized: Float64Array;
@@ -44,6 +55,8 @@ export interface FisherResult {
    */
   condition: number;
   settings: Record<string, unknown>;
+  /** The data vector, covariance and derivatives to export (with.export). */
+  export?: DataVectorExport;
 }
 
 const configSchema = {
@@ -53,6 +66,8 @@ const configSchema = {
     ...clCovarianceProperties,
     fixed: { type: 'array', items: { type: 'string' }, default: [], description: 'varied parameters to hold fixed (rows/columns removed before inversion)' },
     plot: { type: 'boolean', default: true, description: 'write the triangle plot fisher.png / fisher.svg' },
+    plot_params: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1, uniqueItems: true, description: "parameters shown in the triangle plot fisher.png (default: the cosmological parameters varied; `cosmodag plot DIR --params` overrides)" },
+    export: exportSchema,
   },
 };
 
@@ -77,7 +92,16 @@ export function computeFisher(s: Spectra, c: FisherConfig, varied: { name: strin
     addBinFisher(C, dC, n, P, bin.weight, F, () => `l = ${bin.ell.toFixed(2)}`);
   }
   const binsUsed = bins.length;
-  return fisherResult(F, varied, c.fixed, { probes: c.probes, fsky: c.fsky, noise: noiseByTracer(s), l_min: c.l_min, l_max: c.l_max, bins_used: binsUsed, fixed: c.fixed });
+  let exported = c.export ? dataVectorExport(s, s.C.value, bins, noise, c.export, s.C.tangent, varied.map((v) => v.name)) : undefined;
+  if (exported?.derivatives && c.fixed.length) {
+    // the derivatives of the parameters the forecast keeps (fisher.tsv's), rows of the P x N matrix
+    const N = exported.values.length, keep = varied.map((v, i) => i).filter((i) => !c.fixed.includes(varied[i].name));
+    const d = new Float64Array(keep.length * N);
+    keep.forEach((i, r) => d.set(exported!.derivatives!.subarray(i * N, (i + 1) * N), r * N));
+    exported = { ...exported, derivatives: d, parameters: keep.map((i) => varied[i].name) };
+  }
+  const r = fisherResult(F, varied, c.fixed, { probes: c.probes, fsky: c.fsky, noise: noiseByTracer(s), l_min: c.l_min, l_max: c.l_max, bins_used: binsUsed, fixed: c.fixed, ...(c.plot_params ? { plot_params: c.plot_params } : {}), ...(s.ellEdges ? { binning: 'bins by edges (Delta_l = e_{i+1} - e_i)' } : {}) });
+  return exported ? { ...r, export: exported } : r;
 }
 
 export const gaussianFisher: StagePlugin<FisherConfig, { spectra: Spectra }, FisherResult> = {
@@ -91,21 +115,28 @@ export const gaussianFisher: StagePlugin<FisherConfig, { spectra: Spectra }, Fis
   reads: {},
   differentiable: 'none',
   consumesTangents: true,
-  check: (config) => clCovarianceProblems(config),
+  check: (config, { params }) => [
+    ...clCovarianceProblems(config),
+    ...(config.plot_params ?? []).filter((n) => !(n in params)).map((n) => `with.plot_params: "${n}" is not a parameter of the pipeline (parameters read: ${Object.keys(params).join(', ')})`),
+  ],
   describe: (config, ctx) => describeClLikelihood(config, ctx),
   run(ctx) {
     return computeFisher(ctx.inputs.spectra, ctx.config, [...(ctx.varied ?? [])]);
   },
   summarize: (out) => sigmasTable(out),
-  async redraw(dir) {
+  sweepColumns: (out) => sweepColumnsOf(out),
+  async redraw(dir, opts) {
     const file = path.join(dir, 'fisher.json');
     if (!fs.existsSync(file)) return null;
     const j = JSON.parse(fs.readFileSync(file, 'utf8'));
     const F = Float64Array.from(j.fisher.flat() as number[]);
+    // fisher.json's matrix is the data's; its priors are added here, as when the run computed the errors
+    const K = j.parameters.length;
+    (j.parameters as string[]).forEach((n, i) => { const ps = j.priors?.[n]; if (typeof ps === 'number' && ps > 0) F[i * K + i] += 1 / (ps * ps); });
     const { cov } = invertFisher(F, j.parameters, { what: `${file}: the Fisher matrix` });
-    const r = { names: j.parameters, fiducial: Float64Array.from(j.fiducial), cov, settings: j.settings ?? {} } as unknown as FisherResult;
-    const { svg, png } = await plotFisher(r);
+    const r = { names: j.parameters, latex: j.latex ?? j.parameters, fiducial: Float64Array.from(j.fiducial), cov, settings: j.settings ?? {} } as unknown as FisherResult;
+    const { svg, png } = await plotFisher(r, opts?.params);
     return { 'fisher.svg': svg, 'fisher.png': png };
   },
-  write: (out, file, ctx) => writeFisher(out, file, ctx.config),
+  write: async (out, file, ctx) => ({ ...(await writeFisher(out, file, ctx.config)), ...(out.export ? exportFiles(out.export, 'likelihood/gaussian-fisher (the fiducial model)') : {}) }),
 };

@@ -44,13 +44,16 @@ import { type ClBin, type ClCovarianceConfig, clBlocks, clCovarianceProblems, de
 import { whiten } from './fisher-matrix.js';
 import { fisherResult } from './fisher-result.js';
 import type { FisherResult } from './gaussian-fisher.js';
-import { fisherTsv, sigmasTable, sigmasTsv } from './write-fisher.js';
+import { fisherJson, fisherTsv, sigmasTable, sigmasTsv } from './write-fisher.js';
+import { type DataVectorExport, type ExportConfig, dataVectorExport, exportFiles, exportSchema } from './export-npy.js';
 
 export interface GaussianConfig extends ClCovarianceConfig {
   /** 'model', or a cl.tsv file (relative to the pipeline file). */
   data: string;
   /** Also compute the Fisher matrix (3). */
   fisher: boolean;
+  /** Write the data vector, its covariance (and the model's derivatives) as .npy (export-npy.ts). */
+  export?: ExportConfig;
 }
 
 export interface GaussianLikelihoodResult {
@@ -65,6 +68,8 @@ export interface GaussianLikelihoodResult {
   /** The Fisher matrix (3) and what follows from it, when with.fisher. */
   fisher: FisherResult | null;
   settings: Record<string, unknown>;
+  /** The data vector and covariance to export (with.export). */
+  export?: DataVectorExport;
 }
 
 const configSchema = {
@@ -77,6 +82,7 @@ const configSchema = {
     },
     fisher: { type: 'boolean', default: false, description: 'also the Fisher matrix F_ab = -d^2 ln L/dtheta_a dtheta_b at data = model (fisher.tsv, sigmas.tsv)' },
     ...clCovarianceProperties,
+    export: exportSchema,
   },
 };
 
@@ -99,6 +105,9 @@ export function alignData(model: Spectra, data: Spectra): Float64Array {
   for (let l = 0; l < nl; l++)
     if (Math.abs(data.ell[l] / model.ell[l] - 1) > 1e-8)
       throw new Error(`with.data: multipole ${l} of the data is ${data.ell[l]}, of the model ${model.ell[l]}; compute both on the same ell grid`);
+  const me = model.ellEdges, de = data.ellEdges;
+  if (me && de && (me.length !== de.length || me.some((e, i) => Math.abs(de[i] / e - 1) > 1e-8)))
+    throw new Error('with.data: the data were binned with other multipole bin edges (cl.json ell.edges) than the model; compute both with the same ell.bins');
   const index = new Map(data.pairNames.map((n, p) => [n, p]));
   const out = new Float64Array(model.pairNames.length * nl);
   model.pairNames.forEach((n, p) => {
@@ -305,7 +314,12 @@ export const gaussianLikelihood: StagePlugin<GaussianConfig, { spectra: Spectra 
   reads: {},
   differentiable: 'forward',
   consumesTangents: true,
-  describe: (config, ctx) => describeClLikelihood(config, ctx),
+  // `logLikelihood` tells `cosmodag sample` (core/sampling/target.ts) where ln L and its gradient are (the Dual
+  // output.lnL, gradient in the order of output.names) and which option adds the Fisher matrix (output.fisher.F)
+  describe: (config, ctx) => {
+    const d = describeClLikelihood(config, ctx);
+    return d.problems?.length ? d : { ...d, description: { ...d.description, logLikelihood: { field: 'lnL', fisherOption: 'fisher' } } };
+  },
 
   check(config, { baseDir }) {
     const problems = clCovarianceProblems(config);
@@ -313,6 +327,12 @@ export const gaussianLikelihood: StagePlugin<GaussianConfig, { spectra: Spectra 
     const file = dataFile(config, baseDir ?? process.cwd());
     if (!fs.existsSync(file)) return [`with.data: ${file} does not exist (write it with cosmodag run ... outputs.cl, or use "model")`];
     if (!file.endsWith('.tsv')) return [`with.data: ${file} must be a cl.tsv written by cosmodag run (with its .json beside it)`];
+    // read it now, so that a malformed file (a NaN, a missing column, no cl.json) is an input error before compute
+    try {
+      readData(file);
+    } catch (e) {
+      return [`with.data: ${(e as Error).message.replace(/^with\.data: /, '')}`];
+    }
     return [];
   },
 
@@ -357,6 +377,10 @@ export const gaussianLikelihood: StagePlugin<GaussianConfig, { spectra: Spectra 
       gradient = contractGradient(model, terms.Cbar, P);
       if (cfg.fisher) F = fisherFromTangents(model, terms, P);
     } else if (cfg.fisher) throw new Error('with.fisher: no parameter is varied: mark at least one parameter with "vary": true');
+    // the data vector (the data, and their covariance Sigma = D + N) in the export order; derivatives: the model's
+    const exported = cfg.export
+      ? dataVectorExport(model, dataC, terms.bins, Float64Array.from(model.tracers, (t) => t.noise), cfg.export, model.C.tangent && model.C.P === P ? model.C.tangent : null, varied.map((v) => v.name))
+      : undefined;
     const settings = {
       data: cfg.data, probes: cfg.probes, fsky: cfg.fsky, noise: noiseByTracer(model),
       l_min: cfg.l_min, l_max: cfg.l_max, bins_used: terms.bins.length, ...extra,
@@ -369,6 +393,7 @@ export const gaussianLikelihood: StagePlugin<GaussianConfig, { spectra: Spectra 
       differentiator: method,
       fisher: F ? fisherResult(F, varied, [], settings) : null,
       settings,
+      ...(exported ? { export: exported } : {}),
     };
   },
 
@@ -383,6 +408,8 @@ export const gaussianLikelihood: StagePlugin<GaussianConfig, { spectra: Spectra 
     for (let i = 0; i < Cbar.length; i++) Cbar[i] *= lnLbar;
     return { inputs: { spectra: { C: Cbar } } };
   },
+
+  sweepColumns: (out) => ({ lnL: out.lnL.v, chi2: out.chi2 }),
 
   summarize(out) {
     const lines = [`ln L = ${out.lnL.v.toPrecision(8)} (chi2 = ${out.chi2.toPrecision(8)}); gradient by ${out.differentiator}`];
@@ -412,7 +439,8 @@ export const gaussianLikelihood: StagePlugin<GaussianConfig, { spectra: Spectra 
     if (out.fisher) {
       files['fisher.tsv'] = fisherTsv(out.fisher);
       files['sigmas.tsv'] = sigmasTsv(out.fisher);
+      files['fisher.json'] = fisherJson(out.fisher);
     }
-    return files;
+    return out.export ? { ...files, ...exportFiles(out.export, `likelihood/gaussian (data: ${String(out.settings.data)})`) } : files;
   },
 };

@@ -48,6 +48,7 @@
  * the cosmology of the rows) are skipped, and stay zero. Values come from one routine (rowValues) with or
  * without tangents.
  */
+import { redrawPower } from './plot-power.js';
 import {
   type Dual, add, addC, constant, div, exp, mul, neg, powC, scale, sub,
 } from '../../core/ad/dual.js';
@@ -1122,6 +1123,8 @@ export const halofit: StagePlugin<HalofitConfig, { linear: PowerGrid; background
     };
   },
 
+  // `cosmodag plot DIR`: P(k, z) of the pk.tsv / pk_nl.tsv any power stage wrote there (one plugin draws them)
+  redraw: (dir, opts) => redrawPower(dir, opts?.reference),
   write(output, file, { config }) {
     return { [file]: formatPowerGridAt(output, Float64Array.from(config.output_z)) };
   },

@@ -4,20 +4,23 @@
  * descriptions (the weights stages'), unless with.z_beyond_power = "growth" continues P above its grid. The
  * problem names the power stage's field that sets the grid's top (e.g. stages.linear.with.z.z_max, passed on
  * by the non-linear stage), which is what to change. The same condition fails at compute (checkCoverage).
- * Description: {tracers: [{name, family}]} (the likelihood checks its probe families against it).
+ * Description: {tracers: [{name, family}]} (the likelihood checks its probe families against it) and, for bins by
+ * edges, {ell_edges} (the likelihood checks that its l_min / l_max fall on edges).
  */
 import type { DescribeContext, StaticDescription } from '../../core/plugin/types.js';
 import { inputDescription, inputDescriptions, num, pathOf, setBy, type Described } from '../contracts/describe.js';
 import type { LimberConfig } from './limber.js';
-import { ellGridProblems } from './ell-grid.js';
+import { ellEdges, ellGridProblems } from './ell-grid.js';
 
 interface TracerInfo { name?: unknown; family?: unknown; power?: unknown }
 
 export function describeLimber(config: Partial<LimberConfig>, ctx: DescribeContext): Described {
   const ellProblems = ellGridProblems(config.ell, `stages.${ctx.stage}.with.ell`);
   if (ellProblems.length) return { problems: ellProblems };
+  const edges = config.ell ? ellEdges(config.ell) : null;
+  const binning = edges ? { ell_edges: Array.from(edges) } : {};
   const sets = inputDescriptions(ctx, 'tracers').filter((d): d is StaticDescription => d !== undefined);
-  if (!sets.length) return {};
+  if (!sets.length) return edges ? { description: binning } : {};
   const tracers: TracerInfo[] = sets.flatMap((s) => (Array.isArray(s.tracers) ? (s.tracers as TracerInfo[]) : []));
   const map: Record<string, string> = config.power ?? {};
   let zLo = Infinity, zHi = -Infinity;
@@ -48,5 +51,5 @@ export function describeLimber(config: Partial<LimberConfig>, ctx: DescribeConte
       );
   }
   if (problems.length) return { problems };
-  return { description: { tracers: tracers.map((t) => ({ name: String(t.name), family: String(t.family) })) } };
+  return { description: { tracers: tracers.map((t) => ({ name: String(t.name), family: String(t.family) })), ...binning } };
 }

@@ -22,7 +22,7 @@ import type { Spectra } from '../contracts/spectra.js';
 import { ellFactor, type Tracer, type TracerSet } from '../contracts/tracers.js';
 import { backgroundAt, backgroundAtAdjoint } from '../contracts/background-eval.js';
 import { bandedProducts, bandedProductsAdjoint, contractionPlan, limberWeights, limberWeightsAdjoint, type ContractionPlan } from './limber-sum.js';
-import { ellGrid, ellGridSchema, type EllSpec } from './ell-grid.js';
+import { ellEdges, ellGrid, ellGridSchema, type EllSpec } from './ell-grid.js';
 import { spectraTsvHeader, spectraTsvRows, writeSpectra } from './write-spectra.js';
 import { readSpectra } from './read-spectra.js';
 import { plotSpectra } from './plot-spectra.js';
@@ -294,8 +294,9 @@ export function computeLimber(
       onChunk({ range: [l0, l1], total: nl, label: 'multipoles', data });
     }
   }
+  const edges = ellEdges(config.ell); // bins by edges: C_l at their centres, the edges carried for the likelihood
   const out: Spectra = {
-    ell, tracers: list.tracers, pairNames: names, pairs, C: { value: C, tangent: dC, P: NP },
+    ell, ...(edges ? { ellEdges: edges } : {}), tracers: list.tracers, pairNames: names, pairs, C: { value: C, tangent: dC, P: NP },
     settings: {
       z_nodes: nq, z_range: [zLo, zHi], integrator: integrator.name, rtol: integrator.rtol, k_range_1overMpc: [config.k_min_1overMpc, config.k_max_1overMpc],
       ell_factors: Object.fromEntries(list.tracers.map((t) => [t.name, t.ellFactor])),

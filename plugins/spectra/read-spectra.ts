@@ -22,7 +22,7 @@ function tracersOf(list: unknown, json: string): Tracer[] {
 export function readSpectra(dir: string, base = 'cl'): Spectra | null {
   const tsv = path.join(dir, `${base}.tsv`), json = path.join(dir, `${base}.json`);
   if (!fs.existsSync(tsv) || !fs.existsSync(json)) return null;
-  const meta = JSON.parse(fs.readFileSync(json, 'utf8')) as { tracers?: unknown; settings?: Record<string, unknown> };
+  const meta = JSON.parse(fs.readFileSync(json, 'utf8')) as { tracers?: unknown; settings?: Record<string, unknown>; ell?: { edges?: unknown } };
   const lines = fs.readFileSync(tsv, 'utf8').split('\n').filter((l) => l.trim());
   const header = lines[0].split('\t');
   if (header[0] !== 'ell') throw new Error(`${tsv}: the first column must be ell`);
@@ -37,12 +37,24 @@ export function readSpectra(dir: string, base = 'cl'): Spectra | null {
     return p;
   });
   const rows = lines.slice(1).map((l, r) => {
-    const v = l.split('\t').map(Number);
-    if (v.length !== header.length || v.some((x) => !Number.isFinite(x))) throw new Error(`${tsv}, line ${r + 2}: expected ${header.length} numbers`);
+    const cells = l.split('\t');
+    const v = cells.map(Number);
+    if (v.length !== header.length) throw new Error(`${tsv}, line ${r + 2}: expected ${header.length} numbers, found ${v.length}`);
+    const bad = v.findIndex((x) => !Number.isFinite(x));
+    if (bad >= 0) throw new Error(`${tsv}, line ${r + 2}, column ${header[bad]}: ${JSON.stringify(cells[bad])} is not a finite number`);
     return v;
   });
   const nl = rows.length;
   const C = new Float64Array(names.length * nl);
   rows.forEach((v, l) => names.forEach((_, p) => { C[p * nl + l] = v[p + 1]; }));
-  return { ell: Float64Array.from(rows, (v) => v[0]), tracers, pairNames: names, pairs, C: { value: C, tangent: null, P: 0 }, settings: meta.settings ?? {} };
+  const ell = Float64Array.from(rows, (v) => v[0]);
+  // bins by edges (cl.json ell.edges, nEll + 1 of them)
+  const e = meta.ell?.edges;
+  let ellEdges: Float64Array | undefined;
+  if (e !== undefined) {
+    if (!Array.isArray(e) || e.length !== nl + 1 || !e.every((x) => typeof x === 'number' && Number.isFinite(x)))
+      throw new Error(`${json}: ell.edges must be a list of ${nl + 1} numbers (one more than the multipoles of ${tsv})`);
+    ellEdges = Float64Array.from(e as number[]);
+  }
+  return { ell, ...(ellEdges ? { ellEdges } : {}), tracers, pairNames: names, pairs, C: { value: C, tangent: null, P: 0 }, settings: meta.settings ?? {} };
 }

@@ -35,7 +35,11 @@ export async function writeSpectra(s: Spectra, file: string, config: { plot?: bo
     columns: `ell, then pairs in order: LL_i_j (i<=j), GL_i_j = G_i x L_j (all i, j), GG_i_j (i<=j)`,
     tracers: s.tracers,
     pairs: s.pairNames,
-    ell: { count: s.ell.length, min: s.ell[0], max: s.ell[s.ell.length - 1] },
+    ell: {
+      count: s.ell.length, min: s.ell[0], max: s.ell[s.ell.length - 1],
+      // bins by edges: the ell column holds the geometric-mean centres sqrt(e_i e_{i+1})
+      ...(s.ellEdges ? { edges: Array.from(s.ellEdges), centres: 'geometric mean of the bin edges' } : {}),
+    },
     settings: s.settings,
   }, null, 1) + '\n';
   if (config.plot !== false) {

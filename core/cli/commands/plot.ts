@@ -11,6 +11,8 @@ export default class Plot extends Command {
   static override args = { dir: Args.string({ required: true, description: 'output directory of a run' }) };
   static override flags = {
     plugin: Flags.string({ multiple: true, description: 'also load this plugin module (for its plots)' }),
+    params: Flags.string({ description: 'comma-separated parameters for the triangle plot (fisher.png), e.g. Omega_m,sigma8,w0,wa (default: the run\'s with.plot_params, else the cosmological ones)' }),
+    reference: Flags.string({ description: 'a reference table in the layout of pk.tsv (k_1overMpc, P_z<z>_Mpc3 ...): P(k) plots get a ratio panel against it' }),
     force: Flags.boolean({ description: 'overwrite plot files that cosmodag did not write' }),
   };
 
@@ -24,10 +26,10 @@ export default class Plot extends Command {
       let n = 0;
       for (const { plugin } of registry.list()) {
         if (isMethodPlugin(plugin) || !plugin.redraw) continue;
-        const files = await plugin.redraw(dir);
+        const files = await plugin.redraw(dir, { params: flags.params?.split(',').map((x) => x.trim()).filter(Boolean), reference: flags.reference ? path.resolve(flags.reference) : undefined });
         for (const [f, data] of Object.entries(files ?? {})) { this.log(`wrote ${writer.write(f, data)}`); n++; }
       }
-      if (!n) throw new Error(`nothing to plot in ${args.dir}: no file there is one a plugin knows how to draw (cl.tsv + cl.json, fisher.tsv + fisher.json)`);
+      if (!n) throw new Error(`nothing to plot in ${args.dir}: no file there is one a plugin knows how to draw (cl.tsv + cl.json, fisher.tsv + fisher.json, pk.tsv, pk_nl.tsv)`);
     } catch (e) {
       this.exit(reportError(e));
     }

@@ -50,7 +50,10 @@ const integral = {
   run(ctx) { return { I: ctx.method('integrator').integrate(Math.exp, 0, ctx.config.b), b: ctx.config.b }; },
   write(o, file) { return { [file]: 'b\\tintegral\\n' + o.b + '\\t' + o.I.toPrecision(17) + '\\n' }; },
 };
-export const plugins = [grid, table, integral];
+// the table scaled by a parameter only this plugin reads (a compare variant may bring one)
+const boosted = { ...table, id: 'toy-table/boosted', reads: { A_boost: { default: 1, description: 'boost', unit: '1', min: 0 } },
+  run(ctx) { return { x: ctx.inputs.grid.x, s: ctx.config.scale * ctx.param('A_boost').v }; } };
+export const plugins = [grid, table, integral, boosted];
 `;
 
 function setup(): { dir: string; file: string } {
@@ -116,7 +119,59 @@ describe('table differences', () => {
   });
 });
 
+describe('normalized, signed differences (as in docs/validation.md)', () => {
+  const T = (rows: string[]) => parseTable(rows.join('\n'), 't');
+  it('spectra: (a - r) / sqrt(r_ii r_jj) per probe family, a cross-spectrum near zero does not dominate', () => {
+    // LL_1_2 is 1e-22 in the reference: its relative difference would be 1e12
+    const ref = T(['ell\tLL_1_1\tLL_1_2\tLL_2_2\tGL_1_1\tGG_1_1', '10\t4\t1e-22\t9\t-0.5\t16', '100\t2\t1e-22\t8\t0.5\t4']);
+    const got = T(['ell\tLL_1_1\tLL_1_2\tLL_2_2\tGL_1_1\tGG_1_1', '10\t4.004\t1e-10\t9\t-0.508\t16', '100\t2\t1e-22\t7.992\t0.5\t4']);
+    const d = diffTables(ref, got);
+    expect(d.metric).toBe('spectra');
+    // by hand: LL_1_1 at 10: 0.004/4; LL_1_2 at 10: (1e-10 - 1e-22)/sqrt(4*9); LL_2_2 at 100: -0.008/8;
+    // GL_1_1 (G1 x L1) at 10: -0.008/sqrt(GG_1_1 LL_1_1) = -0.008/sqrt(16*4)
+    const j = (n: string) => d.columns.indexOf(n);
+    expect(d.signed[j('LL_1_1')][0]).toBeCloseTo(1e-3, 14);
+    expect(d.signed[j('LL_1_2')][0]).toBeCloseTo((1e-10 - 1e-22) / 6, 20);
+    expect(d.signed[j('LL_2_2')][1]).toBeCloseTo(-1e-3, 14);
+    expect(d.signed[j('GL_1_1')][0]).toBeCloseTo(-0.008 / 8, 14);
+    expect(d.max).toBeCloseTo(1e-3, 14);
+    expect(d.minSigned).toBeCloseTo(-1e-3, 14);
+    expect(d.maxSigned).toBeCloseTo(1e-3, 14);
+    expect(d.families.map((f) => f.family)).toEqual(['LL', 'GL', 'GG']);
+    const gl = d.families.find((f) => f.family === 'GL')!;
+    expect(gl.minSigned).toBeCloseTo(-1e-3, 14);
+    expect(gl.maxSigned).toBe(0);
+    expect(d.families.find((f) => f.family === 'GG')!.max).toBe(0);
+  });
+
+  it('errors in units of the reference sigma, a Fisher matrix by sqrt(F_ii F_jj), signed', () => {
+    const s = diffTables(T(['parameter\tsigma', 'a\t0.02', 'b\t0.5']), T(['parameter\tsigma', 'a\t0.019', 'b\t0.55']));
+    expect(s.metric).toBe('relative');
+    expect(s.signed[0][0]).toBeCloseTo(-0.05, 14);
+    expect(s.signed[0][1]).toBeCloseTo(0.1, 14);
+    const m = diffTables(T(['p\tq', '4\t1', '1\t9']), T(['p\tq', '4\t0.7', '0.7\t9']));
+    expect(m.metric).toBe('matrix');
+    expect(m.signed[1][0]).toBeCloseTo(-0.3 / 6, 14);
+  });
+});
+
 describe('runVariants + compareVariants', () => {
+  it('a parameter read by any variant is allowed (not only by all)', async () => {
+    const { dir, file } = setup();
+    const p = JSON.parse(fs.readFileSync(file, 'utf8'));
+    p.parameters = { A_boost: { value: 1.02 } };
+    fs.writeFileSync(file, JSON.stringify(p));
+    const res = await runVariants({ file, vary: [parseVary('stages.table.use=toy-table/scaled,toy-table/boosted')] });
+    const c = compareVariants(res, null);
+    expect(c.outputs.find((o) => o.file === 't.tsv')!.diffs[1]!.maxSigned).toBeCloseTo(0.02, 12);
+    // read by no variant: still refused
+    p.parameters = { A_bost: { value: 1 } };
+    fs.writeFileSync(path.join(dir, 'typo.json'), JSON.stringify(p));
+    const e = await runVariants({ file: path.join(dir, 'typo.json'), vary: [parseVary('stages.table.use=toy-table/scaled,toy-table/boosted')] }).catch((x) => x);
+    expect(e).toBeInstanceOf(InputError);
+    expect(e.issues[0].message).toMatch(/no stage of any variant reads a parameter "A_bost"/);
+  });
+
   it('shares the stages a variant does not change, and measures the differences it does make', async () => {
     const { file } = setup();
     const store = new MemoryStore();
@@ -181,8 +236,8 @@ describe('the compare command (built CLI)', () => {
     expect(r.code).toBe(0);
     for (const f of ['compare.tsv', 'compare.md', 'variants.tsv', 'compare-t.png', 'compare-t.svg', 'compare-sig.png']) expect(fs.existsSync(path.join(out, f)), f).toBe(true);
     const tsv = fs.readFileSync(path.join(out, 'compare.tsv'), 'utf8').split('\n');
-    expect(tsv[0]).toBe('output\tvariant\tmax_rel_diff\tmedian_rel_diff\twhere_max\tvalues\tzero_reference\twall_seconds');
-    expect(tsv.find((l) => l.startsWith('t.tsv\tscale=1.01'))).toMatch(/^t\.tsv\tscale=1\.01\t1\.0000e-2\t1\.0000e-2\t/);
+    expect(tsv[0]).toBe('output\tvariant\tfamily\tmax_abs_diff\tmedian_abs_diff\twhere_max\tvalues\tzero_reference\twall_seconds\tmetric\tmost_negative\tmost_positive');
+    expect(tsv.find((l) => l.startsWith('t.tsv\tscale=1.01'))).toMatch(/^t\.tsv\tscale=1\.01\tall\t1\.0000e-2\t1\.0000e-2\t/);
     expect(r.stdout).toContain('| t.tsv | scale=1.01 | 1.00e-2 | 1.00e-2 |');
 
     // a previous run as the reference: both variants against it
