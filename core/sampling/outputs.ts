@@ -61,18 +61,18 @@ export function summarize(names: readonly string[], series: readonly { columns: 
 }
 
 /** Running diagnostics for the progress line: the largest R-hat and the smallest bulk ESS (NaN when too few draws). */
-export function runningDiagnostics(series: readonly { columns: Float64Array[] }[], dim: number): { rhatMax: number; essMin: number; draws: number } {
-  if (!series.some((s) => (s.columns[0]?.length ?? 0) > 0)) return { rhatMax: NaN, essMin: NaN, draws: 0 };
+export function runningDiagnostics(series: readonly { columns: Float64Array[] }[], dim: number): { rhatMax: number; essMin: number; draws: number; perSeries: number } {
+  if (!series.some((s) => (s.columns[0]?.length ?? 0) > 0)) return { rhatMax: NaN, essMin: NaN, draws: 0, perSeries: 0 };
   const perParam = equalLength(series, dim);
   const n = perParam[0]?.[0]?.length ?? 0;
-  if (n < 8) return { rhatMax: NaN, essMin: NaN, draws: n * series.length };
+  if (n < 8) return { rhatMax: NaN, essMin: NaN, draws: n * series.length, perSeries: n };
   let rhatMax = -Infinity, essMin = Infinity;
   for (const chains of perParam) {
     const s = summarizeParameter(chains);
     rhatMax = Math.max(rhatMax, s.rhat);
     essMin = Math.min(essMin, s.essBulk);
   }
-  return { rhatMax, essMin, draws: n * series.length };
+  return { rhatMax, essMin, draws: n * series.length, perSeries: n };
 }
 
 /** Shortest round-trip decimal: every double exactly, as getdist reads it. */

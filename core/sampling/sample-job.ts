@@ -118,6 +118,9 @@ const SAMPLE_FILES = (chains: number) => [
 
 const runFile = (out: string) => path.join(checkpointDir(out), 'run.json');
 
+/** --until-ess is applied once every chain (every walker) has this many draws after warm-up. */
+export const MIN_DRAWS_FOR_ESS = 50;
+
 /** Path of the compiled worker script, or null (sources under a TypeScript runner). */
 function workerScript(): string | null {
   const here = fileURLToPath(import.meta.url);
@@ -344,7 +347,7 @@ async function runAll(o: SampleJobOptions, c: RunContext): Promise<{ stopped: 's
     }
   let stopped: 'samples' | 'ess' | 'time' = 'samples';
   let stopRequested = false;
-  let lastDiag = 0, diag = { rhatMax: NaN, essMin: NaN, draws: 0 };
+  let lastDiag = 0, diag = { rhatMax: NaN, essMin: NaN, draws: 0, perSeries: 0 };
   const stream = o.progress ?? process.stderr;
   const tty = !o.quiet && stream.isTTY;
   let lastLine = 0;
@@ -366,7 +369,8 @@ async function runAll(o: SampleJobOptions, c: RunContext): Promise<{ stopped: 's
       lastDiag = now;
       const s = asSeries();
       diag = runningDiagnostics(s, dim);
-      if (o.untilEss !== undefined && !stopRequested && diag.essMin >= o.untilEss) {
+      // an ESS estimated from a handful of draws means little: the rule applies from MIN_DRAWS_FOR_ESS draws per series
+      if (o.untilEss !== undefined && !stopRequested && diag.perSeries >= MIN_DRAWS_FOR_ESS && diag.essMin >= o.untilEss) {
         stopped = 'ess';
         requestStop();
       }
