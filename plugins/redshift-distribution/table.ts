@@ -13,7 +13,7 @@
  * `bins` is required: the shift parameters dz_1..dz_bins are declared before the file is read (`check`
  * reads it at validation time and reports a mismatch).
  */
-import { readFileSync } from 'node:fs';
+import { readConfigFile } from '../contracts/config-file.js';
 import { resolve } from 'node:path';
 import { fileFingerprint } from '../../core/cache/memo-key.js';
 import type { Dual } from '../../core/ad/dual.js';
@@ -67,14 +67,7 @@ export const tableSchema = {
 
 /** Read and parse the table named by the config; errors name `with.file`. */
 export function readNzTable(config: Pick<TableConfig, 'file'>, baseDir = process.cwd()): NzTable {
-  const path = resolve(baseDir, config.file);
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new Error(`with.file: cannot read '${config.file}' (resolved to ${path}): ${(e as Error).message}`);
-  }
-  return parseNzTable(text, config.file);
+  return parseNzTable(readConfigFile(config.file, baseDir), config.file);
 }
 
 export function checkTableConfig(c: TableConfig, baseDir = process.cwd()): string[] {

@@ -18,7 +18,7 @@
  * layout LL_i_j, GL_i_j (= G_i x L_j), GG_i_j. The table does not depend on the parameters: no tangents.
  * Relative paths resolve against the pipeline file's folder; the file's content enters the memo key.
  */
-import { readFileSync } from 'node:fs';
+import { readConfigFile } from '../contracts/config-file.js';
 import { resolve } from 'node:path';
 import { fileFingerprint } from '../../core/cache/memo-key.js';
 import { PLUGIN_API_VERSION, type DescribeContext, type StagePlugin } from '../../core/plugin/types.js';
@@ -145,14 +145,7 @@ export function parseKernelTable(text: string, file: string, groups: readonly Pi
 
 /** Read the table named by the config (relative paths against the pipeline's folder); errors name with.file. */
 export function readKernelTable(config: KernelTableConfig, baseDir = process.cwd()): KernelTable {
-  const path = resolve(baseDir, config.file);
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new Error(`with.file: cannot read '${config.file}' (resolved to ${path}): ${(e as Error).message}`);
-  }
-  return parseKernelTable(text, config.file, config.tracers ?? KERNEL_TABLE_TRACERS);
+  return parseKernelTable(readConfigFile(config.file, baseDir), config.file, config.tracers ?? KERNEL_TABLE_TRACERS);
 }
 
 /** The tracers of a parsed table. */

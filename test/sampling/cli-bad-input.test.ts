@@ -8,28 +8,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { toyPosterior } from '../support/sampling-toy-pipeline.js';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cosmodag-sample-bad-'));
-const fixture = path.join(root, 'dist/test/fixtures/sampling-toys.js');
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-const toy = (edit: (p: Json) => void = () => {}) => {
-  const p: Json = {
-    name: 'toy', plugins: [fixture],
-    parameters: {
-      a: { value: 0.5, vary: true, prior: { uniform: [-5, 5] } },
-      b: { value: 1.2, vary: true, prior: { uniform: [0, 10] } },
-    },
-    methods: { differentiator: 'reverse-adjoint' },
-    stages: {
-      model: { use: 'toy-model/identity', with: { params: ['a', 'b'], positive: ['b'] } },
-      like: { use: 'likelihood/toy-gaussian', with: { mean: [0.3, 1], cov: [[0.04, 0.018], [0.018, 0.09]] } },
-    },
-  };
-  edit(p);
-  return p;
-};
+const toy = (edit: (p: Json) => void = () => {}) => toyPosterior(edit);
 
 function sample(pipeline: string | object, ...args: string[]) {
   const file = typeof pipeline === 'string' ? pipeline : path.join(dir, `p-${Math.random().toString(36).slice(2)}.json`);

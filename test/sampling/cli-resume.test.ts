@@ -8,23 +8,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { toyPosterior } from '../support/sampling-toy-pipeline.js';
 import { decodeJson, type ChainCheckpoint } from '../../core/sampling/checkpoint.js';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cosmodag-sample-resume-'));
 const file = path.join(dir, 'toy.json');
-fs.writeFileSync(file, JSON.stringify({
-  name: 'toy', plugins: [path.join(root, 'dist/test/fixtures/sampling-toys.js')],
-  parameters: {
-    a: { value: 0.5, vary: true, prior: { uniform: [-5, 5] } },
-    b: { value: 1.2, vary: true, prior: { uniform: [0, 10] } },
-  },
-  methods: { differentiator: 'reverse-adjoint' },
-  stages: {
-    model: { use: 'toy-model/identity', with: { params: ['a', 'b'], positive: ['b'] } },
-    like: { use: 'likelihood/toy-gaussian', with: { mean: [0.3, 1], cov: [[0.04, 0.018], [0.018, 0.09]] } },
-  },
-}));
+fs.writeFileSync(file, JSON.stringify(toyPosterior()));
 
 const SAMPLER = process.env.RESUME_SAMPLER ?? 'nuts';
 // long enough that the poll below kills the run well before it ends, even on a loaded machine
