@@ -89,9 +89,15 @@ describe('--out after crashes, with two runs, with foreign files', () => {
   it('a run killed with SIGKILL mid-run, then rerun into the same --out: accepted, files complete', async () => {
     const out = tmp();
     const child = spawn(process.execPath, [bin, 'run', X3, '--out', out, '--quiet', '--set', 'stages.cl.with.plot=false'], { stdio: 'ignore' });
-    await new Promise((r) => setTimeout(r, 2500));
+    const exited = new Promise((r) => child.once('exit', r));
+    // kill it while it writes (the manifest appears with the first output file), or whenever it is still running
+    // after 20 s; on a fast machine the whole run can end before either, and the rerun must then succeed too
+    for (let t = 0; t < 2000 && child.exitCode === null && child.signalCode === null; t++) {
+      if (fs.existsSync(path.join(out, MANIFEST))) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
     child.kill('SIGKILL');
-    await new Promise((r) => child.once('exit', r));
+    await exited;
     const r = cli(['run', X3, '--out', out, '--quiet', '--set', 'stages.cl.with.plot=false']);
     expect(r.status, r.stderr).toBe(0);
     expect(fs.readdirSync(out).filter((f) => f.includes('.tmp-') || f.endsWith('.partial'))).toEqual([]);
