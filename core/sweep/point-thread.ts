@@ -3,22 +3,32 @@
  * one memo store kept for the thread's life, holding the most recently used stage outputs (so stages a point shares
  * with the earlier ones come from memory, and a long sweep's memory stays bounded).
  *
- * workerData: {allowCommands, remote, cacheDir?}
- * Messages in:  {type: 'job', id, job: PointJob}
- * Messages out: {type: 'result', id, result: PointResult}
+ * It also runs segments of sampling chains (cosmodag sample --queue: core/sampling/segment.ts), which keep their own
+ * planned pipelines and memo stores.
+ *
+ * workerData: {allowCommands, remote, cacheDir?, allowedPluginFiles}
+ * Messages in:  {type: 'job', id, job: PointJob} | {type: 'segment', id, job: SegmentInput}
+ * Messages out: {type: 'result', id, result: PointResult | SegmentResult}
  */
 import path from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { DiskStore, type MemoStore } from '../cache/store.js';
 import { STORE_ENTRIES } from './point-pool.js';
 import { RecentStore } from '../sampling/target.js';
+import { runSegment, type SegmentInput, type SegmentResult } from '../sampling/segment.js';
 import { checkJob, claimedKey, runPoint, type PointJob, type PointResult } from './run-point.js';
 
 if (parentPort) {
   const port = parentPort;
-  const env = workerData as { allowCommands: boolean; remote: boolean; cacheDir?: string };
+  const env = workerData as { allowCommands: boolean; remote: boolean; cacheDir?: string; allowedPluginFiles?: string[] };
   const store: MemoStore = env.cacheDir ? new DiskStore(path.resolve(env.cacheDir), new RecentStore(STORE_ENTRIES)) : new RecentStore(STORE_ENTRIES);
   port.on('message', (msg: { type: string; id: number; job: unknown }) => {
+    if (msg.type === 'segment') {
+      const job = msg.job as SegmentInput;
+      const answer = (result: SegmentResult) => port.postMessage({ type: 'result', id: msg.id, result });
+      runSegment(job, env).then(answer, (e: Error) => answer({ status: 'failed', chain: job.job.chain, from: job.from?.state.iteration ?? 0, wall: 0, error: e.message, retry: true }));
+      return;
+    }
     if (msg.type !== 'job') return;
     const answer = (result: PointResult) => port.postMessage({ type: 'result', id: msg.id, result });
     let job: PointJob;
@@ -29,7 +39,7 @@ if (parentPort) {
       answer({ key, status: 'failed', seconds: 0, columns: {}, error: (e as Error).message, retry: false, computed: 0, cached: 0 });
       return;
     }
-    runPoint(job, { store, allowCommands: env.allowCommands, remote: env.remote }).then(answer, (e: Error) =>
+    runPoint(job, { store, allowCommands: env.allowCommands, remote: env.remote, allowedPluginFiles: env.allowedPluginFiles }).then(answer, (e: Error) =>
       answer({ key: job.key, status: 'failed', seconds: 0, columns: {}, error: e.message, retry: true, computed: 0, cached: 0 }));
   });
 }

@@ -1,7 +1,7 @@
 /**
  * `linear-power/boltzmann`: the linear matter power spectrum from first principles. For each Fourier mode the
- * scalar adiabatic perturbations of CDM, baryons, photons (temperature and polarisation), massless neutrinos
- * and (for w != -1) PPF dark energy are integrated in the synchronous gauge from deep in the radiation era to
+ * scalar adiabatic perturbations of CDM, baryons, photons (temperature and polarisation), massless neutrinos,
+ * massive neutrinos (m_nu > 0: Fermi-Dirac momentum bins, then a fluid) and (for w != -1) PPF dark energy are integrated in the synchronous gauge from deep in the radiation era to
  * today (boltzmann/equations.ts, boltzmann/mode.ts), with the injected `ode-solver`; the modes run on worker
  * threads. Then, in physics order:
  *
@@ -9,7 +9,8 @@
  *   2. delta_m(k, z) / R for every solved k (comoving-gauge total matter, CLASS's definition);
  *   3. the transfer function between and beyond the solved k (boltzmann/transfer.ts);
  *   4. P(k, z) = A_s (k / k_pivot)^(n_s - 1) (2 pi^2 / k^3) [delta_m(k, z) / R]^2,
- *      A_s either the parameter or fixed by sigma8 (top hat of 8 Mpc/h, total matter, z = 0: sigma8.ts).
+ *      A_s either the parameter or fixed by sigma8 (top hat of 8 Mpc/h, total matter, z = 0: sigma8.ts);
+ *      with massive neutrinos also P_cb from delta_cb (CDM + baryons) with the same A_s.
  *
  * The cosmology (H0, Omega_b, Omega_cdm, Omega_g, Omega_ur, Omega_de, w0, wa, n_s, sigma8 or A_s) comes from
  * the cosmology contract (plugins/contracts/cosmology.ts); the stage computes no density itself.
@@ -28,13 +29,14 @@ import type { Background } from '../contracts/background.js';
 import {
   type CosmoQuantity, type Cosmology, type CosmologyRequirements, cosmologyOf, cosmologyProblems, cosmologyReads, cosmologyValues,
 } from '../contracts/cosmology.js';
+import { type NeutrinoSplit, type NeutrinoSplitName, NEUTRINO_SPLITS, T_NCDM_DEFAULT, neutrinoSplit } from '../contracts/neutrinos.js';
 import type { PowerGrid } from '../contracts/power.js';
 import type { Recombination } from '../contracts/recombination.js';
 import { DEFAULT_RECOMBINATION_QUANTITIES, defaultRecombination } from '../recombination/index.js';
 import { solveModes } from './boltzmann/parallel.js';
 import type { ModeResult } from './boltzmann/mode.js';
 import { type ApproximationSettings, DEFAULT_APPROXIMATIONS, buildModeSetup } from './boltzmann/setup.js';
-import { type TransferTable, transferAt, transferKGrid, transferSplines } from './boltzmann/transfer.js';
+import { type TransferSplines, type TransferTable, transferAt, transferKGrid, transferSplines } from './boltzmann/transfer.js';
 import {
   type KGridConfig, type ZGridConfig, kGridProblems, kGridSchema, logKGrid, outputZProblems, outputZSchema, zGrid,
   zGridProblems, zGridSchema,
@@ -42,6 +44,7 @@ import {
 import { formatPowerGridAt } from '../contracts/power-table.js';
 import { describeConfiguredGrid } from '../contracts/power-describe.js';
 import { sigmaRule, topHatVariance } from './sigma8.js';
+import { redrawPowerTables } from '../contracts/power-plot.js';
 
 export interface BoltzmannConfig {
   k: KGridConfig;
@@ -63,6 +66,7 @@ export interface BoltzmannConfig {
     rsa_tau_c_over_tau: number;
   };
   dark_energy: { perturbations: 'ppf' | 'none'; c_gamma_over_c_s: number };
+  neutrinos: { split: NeutrinoSplitName; T_ncdm: number; q_bins: number; l_max: number; fluid_k_tau: number };
   threads: number;
 }
 
@@ -72,6 +76,8 @@ export interface BoltzmannPower extends PowerGrid {
   readonly sigma8: Dual;
   readonly modes: number;
   readonly threads: number;
+  /** With massive neutrinos (m_nu > 0): P of CDM + baryons on the same grid [Mpc^3] (same A_s); else absent. */
+  readonly P_cb_Mpc3?: DualArray;
 }
 
 /**
@@ -80,7 +86,7 @@ export interface BoltzmannPower extends PowerGrid {
  * h (R = 8/h Mpc), n_s; plus what the default thermal history uses, and sigma8 or A_s.
  */
 export const BOLTZMANN_QUANTITIES = [
-  'h', 'H0', 'Omega_b', 'Omega_cdm', 'Omega_g', 'Omega_ur', 'Omega_de', 'Omega_k', 'w0', 'wa', 'T_cmb', 'n_s',
+  'h', 'H0', 'Omega_b', 'Omega_cdm', 'Omega_g', 'Omega_ur', 'Omega_de', 'Omega_k', 'w0', 'wa', 'T_cmb', 'n_s', 'm_nu', 'Omega_nu',
 ] as const satisfies readonly CosmoQuantity[];
 
 /** The quantities of a configuration (the normalisation parameter is sigma8 or A_s). */
@@ -92,10 +98,11 @@ export function boltzmannQuantities(c: { normalization?: 'sigma8' | 'A_s' }): Co
 export const BOLTZMANN_REQUIREMENTS: CosmologyRequirements = {
   Omega_b_positive: 'for the photon-baryon fluid of the hierarchy',
   Omega_cdm_positive: 'for the hierarchy (its CDM is the synchronous gauge\'s rest frame)',
-  no_massive_neutrinos:
-    'in the hierarchy (no massive-neutrino phase-space equations yet; Omega_cdm = Omega_m - Omega_b - Omega_nu would ' +
-    'drop them from the perturbations). For m_nu > 0 use an external linear P(k), e.g. CLASS\'s through linear-power/grid',
 };
+
+/** The neutrino mass split of a configuration (the same key as background/w0wa's `neutrinos`). */
+export const splitOf = (cfg: { neutrinos?: { split?: NeutrinoSplitName; T_ncdm?: number } }): NeutrinoSplit =>
+  neutrinoSplit(cfg.neutrinos?.split ?? 'one-massive', cfg.neutrinos?.T_ncdm ?? T_NCDM_DEFAULT);
 
 const num = (d: number, desc: string, extra: Record<string, unknown> = {}) => ({ type: 'number', default: d, description: desc, ...extra });
 
@@ -147,6 +154,20 @@ const configSchema = {
         c_gamma_over_c_s: num(0.4, 'PPF transition scale c_Gamma / c_s (c_s = 1)', { exclusiveMinimum: 0 }),
       },
     },
+    neutrinos: {
+      type: 'object', additionalProperties: false, default: {},
+      description: 'massive neutrinos (read only when parameters.m_nu > 0): mass split and the phase-space hierarchy',
+      properties: {
+        split: {
+          enum: Object.keys(NEUTRINO_SPLITS), default: 'one-massive',
+          description: 'how m_nu is shared: one massive species + massless rest (CLASS mnu), or three degenerate (as background/w0wa)',
+        },
+        T_ncdm: num(T_NCDM_DEFAULT, 'temperature of each massive species today over T_cmb (CLASS default 0.71611)', { exclusiveMinimum: 0 }),
+        q_bins: { type: 'integer', minimum: 2, maximum: 64, default: DEFAULT_APPROXIMATIONS.ncdmQBins, description: 'Gauss-Laguerre momentum bins' },
+        l_max: { type: 'integer', minimum: 4, maximum: 200, default: DEFAULT_APPROXIMATIONS.lmaxNcdm, description: 'highest multipole of each bin' },
+        fluid_k_tau: num(DEFAULT_APPROXIMATIONS.ncdmFluidKTau, 'fluid approximation from k tau > this (CLASS ncdm_fluid_trigger_tau_over_tau_k; 0: never)', { minimum: 0 }),
+      },
+    },
     threads: { type: 'integer', minimum: 0, maximum: 256, default: 0, description: 'worker threads for the k-modes (0: one per core, 1: none)' },
   },
 } as const;
@@ -174,6 +195,7 @@ function approximations(c: BoltzmannConfig): ApproximationSettings {
     ufaKTau: p.ufa_k_tau,
     rsaKTau: p.rsa_k_tau,
     rsaTauCOverTau: p.rsa_tau_c_over_tau,
+    ...(c.neutrinos ? { ncdmQBins: c.neutrinos.q_bins, lmaxNcdm: c.neutrinos.l_max, ncdmFluidKTau: c.neutrinos.fluid_k_tau } : {}),
   };
 }
 
@@ -269,14 +291,22 @@ export async function boltzmannPower(
     { threads: cfg.threads, onProgress: inp.onProgress, onMode: blocks ? (i, r) => blocks.add(i, r) : undefined });
   blocks?.flush();
   const nk = ks.length;
-  const T: TransferTable = { k: ks, nz: nx, delta: new Float64Array(nx * nk), Pa, dDelta: Pa > 0 ? new Float64Array(Pa * nx * nk) : null };
-  run.results.forEach((r, ik) => {
-    for (let ix = 0; ix < nx; ix++) {
-      T.delta[ix * nk + ik] = r.delta[ix];
-      for (let a = 0; a < Pa; a++) T.dDelta![(a * nx + ix) * nk + ik] = r.dDelta![a * nx + ix];
-    }
-  });
+  const table = (pick: (r: ModeResult) => [Float64Array, Float64Array | null]): TransferTable => {
+    const T: TransferTable = { k: ks, nz: nx, delta: new Float64Array(nx * nk), Pa, dDelta: Pa > 0 ? new Float64Array(Pa * nx * nk) : null };
+    run.results.forEach((r, ik) => {
+      const [dl, ddl] = pick(r);
+      for (let ix = 0; ix < nx; ix++) {
+        T.delta[ix * nk + ik] = dl[ix];
+        for (let a = 0; a < Pa; a++) T.dDelta![(a * nx + ix) * nk + ik] = ddl![a * nx + ix];
+      }
+    });
+    return T;
+  };
+  // total matter (with the massive neutrinos), and CDM + baryons when there are massive neutrinos
+  const T = table((r) => [r.delta, r.dDelta]);
   const sp = transferSplines(T);
+  const Tcb = setup.ncdm ? table((r) => [r.deltaCb!, r.dDeltaCb]) : null;
+  const spCb = Tcb ? transferSplines(Tcb) : null;
 
   // 3. normalisation: sigma8 of the unit-amplitude spectrum, A_s = sigma8^2 / sigma^2_unit (or the parameter)
   const kp = cfg.k_pivot;
@@ -312,27 +342,50 @@ export async function boltzmannPower(
   }
 
   // 4. P(k, z) on the output grid (z-by-k), tangents: dP/P = dA_s/A_s + ln(k/k_p) dn_s + 2 d delta/delta
-  const nko = kOut.length, nzo = zOut.length, N = nko * nzo;
-  const value = new Float64Array(N);
-  const tangent = P > 0 ? new Float64Array(P * N) : null;
-  const d = new Float64Array(nko), dd = Pa > 0 ? new Float64Array(Pa * nko) : null;
-  const lnAsD = P > 0 ? Float64Array.from({ length: P }, (_, p) => (A_s.d ? A_s.d[p] / A_s.v : 0)) : null;
-  for (let jz = 0; jz < nzo; jz++) {
-    transferAt(T, sp, rowOf(zOut[jz]), kOut, d, dd, nko);
-    for (let i = 0; i < nko; i++) {
-      const k = kOut[i];
-      const lk = Math.log(k / kp);
-      const v = ((A_s.v * Math.exp((ns.v - 1) * lk) * 2 * Math.PI * Math.PI) / (k * k * k)) * d[i] * d[i];
-      const idx = jz * nko + i;
-      value[idx] = v;
-      if (tangent) {
-        for (let p = 0; p < P; p++) tangent[p * N + idx] = v * (lnAsD![p] + (ns.d ? lk * ns.d[p] : 0));
-        for (let a = 0; a < Pa; a++) tangent[active[a] * N + idx] += (2 * v * dd![a * nko + i]) / d[i];
+  const powerOnGrid = (T: TransferTable, sp: TransferSplines): DualArray => {
+    const nko = kOut.length, nzo = zOut.length, N = nko * nzo;
+    const value = new Float64Array(N);
+    const tangent = P > 0 ? new Float64Array(P * N) : null;
+    const d = new Float64Array(nko), dd = Pa > 0 ? new Float64Array(Pa * nko) : null;
+    const lnAsD = P > 0 ? Float64Array.from({ length: P }, (_, p) => (A_s.d ? A_s.d[p] / A_s.v : 0)) : null;
+    for (let jz = 0; jz < nzo; jz++) {
+      transferAt(T, sp, rowOf(zOut[jz]), kOut, d, dd, nko);
+      for (let i = 0; i < nko; i++) {
+        const k = kOut[i];
+        const lk = Math.log(k / kp);
+        const v = ((A_s.v * Math.exp((ns.v - 1) * lk) * 2 * Math.PI * Math.PI) / (k * k * k)) * d[i] * d[i];
+        const idx = jz * nko + i;
+        value[idx] = v;
+        if (tangent) {
+          for (let p = 0; p < P; p++) tangent[p * N + idx] = v * (lnAsD![p] + (ns.d ? lk * ns.d[p] : 0));
+          for (let a = 0; a < Pa; a++) tangent[active[a] * N + idx] += (2 * v * dd![a * nko + i]) / d[i];
+        }
       }
     }
-  }
-  const P_Mpc3: DualArray = { value, tangent, P: tangent ? P : 0 };
-  return { k_1overMpc: kOut, z: zOut, P_Mpc3, source: 'boltzmann', A_s, sigma8, modes: nk, threads: run.threadsUsed };
+    return { value, tangent, P: tangent ? P : 0 };
+  };
+  const P_Mpc3 = powerOnGrid(T, sp);
+  const P_cb_Mpc3 = Tcb ? powerOnGrid(Tcb, spCb!) : undefined;
+  return {
+    k_1overMpc: kOut, z: zOut, P_Mpc3, source: 'boltzmann', A_s, sigma8, modes: nk, threads: run.threadsUsed,
+    ...(P_cb_Mpc3 ? { P_cb_Mpc3 } : {}),
+  };
+}
+
+/**
+ * pk.tsv: k_1overMpc, P_z<z>_Mpc3 (total matter) per z, and with massive neutrinos (m_nu > 0 only) then
+ * Pcb_z<z>_Mpc3 (CDM + baryons) per z. Without massive neutrinos P_cb = P_m and the file is the massless one.
+ */
+export function formatBoltzmannPower(output: BoltzmannPower, zq: Float64Array): string {
+  const main = formatPowerGridAt(output, zq);
+  if (!output.P_cb_Mpc3) return main;
+  const cb = formatPowerGridAt({ ...output, P_Mpc3: output.P_cb_Mpc3 }, zq);
+  const a = main.trimEnd().split('\n'), b = cb.trimEnd().split('\n');
+  const lines = a.map((l, i) => {
+    const extra = b[i].split('\t').slice(1);
+    return [l, ...(i === 0 ? extra.map((h) => h.replace(/^P_/, 'Pcb_')) : extra)].join('\t');
+  });
+  return lines.join('\n') + '\n';
 }
 
 export const boltzmann: StagePlugin<BoltzmannConfig, { background: Background; recombination?: Recombination }, BoltzmannPower> = {
@@ -342,7 +395,7 @@ export const boltzmann: StagePlugin<BoltzmannConfig, { background: Background; r
   port: 'linear-power',
   description:
     'Linear matter P(k, z) from the Einstein-Boltzmann equations (synchronous gauge; CDM, baryons, photons with polarisation, ' +
-    'massless neutrinos, PPF dark energy; tight-coupling, fluid and radiation-streaming approximations), normalised by sigma8 or A_s; ' +
+    'massless and massive neutrinos (m_nu > 0: momentum-bin hierarchy then fluid; P_cb too), PPF dark energy; tight-coupling, fluid and radiation-streaming approximations), normalised by sigma8 or A_s; ' +
     'k-modes on worker threads, forward-mode tangents by ODE sensitivities.',
   configSchema,
   inputs: { background: 'background', recombination: { port: 'recombination', optional: true } },
@@ -352,7 +405,7 @@ export const boltzmann: StagePlugin<BoltzmannConfig, { background: Background; r
   describe: (config, ctx) => describeConfiguredGrid(config, ctx, { background: false }),
 
   check(config, { params }) {
-    const out = [...configProblems(config), ...cosmologyProblems(params, boltzmannQuantities(config), BOLTZMANN_REQUIREMENTS)];
+    const out = [...configProblems(config), ...cosmologyProblems(params, boltzmannQuantities(config), BOLTZMANN_REQUIREMENTS, splitOf(config))];
     if (params.Omega_k !== undefined && params.Omega_k !== 0)
       out.push(`parameters.Omega_k: ${params.Omega_k}: linear-power/boltzmann solves flat cosmologies only (Omega_k = 0)`);
     return out;
@@ -362,9 +415,10 @@ export const boltzmann: StagePlugin<BoltzmannConfig, { background: Background; r
     const cfg = ctx.config;
     const P = ctx.tangentParams.length;
     const quantities = boltzmannQuantities(cfg);
-    const problems = cosmologyProblems(cosmologyValues(ctx, quantities), quantities, BOLTZMANN_REQUIREMENTS);
+    const split = splitOf(cfg);
+    const problems = cosmologyProblems(cosmologyValues(ctx, quantities), quantities, BOLTZMANN_REQUIREMENTS, split);
     if (problems.length) throw new Error(`linear-power/boltzmann: ${problems.join('; ')}`);
-    const cosmology = cosmologyOf(ctx);
+    const cosmology = cosmologyOf(ctx, split);
     const rec = ctx.inputs.recombination ?? defaultRecombination(cosmology, P);
     return boltzmannPower(cfg, {
       cosmology, recombination: rec, P, solver: ctx.method<OdeSolver>('ode-solver'),
@@ -377,7 +431,8 @@ export const boltzmann: StagePlugin<BoltzmannConfig, { background: Background; r
     return `${o.modes} k-modes on ${o.threads} thread(s); A_s = ${o.A_s.v.toExponential(6)}, sigma8 = ${o.sigma8.v.toPrecision(6)}`;
   },
 
+  redraw: redrawPowerTables,
   write(output, file, { config }) {
-    return { [file]: formatPowerGridAt(output, Float64Array.from(config.output_z)) };
+    return { [file]: formatBoltzmannPower(output, Float64Array.from(config.output_z)) };
   },
 };

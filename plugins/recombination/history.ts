@@ -34,7 +34,7 @@ import type { Recombination } from '../contracts/recombination.js';
 import { omegaGammaH2 } from '../contracts/cosmology.js';
 import { C_LIGHT, HE_TO_H_MASS, M_H_KELVIN, MPC_IN_M } from './constants.js';
 import {
-  NQ, Q_H, Q_OB, Q_OM, Q_OR, Q_TCMB, Q_YHE, activeDirections, baseVector, dlnEdq, e2Of, heliumRatio,
+  NQ, Q_H, Q_NA, Q_NM, Q_OB, Q_OM, Q_OR, Q_TCMB, Q_YHE, activeDirections, baseVector, dlnEdq, e2Of, earlyDensities, heliumRatio,
   kappaCoefficient, nH0,
 } from './cosmology.js';
 import { CR, CT, HC_OVER_K, L_HE2_ION } from './constants.js';
@@ -115,6 +115,14 @@ function activeSpace(q: readonly Dual[], P: number, reio: ReionizationInput): Di
 /** dq_j/ds_a. */
 const dq = (d: Directions, j: number, a: number): number => d.Ja[j * d.Pa + a];
 
+/** Tangents of the early radiation Omega_r + A and matter Omega_m - A F(M0) (cosmology.ts earlyDensities). */
+function dEarly(d: Directions, a: number): { dOr: number; dOm: number } {
+  const A = d.q0[Q_NA];
+  if (A === 0) return { dOr: dq(d, Q_OR, a), dOm: dq(d, Q_OM, a) };
+  const e = earlyDensities(d.q0);
+  return { dOr: dq(d, Q_OR, a) + dq(d, Q_NA, a), dOm: dq(d, Q_OM, a) - dq(d, Q_NA, a) * e.F0 - A * e.dF0 * dq(d, Q_NM, a) };
+}
+
 /** The base quantities at s: q0 + Ja s, into out. */
 function baseAt(d: Directions, s: Float64Array, out: Float64Array): Float64Array {
   const { q0, Ja, Pa } = d;
@@ -137,7 +145,9 @@ interface BaseScalars {
 
 function baseScalars(d: Directions): BaseScalars {
   const { q0, Pa } = d;
-  const h = q0[Q_H], Ob = q0[Q_OB], Om = q0[Q_OM], Or = q0[Q_OR], T0 = q0[Q_TCMB], Y = q0[Q_YHE];
+  // Om, Or: the early-universe matter and radiation (massive neutrinos relativistic there: cosmology.ts earlyDensities)
+  const early = earlyDensities(q0);
+  const h = q0[Q_H], Ob = q0[Q_OB], Om = early.Om, Or = early.Or, T0 = q0[Q_TCMB], Y = q0[Q_YHE];
   const fHe = heliumRatio(Y, HE_TO_H_MASS);
   // d ln n_H0 = 2 dh/h + dOmega_b/Omega_b - dY/(1-Y); d f_He = f_He dY / (Y (1-Y))
   const dlnNH = new Float64Array(Pa), dfHe = new Float64Array(Pa), dlnT0 = new Float64Array(Pa), dlnH0 = new Float64Array(Pa);
@@ -295,7 +305,7 @@ function conformalTime(g: Grid, W: ReturnType<typeof cumulativeWeights>, tauX: C
   const tau = cumulative(W, tauX, Pa, n);
   const dTau0 = new Float64Array(Pa);
   for (let a = 0; a < Pa; a++) {
-    const dOm = dq(d, Q_OM, a), dOr = dq(d, Q_OR, a);
+    const { dOm, dOr } = dEarly(d, a);
     dTau0[a] = -tau0 * dlnH0[a] + (2 / H0) * ((a0 * dOm + dOr) / (2 * s1 * Om) - dOr / (2 * s0 * Om) - ((s1 - s0) * dOm) / (Om * Om));
   }
   for (let j = 0; j < n; j++) {
@@ -521,13 +531,14 @@ function soundHorizonAtStart(g: Grid, d: Directions, b: BaseScalars, R1: number,
   const rule = gaussLegendreRule(0, Math.exp(g.xMin), 16, 2);
   let v = 0;
   const dv = new Float64Array(d.Pa);
+  const dE = Array.from({ length: d.Pa }, (_, a) => dEarly(d, a));
   for (let i = 0; i < rule.x.length; i++) {
     const aa = rule.x[i];
     const m = Or + Om * aa, r = 1 + R1 * aa;
     const F = rule.w[i] / (H0 * Math.sqrt(m) * Math.sqrt(3 * r));
     v += F;
     for (let a = 0; a < d.Pa; a++)
-      dv[a] += F * (-dlnH0[a] - (dq(d, Q_OR, a) + aa * dq(d, Q_OM, a)) / (2 * m) - (R1 * aa * dlnR1[a]) / (2 * r));
+      dv[a] += F * (-dlnH0[a] - (dE[a].dOr + aa * dE[a].dOm) / (2 * m) - (R1 * aa * dlnR1[a]) / (2 * r));
   }
   return { v, dv };
 }
@@ -583,6 +594,61 @@ function visibility(K: Col, kp: Col, n: number, Pa: number): { emk: Col; g: Col 
 
 // ---------------------------------------------------------------------------------------------------------
 // 4. baryon temperature and sound speed
+
+/**
+ * The matter temperature below z = 50 with the reionised x_e in the Compton term (SSS eq. 3 in Theta = T_M/T_R:
+ * dTheta/dln a = -Theta + g (1 - Theta), g = Gamma_C/H = [8 sigma_T a_R T_R^4 / (3 m_e c)] x_e/((1 + f_He + x_e) H)),
+ * as CLASS does (its T_b equation takes the full x_e; no photo-heating in either): the RECFAST ODE carries the
+ * x_e without reionisation, whose Compton heating would be missed (T_b(z = 0) = 0.022 K instead of CLASS's 0.36 K,
+ * c_b^2 16x too small, 2e-3 in P at k = 50 h/Mpc). Above z = 50 the reionised and RECFAST x_e coincide and the
+ * RECFAST Theta is kept. Step: Theta relaxes exactly to g/(1+g) over each grid step with g averaged over the
+ * step (second order); tangents by the same linear recursion, d ln g as in tabulateRecfast. Overwrites
+ * tab.theta and tab.dTheta from z = 50 on.
+ */
+function comptonAfterReionization(g: Grid, tab: RecfastTable, xe: Col, d: Directions, b: BaseScalars): void {
+  const { n, xs, dx } = g;
+  const { Pa, q0 } = d;
+  const { T0, fHe, H0, dfHe, dlnT0, dlnH0 } = b;
+  const { theta, dTheta } = tab;
+  let j0 = 0;
+  while (j0 < n - 1 && Math.exp(-xs[j0]) - 1 > 50) j0++;
+  const gv = new Float64Array(n - j0), dlng = new Float64Array(Pa * (n - j0));
+  const dlnE = new Float64Array(NQ);
+  for (let j = j0; j < n; j++) {
+    const x = xs[j], TR = T0 * Math.exp(-x), E = Math.sqrt(e2Of(q0, x));
+    const den = 1 + fHe + xe.v[j];
+    gv[j - j0] = (CT * TR ** 4 * xe.v[j]) / (den * H0 * E * (C_LIGHT / MPC_IN_M));
+    if (Pa > 0) dlnEdq(q0, x, dlnE);
+    for (let a = 0; a < Pa; a++) {
+      let dlnEa = 0;
+      for (let k = 0; k < NQ; k++) dlnEa += dlnE[k] * dq(d, k, a);
+      const dxe = xe.t[a * n + j];
+      dlng[a * (n - j0) + j - j0] = 4 * dlnT0[a] + dxe * (1 / xe.v[j] - 1 / den) - dfHe[a] / den - dlnH0[a] - dlnEa;
+    }
+  }
+  for (let j = j0; j < n; j++) {
+    const i = j - j0;
+    if (j > j0) {
+      const gm = 0.5 * (gv[i - 1] + gv[i]);
+      const e = Math.exp(-(1 + gm) * dx), inf = gm / (1 + gm);
+      const th0 = theta.v[j - 1];
+      theta.v[j] = inf + (th0 - inf) * e;
+      // d Theta_j = e d Theta_(j-1) + (1 - Theta_mid) d g_mid (1 - e)/(1 + g_mid)   (linearised step)
+      const thm = 0.5 * (th0 + theta.v[j]);
+      for (let a = 0; a < Pa; a++) {
+        const o = a * (n - j0);
+        const dgm = 0.5 * (gv[i - 1] * dlng[o + i - 1] + gv[i] * dlng[o + i]);
+        theta.t[a * n + j] = e * theta.t[a * n + j - 1] + ((1 - thm) * dgm * (1 - e)) / (1 + gm);
+      }
+    }
+    const th = theta.v[j], gj = gv[i];
+    dTheta.v[j] = -th + gj * (1 - th);
+    for (let a = 0; a < Pa; a++) {
+      const dth = theta.t[a * n + j];
+      dTheta.t[a * n + j] = -dth * (1 + gj) + (1 - th) * gj * dlng[a * (n - j0) + i];
+    }
+  }
+}
 
 function baryonTemperature(g: Grid, tab: RecfastTable, xe: Col, d: Directions, b: BaseScalars): { Tb: Col; cb2: Col } {
   const { n, xs } = g;
@@ -745,7 +811,8 @@ export function thermalHistory(q: readonly Dual[], P: number, reio: Reionization
   const kp = kappaPrime(grid, xe, b, Pa);
   const { K, Kb, rs } = lineOfSight(grid, W, kp, tab.tauX, d, b);
   const { emk, g } = visibility(K, kp, n, Pa);
-  // 4. baryon temperature and sound speed
+  // 4. baryon temperature (Compton coupling with the reionised x_e below z = 50) and sound speed
+  comptonAfterReionization(grid, tab, xe, d, b);
   const { Tb, cb2 } = baryonTemperature(grid, tab, xe, d, b);
   // 5. derived epochs
   const sampler = new ColumnSampler(grid, Pa);

@@ -9,13 +9,14 @@
  * The cosmology (h, Omega_b, omega_b, Omega_r, Omega_m, Omega_de, ...) comes from the cosmology contract
  * (plugins/contracts/cosmology.ts), which declares and checks the parameters once.
  */
-import type { Dual } from '../../core/ad/dual.js';
+import { type Dual, constant } from '../../core/ad/dual.js';
 import { PLUGIN_API_VERSION, type ParameterSpec, type StagePlugin } from '../../core/plugin/types.js';
 import type { Background } from '../contracts/background.js';
 import {
   type CosmoQuantity, type Cosmology, type CosmologyRequirements, cosmologyFrom, cosmologyOf, cosmologyProblems, cosmologyReads,
   cosmologyValues,
 } from '../contracts/cosmology.js';
+import { neutrinoAmplitude, neutrinoMassOverT } from '../contracts/neutrinos.js';
 import type { Recombination } from '../contracts/recombination.js';
 import { bbnRangeProblem, heliumDual } from './bbn.js';
 import { thermalHistory } from './history.js';
@@ -39,6 +40,7 @@ export const RECFAST_DEFAULTS = { z_max: 1e4, dlna: 2e-3, rtol: 1e-6 } as const;
  */
 export const RECOMBINATION_QUANTITIES = [
   'h', 'Omega_b', 'omega_b', 'Omega_r', 'Omega_m', 'Omega_cdm', 'Omega_k', 'Omega_de', 'w0', 'wa', 'T_cmb', 'N_eff',
+  'Omega_g', 'm_nu',
 ] as const satisfies readonly CosmoQuantity[];
 
 /** The quantities of a configuration: the above, the reionisation input, YHe when it is a parameter. */
@@ -49,12 +51,12 @@ export function recombinationQuantities(c: { helium?: { source?: string }; reion
 }
 
 /**
- * Recombination needs baryons (its free electrons); its expansion rate (cosmology.ts here) has no massive
- * neutrinos, which are refused rather than counted as matter; beyond that the contract's checks.
+ * Recombination needs baryons (its free electrons); its expansion rate (cosmology.ts here) includes the massive
+ * neutrinos (Fermi-Dirac, one massive species: the cosmology contract's default split); beyond that the
+ * contract's checks (m_nu >= 0, N_eff at least the massive species' share).
  */
 export const RECOMBINATION_REQUIREMENTS: CosmologyRequirements = {
   Omega_b_positive: 'for recombination (the free electrons are the baryons\')',
-  no_massive_neutrinos: 'in the recombination model\'s expansion rate',
 };
 
 const configSchema = {
@@ -99,7 +101,13 @@ function readsOf(c: RecfastConfig): Record<string, ParameterSpec> {
 
 /** The base quantities of the recombination model (cosmology.ts order) as duals, from the cosmology. */
 export function recombinationBase(c: Cosmology, Y: Dual): Dual[] {
-  return [c.h, c.Omega_b, c.Omega_r, c.Omega_m, c.Omega_k, c.Omega_de, c.w0, c.wa, c.T_cmb, Y];
+  // massive neutrinos (m_nu > 0): A = N (7/8) (T_ncdm/T_cmb)^4 Omega_g and M0 = m/(k_B T_ncdm) of the cosmology's split
+  const massive = c.m_nu.v > 0;
+  return [
+    c.h, c.Omega_b, c.Omega_r, c.Omega_m, c.Omega_k, c.Omega_de, c.w0, c.wa, c.T_cmb, Y,
+    massive ? neutrinoAmplitude(c.Omega_g, c.neutrinos) : constant(0),
+    massive ? neutrinoMassOverT(c.m_nu, c.T_cmb, c.neutrinos) : constant(0),
+  ];
 }
 
 /** Y_He from BBN (omega_b, N_eff of the cosmology), or null with the reason it is outside the fit. */

@@ -22,6 +22,7 @@ export function createAuto(config: Partial<AutoConfig> = {}): OdeSolver {
   const c: AutoConfig = { ...BUILTIN_DEFAULTS, ...TSIT5_DEFAULTS, ...ROSENBROCK_DEFAULTS, ...BDF_DEFAULTS, ...AUTO_DEFAULTS, ...config };
   return {
     name: 'auto',
+    config: { ...config },
     solve(problem: OdeProblem, options?: OdeOptions): OdeSolution {
       const run = new Run('ode-solver/auto', problem, options, c);
       const first = tsit5Leg(run, { ...c, stiffnessCheck: true }, true);

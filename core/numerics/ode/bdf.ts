@@ -91,6 +91,7 @@ export function createBdf(config: Partial<BdfConfig> = {}): OdeSolver {
   const label = c.formula === 'ndf' ? 'ndf' : 'bdf';
   return {
     name: 'bdf',
+    config: { ...config },
     solve(problem: OdeProblem, options?: OdeOptions): OdeSolution {
       const run = new Run('ode-solver/bdf', problem, options, c);
       bdfLeg(run, c);

@@ -117,6 +117,11 @@ export interface OdeSolution {
 export interface OdeSolver {
   /** Method name as bound in a pipeline (`tsit5`, `rosenbrock`, `bdf`, `auto`). */
   readonly name: string;
+  /**
+   * The method configuration it was created with (the `create*` argument: only plain data), so that a worker
+   * thread can rebuild the same solver by name and config (plugins/linear-power/boltzmann/worker.ts).
+   */
+  readonly config?: Readonly<Record<string, unknown>>;
   solve(problem: OdeProblem, options?: OdeOptions): OdeSolution;
 }
 

@@ -291,6 +291,7 @@ export function createRosenbrock(config: Partial<RosenbrockConfig> = {}): OdeSol
   const c = { ...BUILTIN_DEFAULTS, ...ROSENBROCK_DEFAULTS, ...config };
   return {
     name: 'rosenbrock',
+    config: { ...config },
     solve(problem: OdeProblem, options?: OdeOptions): OdeSolution {
       const run = new Run('ode-solver/rosenbrock', problem, options, c);
       const variant = pickVariant(c, run.rtol);

@@ -231,6 +231,7 @@ export function createTsit5(config: Partial<Tsit5Config> = {}): OdeSolver {
   const c = { ...BUILTIN_DEFAULTS, ...TSIT5_DEFAULTS, ...config };
   return {
     name: 'tsit5',
+    config: { ...config },
     solve(problem: OdeProblem, options?: OdeOptions): OdeSolution {
       const run = new Run('ode-solver/tsit5', problem, options, c);
       tsit5Leg(run, c, false);

@@ -38,6 +38,21 @@
  *     theta_g = -h'/2 + (3/k^2) [kappa'' (theta_b + h'/2) + kappa' (-aH theta_b + c_b^2 k^2 delta_b - aH h' + k^2 eta)],
  *     with h' from the matter (and dark energy) alone, as in CLASS.
  *
+ * Massive neutrinos (ncdm; MB95 sec. 3.3 eqs. 55-58, synchronous gauge; CLASS's form, Lesgourgues & Tram 2011,
+ * "LT11"): the perturbation Psi(q) of f0 = 1/(e^q+1) on momentum bins q_i (ncdm.ts), eps = sqrt(q^2 + (M0 a)^2),
+ *     Psi_0' = -(q k/eps) Psi_1 + (h'/6) dlnf0/dlnq,                                            (MB95 eq. 57)
+ *     Psi_1' = (q k/3eps) (Psi_0 - 2 Psi_2),
+ *     Psi_2' = (q k/5eps) (2 Psi_1 - 3 Psi_3) - (h'/15 + 2 eta'/5) dlnf0/dlnq,
+ *     Psi_l' = q k/((2l+1) eps) [l Psi_(l-1) - (l+1) Psi_(l+1)],   Psi_L' = (q k/eps) Psi_(L-1) - (L+1)/tau Psi_L;
+ *   their sources (MB95 eq. 55, rho-hat units, rho_rel = H0^2 A a^-4, sum_i w_i g(q_i) = Integral q^2 f0 g / I_3):
+ *     delta rho = rho_rel sum w eps Psi_0,  (rho+p) theta = rho_rel k sum w q Psi_1,  (rho+p) sigma = (2/3) rho_rel sum w (q^2/eps) Psi_2;
+ *   background rho, p = rho_rel (F, G)(M0 a) (plugins/contracts/neutrinos.ts).
+ *   Fluid approximation from k tau > ncdmFluidKTau (LT11 eqs. 3.5-3.7, CLASS `ncdmfa_CLASS`): delta, theta, sigma with
+ *     delta' = -(1+w)(theta + h'/2) - 3 aH (c_eff^2 - w) delta,
+ *     theta' = -aH (1 - 3 c_a^2) theta + c_eff^2/(1+w) k^2 delta - k^2 sigma,
+ *     sigma' = -3 [aH (2/3 - c_a^2 - pseudo_p/3p) + 1/tau] sigma + (8/3) c_vis^2/(1+w) (theta + h'/2),
+ *     c_a^2 = w/(3(1+w)) (5 - pseudo_p/p),  c_eff^2 = c_a^2,  c_vis^2 = 3 w c_a^2,  pseudo_p = rho_rel sum w q^4/(3 eps^3).
+ *
  * Dark energy for w != -1: the parameterized post-Friedmann description of Hu & Sawicki (2007) in the form of
  * Fang, Hu & Lewis (2008, "FHL08", PRD 78, 087303), which stays regular when w crosses -1. With
  * X = c_Gamma^2 (k/aH)^2, T = all species but the dark energy, theta_T = sum (rho+p) theta / sum (rho+p):
@@ -51,12 +66,15 @@
  *
  * The right-hand side is linear in the state, so the Jacobian is f applied to the unit vectors (jacobian()).
  */
-import { type ModeSetup, type SplineColumn, P_H0, P_OB, P_OC, P_ODE, P_OG, P_OUR, P_W0, P_WA } from './setup.js';
+import { fermiDirac } from '../../contracts/neutrinos.js';
+import { type ModeSetup, type SplineColumn, P_H0, P_NA, P_NM, P_OB, P_OC, P_ODE, P_OG, P_OUR, P_W0, P_WA } from './setup.js';
 
 export interface Flags {
   tca: boolean;
   ufa: boolean;
   rsa: boolean;
+  /** massive neutrinos as a fluid (delta, theta, sigma) instead of the momentum-bin hierarchy */
+  ncdmFluid?: boolean;
 }
 
 /** Index layout of the state vector for a set of flags (-1: absent). */
@@ -79,6 +97,11 @@ export interface Layout {
   sn: number;
   /** F_nu,2 .. F_nu,Ln at fn + l - 2 */
   fn: number;
+  /** massive neutrinos: bin i, multipole l at nc + i (Lnc + 1) + l; fluid: delta, theta, sigma at nc, nc+1, nc+2 */
+  nc: number;
+  nq: number;
+  Lnc: number;
+  ncFluid: boolean;
   Lg: number;
   Lp: number;
   Ln: number;
@@ -103,7 +126,13 @@ export function layoutOf(flags: Flags, s: ModeSetup): Layout {
   const dn = take(!flags.rsa), tn = take(!flags.rsa);
   const sn = take(!flags.rsa && flags.ufa);
   const fn = take(!flags.rsa && !flags.ufa, A.lmaxNeutrinos - 1);
-  return { n, eta, dc, db, tb, gam, dg, tg, fg, gg, dn, tn, sn, fn, Lg: A.lmaxPhotons, Lp: A.lmaxPolarization, Ln: A.lmaxNeutrinos };
+  const nq = s.ncdm ? s.ncdm.q.length : 0;
+  const ncFluid = !!flags.ncdmFluid;
+  const nc = take(nq > 0, ncFluid ? 3 : nq * (A.lmaxNcdm + 1));
+  return {
+    n, eta, dc, db, tb, gam, dg, tg, fg, gg, dn, tn, sn, fn, nc, nq, Lnc: A.lmaxNcdm, ncFluid,
+    Lg: A.lmaxPhotons, Lp: A.lmaxPolarization, Ln: A.lmaxNeutrinos,
+  };
 }
 
 /** Names of the state components (error messages). */
@@ -115,6 +144,11 @@ export function layoutNames(L: Layout): string[] {
   if (L.fg >= 0) for (let l = 2; l <= L.Lg; l++) put(L.fg + l - 2, `F_g${l}`);
   if (L.gg >= 0) for (let l = 0; l <= L.Lp; l++) put(L.gg + l, `G_g${l}`);
   if (L.fn >= 0) for (let l = 2; l <= L.Ln; l++) put(L.fn + l - 2, `F_nu${l}`);
+  if (L.nc >= 0) {
+    if (L.ncFluid) {
+      put(L.nc, 'delta_ncdm'); put(L.nc + 1, 'theta_ncdm'); put(L.nc + 2, 'sigma_ncdm');
+    } else for (let i = 0; i < L.nq; i++) for (let l = 0; l <= L.Lnc; l++) put(L.nc + i * (L.Lnc + 1) + l, `Psi_ncdm_q${i}_l${l}`);
+  }
   return out;
 }
 
@@ -137,10 +171,16 @@ export interface Point {
   /** d c_b^2 / d tau */
   cb2Prime: number;
   tau: number;
+  /** massive neutrinos: M0 a, rho_rel = H0^2 A a^-4, background density and pressure (rho-hat units) */
+  ma: number;
+  rrel: number;
+  rnc: number;
+  pnc: number;
 }
 
 export const newPoint = (): Point => ({
   a: 0, aH: 0, aHprime: 0, rb: 0, rc: 0, rg: 0, rn: 0, rde: 0, w: 0, kappa: 0, kappaPrime: 0, cb2: 0, cb2Prime: 0, tau: 0,
+  ma: 0, rrel: 0, rnc: 0, pnc: 0,
 });
 
 /** Output slots of the derived (algebraic) quantities of the last evaluation. */
@@ -166,7 +206,10 @@ export class PerturbationRhs {
   readonly k: number;
   readonly k2: number;
   private readonly s: ModeSetup;
-  private readonly q = new Float64Array(8);
+  private readonly q = new Float64Array(10);
+  private readonly fd = new Float64Array(4);
+  /** eps_i = sqrt(q_i^2 + (M0 a)^2) of the last evaluation */
+  private readonly eps: Float64Array;
   private readonly pt: Point = newPoint();
   readonly derived: Derived = { hPrime: 0, etaPrime: 0, thetaG: 0, deltaG: 0, thetaN: 0, deltaN: 0, sigmaG: 0 };
   private unit: Float64Array;
@@ -179,13 +222,14 @@ export class PerturbationRhs {
     this.L = layoutOf(flags, setup);
     this.unit = new Float64Array(this.L.n);
     this.col = new Float64Array(this.L.n);
+    this.eps = new Float64Array(this.L.nq);
   }
 
   /** Base quantities at s (q0 + Jq s), into this.q. */
   private params(sv: Float64Array | null): Float64Array {
     const S = this.s, q = this.q;
     const Pa = sv ? Math.min(sv.length, S.Pa) : 0;
-    for (let j = 0; j < 8; j++) {
+    for (let j = 0; j < 10; j++) {
       let v = S.q0[j];
       for (let a = 0; a < Pa; a++) v += S.Jq[j * S.Pa + a] * sv![a];
       q[j] = v;
@@ -220,10 +264,18 @@ export class PerturbationRhs {
     p.rn = (H02 * q[P_OUR]) / (a * a);
     p.w = q[P_W0] + q[P_WA] * (1 - a);
     p.rde = H02 * q[P_ODE] * a * a * Math.exp(-3 * (1 + q[P_W0] + q[P_WA]) * x - 3 * q[P_WA] * (1 - a));
-    const aH2 = p.rb + p.rc + p.rg + p.rn + p.rde;
+    if (S.ncdm) {
+      // Fermi-Dirac density and pressure (neutrinos.ts): rho = rho_rel F(M0 a), p = rho_rel G(M0 a)
+      p.ma = q[P_NM] * a;
+      fermiDirac(p.ma, this.fd);
+      p.rrel = (H02 * q[P_NA]) / (a * a);
+      p.rnc = p.rrel * this.fd[0];
+      p.pnc = p.rrel * this.fd[2];
+    }
+    const aH2 = p.rb + p.rc + p.rg + p.rn + p.rde + p.rnc;
     p.aH = Math.sqrt(aH2);
     // (aH)' = -(1/2) sum rho-hat (1 + 3w)   (conformal-time Friedmann acceleration equation)
-    p.aHprime = -0.5 * (p.rb + p.rc + 2 * (p.rg + p.rn) + (1 + 3 * p.w) * p.rde);
+    p.aHprime = -0.5 * (p.rb + p.rc + 2 * (p.rg + p.rn) + (1 + 3 * p.w) * p.rde + p.rnc + 3 * p.pnc);
     if (x >= S.xMin) {
       const lk = this.spline(S.lnKappa, x, sv, false);
       p.kappa = Math.exp(lk);
@@ -243,8 +295,9 @@ export class PerturbationRhs {
       p.kappaPrime = -2 * p.kappa * p.aH;
       p.cb2 = Math.exp(lc);
       p.cb2Prime = -p.cb2 * p.aH;
-      // radiation + matter: tau = (2 / H0 Omega_m)(sqrt(Omega_r + Omega_m a) - sqrt(Omega_r))
-      const Om = q[P_OB] + q[P_OC], Or = q[P_OG] + q[P_OUR];
+      // radiation + matter: tau = (2 / H0 Omega_m)(sqrt(Omega_r + Omega_m a) - sqrt(Omega_r)) (the massive neutrinos
+      // are radiation above the table, z > 10^4: F(M0 a) - 1 < 1e-4)
+      const Om = q[P_OB] + q[P_OC], Or = q[P_OG] + q[P_OUR] + q[P_NA];
       p.tau = (2 * (Math.sqrt(Or + Om * a) - Math.sqrt(Or))) / (q[P_H0] * Om);
     }
     return p;
@@ -267,6 +320,27 @@ export class PerturbationRhs {
     let dRho = p.rc * dc + p.rb * db;
     let rpTheta = p.rb * tb;
     let rp = p.rb + p.rc;
+    // massive neutrinos (MB95 eq. 55 by the quadrature of ncdm.ts, or the fluid variables)
+    const nc = L.nc, NC = S.ncdm;
+    if (NC) {
+      const ma2 = p.ma * p.ma;
+      for (let i = 0; i < L.nq; i++) this.eps[i] = Math.sqrt(NC.q[i] * NC.q[i] + ma2);
+      if (L.ncFluid) {
+        dRho += p.rnc * y[nc];
+        rpTheta += (p.rnc + p.pnc) * y[nc + 1];
+      } else {
+        let sd = 0, st = 0;
+        const stride = L.Lnc + 1;
+        for (let i = 0; i < L.nq; i++) {
+          const o = nc + i * stride;
+          sd += NC.w[i] * this.eps[i] * y[o];
+          st += NC.w[i] * NC.q[i] * y[o + 1];
+        }
+        dRho += p.rrel * sd;
+        rpTheta += p.rrel * k * st;
+      }
+      rp += p.rnc + p.pnc;
+    }
     let dg = 0, dn = 0, tn = 0;
     if (!rsa) {
       dg = y[L.dg];
@@ -387,6 +461,40 @@ export class PerturbationRhs {
       }
     }
 
+    // 6b. massive neutrinos (file comment: MB95 eqs. 57-58 with the truncation of eq. 51, or the LT11 fluid)
+    if (NC) {
+      if (L.ncFluid) {
+        const w = p.pnc / p.rnc;
+        let s2 = 0, s4 = 0; // pseudo_p / p = sum w q^4/eps^3 / sum w q^2/eps
+        for (let i = 0; i < L.nq; i++) {
+          const q2 = NC.q[i] * NC.q[i], e = this.eps[i];
+          s2 += (NC.w[i] * q2) / e;
+          s4 += (NC.w[i] * q2 * q2) / (e * e * e);
+        }
+        const ppOverP = s4 / s2;
+        const ca2 = (w / (3 * (1 + w))) * (5 - ppOverP);
+        const cvis2 = 3 * w * ca2;
+        const d = y[nc], th = y[nc + 1], sg = y[nc + 2];
+        dy[nc] = -(1 + w) * (th + 0.5 * hP) - 3 * aH * (ca2 - w) * d;
+        dy[nc + 1] = -aH * (1 - 3 * ca2) * th + (ca2 / (1 + w)) * k2 * d - k2 * sg;
+        dy[nc + 2] = -3 * (aH * (2 / 3 - ca2 - ppOverP / 3) + 1 / p.tau) * sg + ((8 / 3) * cvis2 / (1 + w)) * (th + 0.5 * hP);
+      } else {
+        const Lc = L.Lnc, stride = Lc + 1;
+        const src2 = hP / 15 + 0.4 * etaP;
+        const itau = 1 / p.tau;
+        for (let i = 0; i < L.nq; i++) {
+          const o = nc + i * stride;
+          const qk = (NC.q[i] * k) / this.eps[i];
+          const dl = NC.dlnf0[i];
+          dy[o] = -qk * y[o + 1] + (hP / 6) * dl;
+          dy[o + 1] = (qk / 3) * (y[o] - 2 * y[o + 2]);
+          dy[o + 2] = (qk / 5) * (2 * y[o + 1] - 3 * y[o + 3]) - src2 * dl;
+          for (let l = 3; l < Lc; l++) dy[o + l] = (qk / (2 * l + 1)) * (l * y[o + l - 1] - (l + 1) * y[o + l + 1]);
+          dy[o + Lc] = qk * y[o + Lc - 1] - (Lc + 1) * itau * y[o + Lc];
+        }
+      }
+    }
+
     // 7. d/dx = (1/aH) d/dtau
     const inv = 1 / aH;
     for (let i = 0; i < L.n; i++) dy[i] *= inv;
@@ -422,5 +530,44 @@ export class PerturbationRhs {
     const L = this.L;
     const rm = p.rb + p.rc;
     return (p.rb * y[L.db] + p.rc * y[L.dc]) / rm + (3 * p.aH * p.rb * y[L.tb]) / (rm * this.k2);
+  }
+
+  /**
+   * The comoving-gauge total-matter density contrast with the massive neutrinos (CLASS's delta_m when N_ncdm > 0,
+   * perturbations.c: delta_m = sum rho_i delta_i / sum rho_i + 3 aH theta_m / k^2, theta_m = sum (rho+p)_i theta_i /
+   * sum (rho+p)_i over b, cdm, ncdm). Without them, deltaM.
+   */
+  deltaMTotal(x: number, y: Float64Array, sv: Float64Array | null): number {
+    if (!this.s.ncdm) return this.deltaM(x, y, sv);
+    const p = this.point(x, sv);
+    const L = this.L;
+    this.ncdmMoments(p, y, this.fd);
+    const dRhoNc = this.fd[0], rpThNc = this.fd[1];
+    const rm = p.rb + p.rc + p.rnc;
+    const rpm = p.rb + p.rc + p.rnc + p.pnc;
+    return (p.rb * y[L.db] + p.rc * y[L.dc] + dRhoNc) / rm + (3 * p.aH * (p.rb * y[L.tb] + rpThNc)) / (rpm * this.k2);
+  }
+
+  /** delta rho, (rho+p) theta, (rho+p) sigma of the massive neutrinos at point p (rho-hat units) into out[0..2]. */
+  ncdmMoments(p: Point, y: Float64Array, out: Float64Array): void {
+    const L = this.L, NC = this.s.ncdm!, nc = L.nc;
+    if (L.ncFluid) {
+      out[0] = p.rnc * y[nc];
+      out[1] = (p.rnc + p.pnc) * y[nc + 1];
+      out[2] = (p.rnc + p.pnc) * y[nc + 2];
+      return;
+    }
+    let sd = 0, st = 0, ss = 0;
+    const stride = L.Lnc + 1, ma2 = p.ma * p.ma;
+    for (let i = 0; i < L.nq; i++) {
+      const o = nc + i * stride, qi = NC.q[i];
+      const e = Math.sqrt(qi * qi + ma2);
+      sd += NC.w[i] * e * y[o];
+      st += NC.w[i] * qi * y[o + 1];
+      ss += ((NC.w[i] * qi * qi) / e) * y[o + 2];
+    }
+    out[0] = p.rrel * sd;
+    out[1] = p.rrel * this.k * st;
+    out[2] = ((2 / 3) * p.rrel * ss);
   }
 }

@@ -11,18 +11,23 @@
  *   delta_g = delta_nu = -(2/3) C (k tau)^2,  delta_c = delta_b = (3/4) delta_g,
  *   theta_g = theta_b = -C k^4 tau^3 / 18,  theta_nu = (23 + 4 R_nu)/(15 + 4 R_nu) theta_g,
  *   sigma_nu = 2 C (k tau)^2 / (3 (15 + 4 R_nu)),  eta = 2C - C (5 + 4 R_nu)(k tau)^2 / (6 (15 + 4 R_nu)),
- *   R_nu = rho_nu / (rho_g + rho_nu), Gamma_PPF = 0.
+ *   R_nu = rho_nu / (rho_g + rho_nu) (rho_nu: massless and massive neutrinos, relativistic then), Gamma_PPF = 0;
+ *   massive neutrinos as the massless ones, bin by bin (MB95 eq. 97 through Psi = -(1/4) dlnf0/dlnq F_l, CLASS's
+ *   perturbations_initial_conditions): Psi_0 = -(1/4) delta_nu dlnf0/dlnq, Psi_1 = -eps/(3 q k) theta_nu dlnf0/dlnq,
+ *   Psi_2 = -(1/2) sigma_nu dlnf0/dlnq, Psi_l>2 = 0.
  *
  * Switching times (BLT11 sec. 3-5; fixed before the integration from the fiducial background, as CLASS does):
  *   tight coupling ends at the first x with k tau_c > tcaTauCOverTauK or aH tau_c > tcaTauCOverTauH;
  *   the neutrino fluid starts at k tau = ufaKTau; radiation streaming at the later of k tau = rsaKTau and
- *   the first time after recombination where tau_c / tau > rsaTauCOverTau.
+ *   the first time after recombination where tau_c / tau > rsaTauCOverTau; the massive-neutrino fluid at
+ *   k tau = ncdmFluidKTau (CLASS's ncdm_fluid_trigger_tau_over_tau_k).
  * At a switch the new variables take their approximation's values: theta_g = theta_b - slip, F_g2 = 2 sigma_g,
- * G_0 = (5/4) F_2, G_2 = F_2/4 (the first-order tight-coupling values, the other multipoles 0), sigma_nu = F_nu2/2.
+ * G_0 = (5/4) F_2, G_2 = F_2/4 (the first-order tight-coupling values, the other multipoles 0), sigma_nu = F_nu2/2,
+ * and the ncdm fluid takes the hierarchy's delta rho / rho, (rho+p) theta / (rho+p), (rho+p) sigma / (rho+p).
  */
 import type { OdeSolver } from '../../../core/numerics/ode/index.js';
 import { type Flags, type Layout, PerturbationRhs, layoutNames } from './equations.js';
-import { type ModeSetup, P_H0, P_OB, P_OC, P_OG, P_OUR } from './setup.js';
+import { type ModeSetup, P_H0, P_NA, P_OB, P_OC, P_OG, P_OUR } from './setup.js';
 
 export interface ModeOptions {
   rtol: number;
@@ -39,6 +44,8 @@ export interface Schedule {
   xTca: number;
   xUfa: number;
   xRsa: number;
+  /** start of the massive-neutrino fluid (Infinity: none) */
+  xNcdm?: number;
 }
 
 export interface ModeResult {
@@ -47,6 +54,9 @@ export interface ModeResult {
   delta: Float64Array;
   /** d delta / d s_a, Pa blocks of nx (parameter-major), or null. */
   dDelta: Float64Array | null;
+  /** With massive neutrinos: delta_cb (CDM + baryons, comoving gauge) per unit R, and its tangents; else null. */
+  deltaCb: Float64Array | null;
+  dDeltaCb: Float64Array | null;
   /** Switching times (x = ln a) and work done. */
   xIni: number;
   xTca: number;
@@ -59,7 +69,7 @@ export interface ModeResult {
 /** a(tau) for radiation + matter: inverse of tau = (2 / H0 Omega_m)(sqrt(Omega_r + Omega_m a) - sqrt(Omega_r)). */
 function aOfTau(s: ModeSetup, tau: number): number {
   const q = s.q0;
-  const Om = q[P_OB] + q[P_OC], Or = q[P_OG] + q[P_OUR];
+  const Om = q[P_OB] + q[P_OC], Or = q[P_OG] + q[P_OUR] + q[P_NA];
   const r = Math.sqrt(Or) + 0.5 * tau * q[P_H0] * Om;
   return (r * r - Or) / Om;
 }
@@ -89,7 +99,7 @@ export function schedule(setup: ModeSetup, k: number): Schedule {
   const A = setup.approx;
   const probe = new PerturbationRhs(setup, k, { tca: true, ufa: false, rsa: false });
   const q = setup.q0;
-  const Om = q[P_OB] + q[P_OC], Or = q[P_OG] + q[P_OUR];
+  const Om = q[P_OB] + q[P_OC], Or = q[P_OG] + q[P_OUR] + q[P_NA];
   const omega = (Om * q[P_H0]) / Math.sqrt(Or);
   const tauIni = Math.min(A.startKTau / k, A.startOmegaTau / omega);
   const xIni = Math.log(aOfTau(setup, tauIni));
@@ -114,7 +124,8 @@ export function schedule(setup: ModeSetup, k: number): Schedule {
     const xK = firstCrossing((x) => ktau(x) - A.rsaKTau, xIni, 0, 0.25);
     xRsa = Math.max(xFs, xK);
   }
-  return { xIni, xTca, xUfa: Math.min(xUfa, xRsa), xRsa };
+  const xNcdm = setup.ncdm && A.ncdmFluidKTau > 0 ? firstCrossing((x) => ktau(x) - A.ncdmFluidKTau, xIni, 0, 0.25) : Infinity;
+  return { xIni, xTca, xUfa: Math.min(xUfa, xRsa), xRsa, xNcdm };
 }
 
 /** Adiabatic initial state at x (layout of flags {tca, full neutrinos}) for parameters sv. */
@@ -125,7 +136,7 @@ function initialState(rhs: PerturbationRhs, x: number, sv: Float64Array | null):
   const k = rhs.k;
   const kt = k * p.tau;
   const kt2 = kt * kt;
-  const Rnu = p.rn / (p.rg + p.rn);
+  const Rnu = (p.rn + p.rnc) / (p.rg + p.rn + p.rnc);
   const C = 0.5; // eta -> 2C = 1 = R
   const dg = (-2 / 3) * C * kt2;
   const tg = (-C * k * kt2 * kt) / 18;
@@ -139,6 +150,17 @@ function initialState(rhs: PerturbationRhs, x: number, sv: Float64Array | null):
   const sigma = (2 * C * kt2) / (3 * (15 + 4 * Rnu));
   if (L.sn >= 0) y[L.sn] = sigma;
   else y[L.fn] = 2 * sigma;
+  const NC = rhs.setup.ncdm;
+  if (NC && !L.ncFluid) {
+    const stride = L.Lnc + 1;
+    for (let i = 0; i < L.nq; i++) {
+      const o = L.nc + i * stride, qi = NC.q[i], dl = NC.dlnf0[i];
+      const eps = Math.sqrt(qi * qi + p.ma * p.ma);
+      y[o] = -0.25 * y[L.dn] * dl;
+      y[o + 1] = ((-eps / (3 * qi * k)) * y[L.tn]) * dl;
+      y[o + 2] = -0.5 * sigma * dl;
+    }
+  }
   return y;
 }
 
@@ -164,6 +186,20 @@ function convert(from: PerturbationRhs, to: PerturbationRhs, x: number, y: Float
   }
   if (B.sn >= 0) out[B.sn] = A.sn >= 0 ? y[A.sn] : 0.5 * y[A.fn];
   if (B.fn >= 0) for (let l = 2; l <= B.Ln; l++) out[B.fn + l - 2] = y[A.fn + l - 2];
+  if (B.nc >= 0) {
+    if (A.ncFluid === B.ncFluid) {
+      const m = B.ncFluid ? 3 : B.nq * (B.Lnc + 1);
+      for (let i = 0; i < m; i++) out[B.nc + i] = y[A.nc + i];
+    } else {
+      // hierarchy -> fluid: delta = delta rho / rho, theta, sigma over (rho + p) of the bins (MB95 eq. 55)
+      const p = from.point(x, sv.length > 0 ? sv : null);
+      const m = new Float64Array(3);
+      from.ncdmMoments(p, y, m);
+      out[B.nc] = m[0] / p.rnc;
+      out[B.nc + 1] = m[1] / (p.rnc + p.pnc);
+      out[B.nc + 2] = m[2] / (p.rnc + p.pnc);
+    }
+  }
   return out;
 }
 
@@ -185,6 +221,7 @@ export function solveMode(setup: ModeSetup, k: number, xOut: Float64Array, solve
     { x: sch.xTca, change: (f: Flags) => ({ ...f, tca: false }) },
     { x: sch.xUfa, change: (f: Flags) => ({ ...f, ufa: true }) },
     { x: sch.xRsa, change: (f: Flags) => ({ ...f, rsa: true, ufa: true }) },
+    { x: sch.xNcdm ?? Infinity, change: (f: Flags) => ({ ...f, ncdmFluid: true }) },
   ].filter((c) => Number.isFinite(c.x) && c.x < xEnd).sort((a, b) => a.x - b.x);
   let flags: Flags = { tca: true, ufa: false, rsa: false };
   let rhs = new PerturbationRhs(setup, k, flags);
@@ -192,6 +229,9 @@ export function solveMode(setup: ModeSetup, k: number, xOut: Float64Array, solve
   let S: Float64Array | null = null; // Pa blocks of n
   const delta = new Float64Array(nx);
   const dDelta = Pa > 0 ? new Float64Array(Pa * nx) : null;
+  const withNcdm = setup.ncdm !== null;
+  const deltaCb = withNcdm ? new Float64Array(nx) : null;
+  const dDeltaCb = withNcdm && Pa > 0 ? new Float64Array(Pa * nx) : null;
   let steps = 0, rhsEvals = 0;
 
   // initial state and its sensitivities (central differences of the closed form in s)
@@ -228,11 +268,16 @@ export function solveMode(setup: ModeSetup, k: number, xOut: Float64Array, solve
       for (let j = 0; j < outIdx.length; j++) {
         const yj = sol.state(j);
         const i = outIdx[j];
-        delta[i] = rhs.deltaM(tEval[j], yj, null);
+        delta[i] = rhs.deltaMTotal(tEval[j], yj, null);
+        if (deltaCb) deltaCb[i] = rhs.deltaM(tEval[j], yj, null);
         if (dDelta) {
           const Sj = sol.sensitivity(j);
-          const d = directional(Pa, 1, (sv, yy) => Float64Array.of(rhs.deltaM(tEval[j], yy!, sv)), yj, Sj);
+          const d = directional(Pa, 1, (sv, yy) => Float64Array.of(rhs.deltaMTotal(tEval[j], yy!, sv)), yj, Sj);
           for (let a = 0; a < Pa; a++) dDelta[a * nx + i] = d[a];
+          if (dDeltaCb) {
+            const c = directional(Pa, 1, (sv, yy) => Float64Array.of(rhs.deltaM(tEval[j], yy!, sv)), yj, Sj);
+            for (let a = 0; a < Pa; a++) dDeltaCb[a * nx + i] = c[a];
+          }
         }
       }
       const last = sol.times.length - 1;
@@ -251,7 +296,7 @@ export function solveMode(setup: ModeSetup, k: number, xOut: Float64Array, solve
       flags = nextFlags;
     }
   }
-  return { k, delta, dDelta, xIni: sch.xIni, xTca: sch.xTca, xUfa: sch.xUfa, xRsa: sch.xRsa, steps, rhsEvals };
+  return { k, delta, dDelta, deltaCb, dDeltaCb, xIni: sch.xIni, xTca: sch.xTca, xUfa: sch.xUfa, xRsa: sch.xRsa, steps, rhsEvals };
 }
 
 /** dy0dp layout (n x Pa row-major) from Pa blocks of n. */

@@ -5,7 +5,9 @@
  *
  * Workers run the compiled worker.js next to this module. When this module is not the compiled one (under a
  * TypeScript test runner, where a worker could not load the sources), or the bound solver is not one a worker
- * can rebuild by name, the modes are solved in this thread, which gives identical numbers.
+ * can rebuild by name, the modes are solved in this thread, which gives identical numbers. A worker rebuilds the
+ * solver from its name and its `config` (OdeSolver.config: what the method was created with), so a configured
+ * method (e.g. `bdf` with `formula: "ndf"`) runs identically on every thread.
  */
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -97,7 +99,9 @@ export async function solveModes(
             dispatch(w);
           }
         });
-        w.postMessage({ type: 'init', setup, xOut, solver: { name: solver.name, config: {} }, options: opt });
+        // the solver's own configuration (the pipeline's `methods` settings: bdf formula, tolerances, ...) goes with
+        // its name, so the worker rebuilds the same configured solver (worker.ts solverByName)
+        w.postMessage({ type: 'init', setup, xOut, solver: { name: solver.name, config: solver.config ?? {} }, options: opt });
       }
     });
     workersDone.catch(() => undefined); // observed below

@@ -5,8 +5,9 @@
  * forms above the table, the approximation settings, and, for forward-mode derivatives, the tangents of all
  * of these along the "active" directions (the varied parameters they depend on).
  *
- * Base quantities (`qp`): H0 [1/Mpc], Omega_b, Omega_c, Omega_gamma, Omega_ur, Omega_de, w0, wa, all from the
- * cosmology contract (plugins/contracts/cosmology.ts) with their tangents. In the
+ * Base quantities (`qp`): H0 [1/Mpc], Omega_b, Omega_c, Omega_gamma, Omega_ur, Omega_de, w0, wa, and for massive
+ * neutrinos A = N (7/8) (T_ncdm/T_cmb)^4 Omega_gamma (their density today were they massless; 0: none) and
+ * M0 = m/(k_B T_ncdm) (plugins/contracts/neutrinos.ts), all from the cosmology contract (plugins/contracts/cosmology.ts) with their tangents. In the
  * right-hand side they are evaluated at q(s) = q0 + Jq s, and the tables at T(x) + sum_a s_a T_a(x): the ODE
  * sensitivities with respect to s at s = 0 are the derivatives along the active directions (linear in s is
  * enough: the solver differentiates once).
@@ -14,10 +15,12 @@
 import type { Dual } from '../../../core/ad/dual.js';
 import type { DualArray } from '../../../core/ad/dual-array.js';
 import type { Cosmology } from '../../contracts/cosmology.js';
+import { neutrinoAmplitude, neutrinoMassOverT } from '../../contracts/neutrinos.js';
 import type { Recombination } from '../../contracts/recombination.js';
+import { type NcdmMomenta, ncdmMomenta } from './ncdm.js';
 
-export const P_H0 = 0, P_OB = 1, P_OC = 2, P_OG = 3, P_OUR = 4, P_ODE = 5, P_W0 = 6, P_WA = 7;
-export const NP_BASE = 8;
+export const P_H0 = 0, P_OB = 1, P_OC = 2, P_OG = 3, P_OUR = 4, P_ODE = 5, P_W0 = 6, P_WA = 7, P_NA = 8, P_NM = 9;
+export const NP_BASE = 10;
 
 /** Which approximations and truncations to use (docs/boltzmann.md, "Approximations"). */
 export interface ApproximationSettings {
@@ -38,6 +41,11 @@ export interface ApproximationSettings {
   /** Start when k tau <= startKTau and omega tau <= startOmegaTau (omega = Omega_m H0 / sqrt(Omega_r)). */
   startKTau: number;
   startOmegaTau: number;
+  /** Massive neutrinos: momentum bins (Gauss-Laguerre), highest multipole of each bin's hierarchy. */
+  ncdmQBins: number;
+  lmaxNcdm: number;
+  /** ncdm fluid approximation (LT11 sec. 3.3, CLASS `ncdm_fluid_approximation = 2`) from k tau > this (<= 0: never). */
+  ncdmFluidKTau: number;
 }
 
 export const DEFAULT_APPROXIMATIONS: ApproximationSettings = {
@@ -51,6 +59,9 @@ export const DEFAULT_APPROXIMATIONS: ApproximationSettings = {
   rsaTauCOverTau: 5,
   startKTau: 1e-3,
   startOmegaTau: 1e-4,
+  ncdmQBins: 8,
+  lmaxNcdm: 17,
+  ncdmFluidKTau: 51,
 };
 
 /** Cubic spline table on a uniform grid: values, second derivatives, and Pa tangent rows of each. */
@@ -86,6 +97,8 @@ export interface ModeSetup {
   ppfCGamma2: number;
   ppfXMax: number;
   approx: ApproximationSettings;
+  /** Massive-neutrino momentum bins (ncdm.ts), or null without massive neutrinos (A = 0). */
+  ncdm: NcdmMomenta | null;
 }
 
 /** Natural cubic spline second derivatives on a uniform grid of step h (Thomas algorithm). */
@@ -154,7 +167,14 @@ export function buildModeSetup(inp: SetupInput): { setup: ModeSetup; active: num
   const T = c.T_cmb;
   // the base quantities in P_* order, from the cosmology contract (Omega_c = Omega_m - Omega_b - Omega_nu,
   // Omega_gamma from T_cmb, Omega_ur from N_eff, Omega_de by closure)
-  const baseDuals = [c.H0, c.Omega_b, c.Omega_cdm, c.Omega_g, c.Omega_ur, c.Omega_de, c.w0, c.wa];
+  // massive neutrinos: A and M0 of the cosmology's mass split (m_nu = 0: none, A = 0 exactly)
+  const massive = c.m_nu.v > 0;
+  const zero: Dual = { v: 0, d: null };
+  const baseDuals = [
+    c.H0, c.Omega_b, c.Omega_cdm, c.Omega_g, c.Omega_ur, c.Omega_de, c.w0, c.wa,
+    massive ? neutrinoAmplitude(c.Omega_g, c.neutrinos) : zero,
+    massive ? neutrinoMassOverT(c.m_nu, c.T_cmb, c.neutrinos) : zero,
+  ];
   const base = baseDuals.map((x) => ({ v: x.v, d: (p: number) => tangentOf(x, p) }));
   if (!(base[P_OC].v > 0))
     throw new Error(`linear-power/boltzmann: Omega_cdm = Omega_m - Omega_b = ${base[P_OC].v} must be > 0 (cold dark matter)`);
@@ -217,6 +237,7 @@ export function buildModeSetup(inp: SetupInput): { setup: ModeSetup; active: num
       ppfCGamma2: inp.ppfCGammaOverCs * inp.ppfCGammaOverCs,
       ppfXMax: 1e3,
       approx: inp.approx,
+      ncdm: massive ? ncdmMomenta(inp.approx.ncdmQBins) : null,
     },
   };
 }

@@ -47,6 +47,8 @@ if (parentPort) {
         const result = solveMode(setup!, msg.k as number, xOut!, solver!, options!);
         const transfer = [result.delta.buffer] as ArrayBuffer[];
         if (result.dDelta) transfer.push(result.dDelta.buffer as ArrayBuffer);
+        if (result.deltaCb) transfer.push(result.deltaCb.buffer as ArrayBuffer);
+        if (result.dDeltaCb) transfer.push(result.dDeltaCb.buffer as ArrayBuffer);
         port.postMessage({ type: 'mode', index, result }, transfer);
       } catch (e) {
         port.postMessage({ type: 'error', index, message: (e as Error).message });

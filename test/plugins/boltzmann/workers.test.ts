@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createTsit5, type OdeSolver } from '../../../core/numerics/ode/index.js';
+import { createBdf, createTsit5, type OdeSolver } from '../../../core/numerics/ode/index.js';
 import type { Recombination } from '../../../plugins/contracts/recombination.js';
 import { solveModes } from '../../../plugins/linear-power/boltzmann/parallel.js';
 import { DEFAULT_APPROXIMATIONS, buildModeSetup } from '../../../plugins/linear-power/boltzmann/setup.js';
@@ -65,6 +65,41 @@ describe('worker threads', () => {
     for (let i = 0; i < ks.length; i++) for (let j = 0; j < xOut.length; j++) expect(two.results[i].delta[j]).toBe(one.results[i].delta[j]);
     expect(events.length).toBe(ks.length);
     expect(events[events.length - 1]).toEqual([ks.length, ks.length]);
+  });
+
+  test('a configured method reaches the workers: bdf with formula ndf, maxOrder 2 gives the in-thread numbers', async () => {
+    // the pipeline's methods section, e.g. {"ode-solver": {"use": "bdf", "with": {"formula": "ndf", "maxOrder": 2}}}
+    const config = { formula: 'ndf' as const, maxOrder: 2 };
+    const sub = ks.subarray(4, 10);
+    const one = await solveModes(setup, sub, xOut, createBdf(config), opt, { threads: 1 });
+    const two = await solveModes(setup, sub, xOut, createBdf(config), opt, { threads: 2 });
+    const dflt = await solveModes(setup, sub, xOut, createBdf(), opt, { threads: 1 });
+    expect(two.threadsUsed).toBe(2);
+    for (let i = 0; i < sub.length; i++)
+      for (let j = 0; j < xOut.length; j++) {
+        // the default bdf differs from the configured one in every mode, so a worker that rebuilt the default
+        // solver would show up here in whichever modes it solved
+        expect(dflt.results[i].delta[j]).not.toBe(one.results[i].delta[j]);
+        expect(two.results[i].delta[j]).toBe(one.results[i].delta[j]);
+      }
+  });
+
+  test('massive neutrinos: the momentum-bin setup crosses to the workers, delta_m and delta_cb identical to one thread', async () => {
+    const MNU = { ...FID, m_nu: 0.06 };
+    const bgN = runBackground(MNU);
+    const recN = recfastRecombination.run(fakeContext(recfastRecombination, { params: MNU, inputs: { background: bgN } })) as Recombination;
+    const { setup: sN } = buildModeSetup({
+      cosmology: cosmologyFrom(MNU), recombination: recN, P: 0, approx: DEFAULT_APPROXIMATIONS, darkEnergy: 'ppf', ppfCGammaOverCs: 0.4,
+    });
+    const sub = ks.subarray(0, 6);
+    const one = await solveModes(sN, sub, xOut, createTsit5(), opt, { threads: 1 });
+    const two = await solveModes(sN, sub, xOut, createTsit5(), opt, { threads: 2 });
+    expect(two.threadsUsed).toBe(2);
+    for (let i = 0; i < sub.length; i++)
+      for (let j = 0; j < xOut.length; j++) {
+        expect(two.results[i].delta[j]).toBe(one.results[i].delta[j]);
+        expect(two.results[i].deltaCb![j]).toBe(one.results[i].deltaCb![j]);
+      }
   });
 
   test('a failing mode is reported with its k, and a solver a worker cannot rebuild runs in this thread', async () => {
