@@ -181,7 +181,13 @@ export const w0waBackground: StagePlugin<W0waConfig, {}, Background> = {
   reads: W0WA_PARAMETERS,
   methods: ['integrator'],
   differentiable: 'forward',
-  describe: (config) => ({ description: { z_min: 0, z_max: config.z_max, paths: { z_max: 'with.z_max' } } }),
+  // the mass split too: a power stage modelling neutrinos compares its own with it before compute
+  describe: (config) => ({
+    description: {
+      z_min: 0, z_max: config.z_max, neutrino_split: config.neutrinos?.split ?? 'one-massive', T_ncdm: config.neutrinos?.T_ncdm ?? T_NCDM_DEFAULT,
+      paths: { z_max: 'with.z_max', neutrino_split: 'with.neutrinos.split', T_ncdm: 'with.neutrinos.T_ncdm' },
+    },
+  }),
 
   check(config, { params }) {
     const out = cosmologyProblems(params, BACKGROUND_QUANTITIES, BACKGROUND_REQUIREMENTS, splitOf(config));

@@ -44,7 +44,14 @@ import {
 } from '../contracts/power-grid-spec.js';
 import { formatPowerGridAt } from '../contracts/power-table.js';
 import { describeConfiguredGrid } from '../contracts/power-describe.js';
+import { inputDescription, setBy } from '../contracts/describe.js';
+import type { StaticDescription } from '../../core/plugin/types.js';
 import { topHatRule } from './sigma8.js';
+import { EH99_QUANTITIES, type MatterSpecies, eh99Power } from './eisenstein-hu-mdm.js';
+import {
+  NEUTRINO_SPLITS, type NeutrinoSplit, type NeutrinoSplitName, T_NCDM_DEFAULT, neutrinoSplit,
+} from '../contracts/neutrinos.js';
+import { redrawPowerTables } from '../contracts/power-plot.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // 1. The k-independent scales of the fit
@@ -96,9 +103,9 @@ function ehRequirements(wiggles: boolean): CosmologyRequirements {
     Omega_cdm_positive: 'for the EH98 fit (f_c = 1 - f_b > 0)',
     Omega_b_positive: wiggles ? 'for the EH98 fit with wiggles (use with.wiggles: false for no baryons)' : undefined,
     no_massive_neutrinos:
-      'in the EH98 fit (Eisenstein & Hu 1998 have none; their 1999 mixed-dark-matter form is not implemented). ' +
-      'For m_nu > 0 use an external linear P(k) with neutrinos, e.g. CLASS\'s P(k) through linear-power/grid ' +
-      '(the Boltzmann stage will carry them once its massive-neutrino hierarchy exists)',
+      'in the EH98 fit (Eisenstein & Hu 1998 have none). For m_nu > 0 set with.transfer: "eh99" (their 1999 ' +
+      'mixed-dark-matter fit, no wiggles: with.wiggles: false) or use the Boltzmann stage or an external P(k) ' +
+      'through linear-power/grid',
   };
 }
 
@@ -552,11 +559,28 @@ export interface EisensteinHuConfig {
   k: KGridConfig;
   z: ZGridConfig;
   wiggles: boolean;
+  /** 'eh98' (default: CDM + baryons, with or without wiggles) or 'eh99' (mixed dark matter, massive neutrinos). */
+  transfer?: 'eh98' | 'eh99';
+  /** Which matter's P(k): 'total' (default) or 'cb' (CDM + baryons; the same as total without massive neutrinos). */
+  matter?: MatterSpecies;
+  /** The mass split of m_nu (eh99; must match the background's). */
+  neutrinos?: { split?: NeutrinoSplitName; T_ncdm?: number };
   output_z: number[];
 }
 
 /** The parameters it reads (cosmology contract): h, Omega_m, Omega_b, T_cmb, n_s, sigma8. */
 export const EH_PARAMETERS: Record<string, ParameterSpec> = cosmologyReads(EH_QUANTITIES);
+/** ... and with transfer: 'eh99' also m_nu (through Omega_nu), N_eff-free, Omega_k, w0, wa (its D1(z)). */
+export const EH99_PARAMETERS: Record<string, ParameterSpec> = cosmologyReads(EH99_QUANTITIES);
+
+const isEh99 = (c: Partial<EisensteinHuConfig>) => c.transfer === 'eh99';
+/** The mass split of a configuration. */
+export const ehSplitOf = (c: Partial<EisensteinHuConfig>): NeutrinoSplit =>
+  neutrinoSplit(c.neutrinos?.split ?? 'one-massive', c.neutrinos?.T_ncdm ?? T_NCDM_DEFAULT);
+
+/** sigma8 of CDM + baryons (derived) of the last eh99 evaluation of an output. */
+const SIGMA8_CB = new WeakMap<PowerGrid, number>();
+export const ehSigma8Cb = (out: PowerGrid): number | undefined => SIGMA8_CB.get(out);
 
 const configSchema = {
   type: 'object',
@@ -568,12 +592,46 @@ const configSchema = {
       type: 'boolean', default: true,
       description: 'true: EH98 with baryon acoustic oscillations (as CCL); false: the no-wiggle form (EH98 section 4.2)',
     },
+    transfer: {
+      enum: ['eh98', 'eh99'], default: 'eh98',
+      description:
+        "'eh98': Eisenstein & Hu (1998), CDM + baryons (no massive neutrinos); 'eh99': Eisenstein & Hu (1999) mixed dark " +
+        'matter (CDM + baryons + massive neutrinos, scale-dependent growth, no wiggles: needs with.wiggles: false)',
+    },
+    matter: {
+      enum: ['total', 'cb'], default: 'total',
+      description:
+        "'total': P(k) of all matter (CDM + baryons + massive neutrinos); 'cb': of CDM + baryons (galaxy clustering, " +
+        'HMcode\'s cold input). sigma8 always normalises total matter',
+    },
+    neutrinos: {
+      type: 'object', additionalProperties: false, default: {},
+      description: 'the mass split of parameters.m_nu (eh99; the same as the background stage\'s with.neutrinos)',
+      properties: {
+        split: {
+          enum: Object.keys(NEUTRINO_SPLITS), default: 'one-massive',
+          description: "'one-massive': one massive species (N_nu = 1 in EH99); 'three-degenerate': three of m_nu/3 (N_nu = 3)",
+        },
+        T_ncdm: { type: 'number', exclusiveMinimum: 0, maximum: 2, default: T_NCDM_DEFAULT, description: 'temperature of each massive species over T_cmb' },
+      },
+    },
     output_z: outputZSchema,
   },
 } as const;
 
 function configProblems(c: EisensteinHuConfig): string[] {
-  return [...kGridProblems(c.k), ...zGridProblems(c.z), ...outputZProblems(c.output_z, c.z.z_max)];
+  const out = [...kGridProblems(c.k), ...zGridProblems(c.z), ...outputZProblems(c.output_z, c.z.z_max)];
+  if (isEh99(c) && c.wiggles)
+    out.push('with.wiggles: true is not available with with.transfer: "eh99" (the Eisenstein & Hu 1999 fit has no baryon wiggles); set with.wiggles: false');
+  if (!isEh99(c) && c.neutrinos?.split === 'three-degenerate')
+    out.push('with.neutrinos.split is read only with with.transfer: "eh99" (EH98 has no massive neutrinos)');
+  return out;
+}
+
+/** Problems of the parameters for the configured fit (EH98 refuses m_nu > 0; EH99 needs Omega_cdm > 0). */
+function parameterProblems(c: Partial<EisensteinHuConfig>, params: Partial<Record<string, number>>): string[] {
+  if (!isEh99(c)) return ehParameterProblems(params, c.wiggles ?? true, EH_QUANTITIES);
+  return cosmologyProblems(params, EH99_QUANTITIES, { Omega_cdm_positive: 'for the EH99 fit (f_c > 0)' }, ehSplitOf(c));
 }
 
 export const eisensteinHu: StagePlugin<EisensteinHuConfig, { background: Background }, PowerGrid> = {
@@ -586,19 +644,23 @@ export const eisensteinHu: StagePlugin<EisensteinHuConfig, { background: Backgro
     'normalised to sigma8 at z = 0 and grown with D(z) from the background; forward-mode tangents.',
   configSchema,
   inputs: { background: 'background' },
-  reads: EH_PARAMETERS,
+  reads: (config) => (isEh99(config) ? EH99_PARAMETERS : EH_PARAMETERS),
   differentiable: 'forward',
-  describe: (config, ctx) => describeConfiguredGrid(config, ctx, { background: true }),
+  describe: (config, ctx) => {
+    const d = describeConfiguredGrid(config, ctx, { background: true });
+    const split = isEh99(config) ? splitProblem(config, inputDescription(ctx, 'background')) : null;
+    return split ? { ...d, problems: [...(d.problems ?? []), split] } : d;
+  },
 
   check(config, { params }) {
-    return [...configProblems(config), ...ehParameterProblems(params, config.wiggles, EH_QUANTITIES)];
+    return [...configProblems(config), ...parameterProblems(config, params)];
   },
 
   run(ctx): PowerGrid {
     const cfg = ctx.config;
     const problems = configProblems(cfg);
     if (problems.length) throw new Error(`linear-power/eisenstein-hu: invalid config:\n  ${problems.join('\n  ')}`);
-    const p = cosmologyOf(ctx);
+    const p = isEh99(cfg) ? cosmologyOf(ctx, ehSplitOf(cfg)) : cosmologyOf(ctx);
     const bg = ctx.inputs.background;
     const k = logKGrid(cfg.k);
     const z = zGrid(cfg.z);
@@ -608,10 +670,24 @@ export const eisensteinHu: StagePlugin<EisensteinHuConfig, { background: Backgro
         `linear-power/eisenstein-hu: with.z.z_max = ${cfg.z.z_max} lies beyond the background's grid (up to z = ${zTop}); ` +
           'lower with.z.z_max or raise the background stage\'s z_max',
       );
+    const D = backgroundFieldAt(bg, z, 'D');
+    if (isEh99(cfg)) {
+      const split = ehSplitOf(cfg);
+      const pv = cosmologyValues(ctx, EH99_QUANTITIES);
+      const problems = parameterProblems(cfg, pv);
+      if (problems.length) throw new Error(`linear-power/eisenstein-hu: ${problems.join('; ')}`);
+      const c = cosmologyOf(ctx, split);
+      splitAgreement(c.Omega_nu.v, bg, cfg);
+      // 1. P(k, z)/D(z)^2 of EH99 (T_master^2 and its scale-dependent growth factor), sigma8 of total matter
+      const r = eh99Power(k, z, c, { N: split.species, matter: cfg.matter ?? 'total' });
+      // 2. times the background's growth of the clustering matter, D(z)^2
+      const out: PowerGrid = { k_1overMpc: k, z, P_Mpc3: growRows(r.P, D), source: `eisenstein-hu-1999${cfg.matter === 'cb' ? ' (cb)' : ''}` };
+      SIGMA8_CB.set(out, r.sigma8_cb);
+      return out;
+    }
     // 1. P(k, 0) = A k^n_s T^2(k), normalised to sigma8
     const { P: P0 } = ehLinearPowerZ0(k, p, { wiggles: cfg.wiggles });
     // 2. grow it: P(k, z) = P(k, 0) D(z)^2
-    const D = backgroundFieldAt(bg, z, 'D');
     return { k_1overMpc: k, z, P_Mpc3: scaleByGrowth(P0, D), source: cfg.wiggles ? 'eisenstein-hu' : 'eisenstein-hu-nowiggle' };
   },
 
@@ -619,8 +695,19 @@ export const eisensteinHu: StagePlugin<EisensteinHuConfig, { background: Backgro
     const Pbar = (outputBar as { P_Mpc3?: Float64Array }).P_Mpc3;
     if (!Pbar) return {};
     const cfg = ctx.config;
+    if (isEh99(cfg)) {
+      const r99 = eh99Adjoint(ctx.inputs.background, logKGrid(cfg.k), zGrid(cfg.z), cfg, cosmologyValues(ctx, EH99_QUANTITIES), Pbar);
+      return { inputs: { background: r99.background }, params: r99.params };
+    }
     const r = eisensteinHuAdjoint(ctx.inputs.background, logKGrid(cfg.k), zGrid(cfg.z), cfg.wiggles, cosmologyValues(ctx, EH_QUANTITIES), Pbar);
     return { inputs: { background: r.background }, params: r.params };
+  },
+
+  redraw: redrawPowerTables,
+  // eh99: sigma8 of CDM + baryons, derived (sigma8, the parameter, is that of total matter)
+  summarize(output) {
+    const s8cb = SIGMA8_CB.get(output);
+    return s8cb === undefined ? '' : `${output.source}: sigma8 of CDM + baryons (derived) = ${s8cb.toFixed(6)}`;
   },
 
   write(output, file, { config }) {
@@ -663,6 +750,91 @@ export function eisensteinHuAdjoint(
   reads.forEach((n, j) => {
     let t = 0;
     if (P0.tangent) for (let ik = 0; ik < nk; ik++) t += P0bar[ik] * P0.tangent[j * nk + ik];
+    params[n] = t;
+  });
+  return { background: backgroundAtAdjoint(bg, z, { D: Dbar }), params };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// 7. EH99 (with.transfer: "eh99"): growth rows, the split check, reverse mode
+
+/** Before compute: the background's described mass split (background/w0wa describes it) against with.neutrinos. */
+function splitProblem(cfg: EisensteinHuConfig, bg: StaticDescription | undefined): string | null {
+  const mine = ehSplitOf(cfg);
+  const name = cfg.neutrinos?.split ?? 'one-massive';
+  const theirs = bg?.neutrino_split, T = bg?.T_ncdm;
+  if (typeof theirs === 'string' && theirs !== name)
+    return `with.neutrinos.split: "${name}" differs from the background's "${theirs}"${setBy(bg, 'neutrino_split')}; give both stages the same mass split`;
+  if (typeof T === 'number' && T !== mine.T_ncdm)
+    return `with.neutrinos.T_ncdm: ${mine.T_ncdm} differs from the background's ${T}${setBy(bg, 'T_ncdm')}; give both stages the same T_ncdm`;
+  return null;
+}
+
+/** The background's Omega_nu (its mass split) must be this stage's: the two stages would model different neutrinos. */
+function splitAgreement(Onu: number, bg: Background, cfg: EisensteinHuConfig): void {
+  const b = bg.Omega_nu?.v;
+  if (b === undefined || Math.abs(b - Onu) <= 1e-12 * Math.max(Math.abs(Onu), 1e-30)) return;
+  throw new Error(
+    `linear-power/eisenstein-hu: Omega_nu = ${Onu} for with.neutrinos.split = "${cfg.neutrinos?.split ?? 'one-massive'}", ` +
+      `but the background stage has Omega_nu = ${b}: give both stages the same with.neutrinos (split and T_ncdm)`,
+  );
+}
+
+/** P(k, z) = Pt(k, z) D(z)^2 on the z-by-k grid, tangents of both (Pt: nz x nk, D: nz). */
+export function growRows(Pt: DualArray, D: DualArray): DualArray {
+  const nz = D.value.length, N = Pt.value.length, nk = N / nz;
+  const P = Pt.tangent ? Pt.P : D.tangent ? D.P : 0;
+  const value = new Float64Array(N);
+  for (let iz = 0; iz < nz; iz++) {
+    const D2 = D.value[iz] * D.value[iz];
+    for (let ik = 0, o = iz * nk; ik < nk; ik++) value[o + ik] = Pt.value[o + ik] * D2;
+  }
+  if (!P) return { value, tangent: null, P: 0 };
+  const tangent = new Float64Array(P * N);
+  const tP = Pt.tangent, tD = D.tangent;
+  for (let p = 0; p < P; p++) {
+    const hasP = tP !== null && blockNonZero(tP, p, N);
+    const hasD = tD !== null && blockNonZero(tD, p, nz);
+    if (!hasP && !hasD) continue;
+    for (let iz = 0; iz < nz; iz++) {
+      const D2 = D.value[iz] * D.value[iz];
+      const g = hasD ? 2 * D.value[iz] * tD[p * nz + iz] : 0;
+      const o = iz * nk, b = p * N + o;
+      for (let ik = 0; ik < nk; ik++) tangent[b + ik] = (hasP ? tP[b + ik] * D2 : 0) + g * Pt.value[o + ik];
+    }
+  }
+  return { value, tangent, P };
+}
+
+/**
+ * The vector-Jacobian product of P(k, z) = Pt(k, z) D(z)^2 (EH99): Ptbar = Pbar D^2 pulled back to this stage's
+ * parameters through one forward pass seeded locally in them (EH99_QUANTITIES' parameters: the Jacobian has one
+ * block per parameter), Dbar_z = sum_k Pbar 2 D_z Pt (then onto the background's grid).
+ */
+export function eh99Adjoint(
+  bg: Background, k: Float64Array, z: Float64Array, cfg: Partial<EisensteinHuConfig>, values: Record<string, number>, Pbar: Float64Array,
+) {
+  const nk = k.length, nz = z.length, N = nk * nz;
+  if (Pbar.length !== N) throw new Error(`linear-power/eisenstein-hu vjp: the bar of P has ${Pbar.length} entries, expected ${nz} x ${nk}`);
+  const reads = parametersOf(EH99_QUANTITIES);
+  const split = ehSplitOf(cfg);
+  const { P: Pt } = eh99Power(k, z, seededCosmology(values, reads, split), { N: split.species, matter: cfg.matter ?? 'total' });
+  const D = backgroundFieldAt(bg, z, 'D').value;
+  const Dbar = new Float64Array(nz);
+  const Ptbar = new Float64Array(N);
+  for (let iz = 0; iz < nz; iz++) {
+    let db = 0;
+    for (let ik = 0; ik < nk; ik++) {
+      const o = iz * nk + ik;
+      Ptbar[o] = Pbar[o] * D[iz] * D[iz];
+      db += Pbar[o] * Pt.value[o];
+    }
+    Dbar[iz] = 2 * D[iz] * db;
+  }
+  const params: Record<string, number> = {};
+  reads.forEach((n, j) => {
+    let t = 0;
+    if (Pt.tangent) for (let i = 0; i < N; i++) t += Ptbar[i] * Pt.tangent[j * N + i];
     params[n] = t;
   });
   return { background: backgroundAtAdjoint(bg, z, { D: Dbar }), params };

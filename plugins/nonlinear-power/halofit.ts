@@ -20,8 +20,10 @@
  *      so do we (at z >~ 5 for Omega_m = 0.3; the jump is < 3e-4 in the exponents).
  *   6. Delta_NL^2 = Delta_Q^2 + Delta_H^2 (T12 eqs. A1-A3), y = k/k_sigma, f(y) = y/4 + y^2/8.
  * Massive neutrinos: with f_nu = Omega_nu/Omega_m > 0 the Bird, Viel & Haehnelt (2012) terms as CLASS v3 applies
- * them (section 7; forward tangents and the vjp included). With f_nu = 0 (m_nu is not yet a parameter; the config's
- * `f_nu` hook serves external grids with neutrinos) that path never runs: the massless Halofit below is unchanged.
+ * them (section 7; forward tangents and the vjp included). f_nu = Omega_nu/Omega_m with Omega_nu the background's
+ * (the density of its mass split: one massive species or three degenerate ones), else the cosmology's; with m_nu = 0
+ * (f_nu = 0) that path never runs and the massless Halofit below is unchanged. The config's `f_nu` hook serves
+ * external grids computed with neutrinos while parameters.m_nu = 0.
  *
  * Omega_m(z) = Omega_m (1+z)^3/E^2 and Omega_de(z) = 1 - Omega_m(z) - Omega_r(z) - Omega_k(z) come from the
  * background input (E with radiation, like CCL and CLASS).
@@ -48,7 +50,7 @@
  * the cosmology of the rows) are skipped, and stay zero. Values come from one routine (rowValues) with or
  * without tangents.
  */
-import { redrawPower } from './plot-power.js';
+import { redrawPowerTables } from '../contracts/power-plot.js';
 import {
   type Dual, add, addC, constant, div, exp, mul, neg, powC, scale, sub,
 } from '../../core/ad/dual.js';
@@ -72,8 +74,10 @@ export interface HalofitConfig {
   w_convention: WConvention;
   sigma_k_per_decade: number;
   output_z: number[];
-  /** the neutrino hook while m_nu is not a parameter (section 7) */
+  /** f_nu for an external grid computed with neutrinos while parameters.m_nu = 0 (section 7) */
   f_nu?: number;
+  /** the matter of the linear input: 'total' (default; Bird et al. terms when f_nu > 0) or 'cb' (none, as CLASS's P_cb) */
+  matter?: 'total' | 'cb';
 }
 
 /** The cosmology at one redshift as Halofit sees it. */
@@ -1043,19 +1047,36 @@ const configSchema = {
       type: 'array', minItems: 1, items: { type: 'number', minimum: 0 }, default: [0, 0.5, 1, 2, 3],
       description: 'redshifts of the P(k) columns written to pk.tsv (inside the linear grid)',
     },
+    matter: {
+      enum: ['total', 'cb'], default: 'total',
+      description:
+        "the linear input's matter: 'total' (the Bird et al. neutrino terms apply when f_nu > 0) or 'cb' (CDM + baryons: " +
+        "Takahashi et al. on P_cb without them, as CLASS computes its non-linear P_cb)",
+    },
     f_nu: {
       type: 'number', minimum: 0, maximum: 0.5,
       description:
-        'massive-neutrino fraction Omega_nu/Omega_m for the Bird et al. terms (hook while m_nu is not a parameter): set it only ' +
-        'to evaluate an external linear P(k) with massive neutrinos; default: the cosmology\'s (0)',
+        'massive-neutrino fraction Omega_nu/Omega_m for the Bird et al. terms, for an external linear P(k) computed with massive ' +
+        'neutrinos while parameters.m_nu = 0; default (and with m_nu > 0): the background\'s Omega_nu/Omega_m',
     },
   },
 } as const;
 
-/** f_nu = Omega_nu/Omega_m: the cosmology's (Omega_m of the background), or the config's hook (a constant). */
+/**
+ * Omega_nu: the background's (its mass split, so one massive species or three degenerate ones give their own
+ * Fermi-Dirac density), or the cosmology's (default split) for a background plugin that does not carry it.
+ */
+const omegaNuOf = (ctx: { param(name: string): Dual; readonly stage: string }, bg: Background): Dual => bg.Omega_nu ?? cosmologyOf(ctx).Omega_nu;
+
+/** f_nu = Omega_nu/Omega_m of the background (omegaNuOf), or the config's hook (a constant). */
 function neutrinoFraction(ctx: { param(name: string): Dual; readonly stage: string }, cfg: HalofitConfig, bg: Background): Dual {
   const c = cosmologyOf(ctx);
-  if (cfg.f_nu === undefined) return div(c.Omega_nu, bg.Omega_m);
+  // the cold spectrum: no Bird et al. terms (they model the neutrinos' share of total matter); CLASS's P_cb likewise
+  if (cfg.matter === 'cb') {
+    if (cfg.f_nu !== undefined) throw new Error('nonlinear-power/halofit: with.f_nu has no effect with with.matter = "cb" (no neutrino terms); remove it');
+    return constant(0);
+  }
+  if (cfg.f_nu === undefined) return div(omegaNuOf(ctx, bg), bg.Omega_m);
   if (c.Omega_nu.v !== 0)
     throw new Error(`nonlinear-power/halofit: with.f_nu is set, but the cosmology has Omega_nu = ${c.Omega_nu.v}; remove with.f_nu (it is only for external grids)`);
   return constant(cfg.f_nu);
@@ -1114,17 +1135,23 @@ export const halofit: StagePlugin<HalofitConfig, { linear: PowerGrid; background
         inputs: { linear: { P_Mpc3: r.PlinBar }, background: r.background },
         params: cosmologyParameterBars(values, { w0: r.w0, wa: r.wa }),
       };
-    // f_nu = Omega_nu/Omega_m (the background's Omega_m), unless the config's constant
-    const fromCosmology = cfg.f_nu === undefined;
-    const OmBar = (r.background.Omega_m ?? 0) - (fromCosmology ? (r.f_nu * fnu.v) / bg.Omega_m.v : 0);
+    // f_nu = Omega_nu/Omega_m (the background's Omega_m; Omega_nu the background's when it carries it, else the
+    // cosmology's), unless the config's constant
+    const fromModel = cfg.f_nu === undefined;
+    const fromBackground = fromModel && bg.Omega_nu !== undefined;
+    const OmBar = (r.background.Omega_m ?? 0) - (fromModel ? (r.f_nu * fnu.v) / bg.Omega_m.v : 0);
+    const nuBar = fromModel ? r.f_nu / bg.Omega_m.v : 0;
     return {
-      inputs: { linear: { P_Mpc3: r.PlinBar }, background: { ...r.background, Omega_m: OmBar, h: r.h } },
-      params: cosmologyParameterBars(values, { w0: r.w0, wa: r.wa, ...(fromCosmology ? { Omega_nu: r.f_nu / bg.Omega_m.v } : {}) }),
+      inputs: {
+        linear: { P_Mpc3: r.PlinBar },
+        background: { ...r.background, Omega_m: OmBar, h: r.h, ...(fromBackground ? { Omega_nu: nuBar } : {}) },
+      },
+      params: cosmologyParameterBars(values, { w0: r.w0, wa: r.wa, ...(fromModel && !fromBackground ? { Omega_nu: nuBar } : {}) }),
     };
   },
 
   // `cosmodag plot DIR`: P(k, z) of the pk.tsv / pk_nl.tsv any power stage wrote there (one plugin draws them)
-  redraw: (dir, opts) => redrawPower(dir, opts?.reference),
+  redraw: redrawPowerTables,
   write(output, file, { config }) {
     return { [file]: formatPowerGridAt(output, Float64Array.from(config.output_z)) };
   },

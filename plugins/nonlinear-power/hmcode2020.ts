@@ -10,8 +10,10 @@
  * the growth is solved here, see growth.ts for why the background's D(z) is not used) and, with
  * `with.cold_input: true`, `cold`: the CDM + baryon linear P(k) on the same grid (needed when f_nu > 0).
  *
- * Neutrinos (hook): f_nu = Omega_nu/Omega_m from the cosmology (0 while m_nu is not a parameter), or `with.f_nu`
- * to evaluate an external linear P(k) computed with massive neutrinos (e.g. CLASS's `mnu` case; no tangent).
+ * Neutrinos: f_nu = Omega_nu/Omega_m (Mead et al. 2021 section 2.4: f_nu in delta_c, Delta_v and the (1 - f_nu)^2 of
+ * the one-halo term; sigma(R) and the halo model of the cold P), Omega_nu the background's (its mass split) or the
+ * cosmology's, so parameters.m_nu > 0 needs the cold input. `with.f_nu` evaluates an external linear P(k) computed
+ * with massive neutrinos while parameters.m_nu = 0 (e.g. CLASS's `mnu` tables; no tangent).
  */
 import { type Dual, constant, div } from '../../core/ad/dual.js';
 import { PLUGIN_API_VERSION, type ParameterSpec, type StagePlugin } from '../../core/plugin/types.js';
@@ -21,6 +23,7 @@ import type { PowerGrid } from '../contracts/power.js';
 import { formatPowerGridAt } from '../contracts/power-table.js';
 import { describeOnLinearGrid } from '../contracts/power-describe.js';
 import { type HmcodeRowInfo, hmcodeGrid } from './hmcode2020/model.js';
+import { redrawPowerTables } from '../contracts/power-plot.js';
 
 export interface Hmcode2020Config {
   feedback: boolean;
@@ -64,8 +67,8 @@ const configSchema = {
     f_nu: {
       type: 'number', minimum: 0, maximum: 0.5,
       description:
-        'massive-neutrino fraction Omega_nu/Omega_m (hook while m_nu is not a parameter): set it only to evaluate an external ' +
-        'linear P(k) with massive neutrinos (needs cold_input); default: the cosmology\'s (0)',
+        'massive-neutrino fraction Omega_nu/Omega_m for an external linear P(k) computed with massive neutrinos while ' +
+        'parameters.m_nu = 0 (needs cold_input); default (and with m_nu > 0): the background\'s Omega_nu/Omega_m',
     },
     cold_input: {
       type: 'boolean', default: false,
@@ -125,8 +128,8 @@ export const hmcode2020: StagePlugin<Hmcode2020Config, Inputs, PowerGrid> = {
     if (problems.length) throw new Error(`${where}: ${problems.join('; ')}`);
     const c = cosmologyOf(ctx);
     const bg = ctx.inputs.background;
-    // the neutrino hook: f_nu from the cosmology, or the config while m_nu is not a parameter
-    let fnu: Dual = div(c.Omega_nu, c.Omega_m);
+    // f_nu = Omega_nu/Omega_m: Omega_nu of the background's mass split (else the cosmology's), or the config's constant
+    let fnu: Dual = div(bg.Omega_nu ?? c.Omega_nu, c.Omega_m);
     if (cfg.f_nu !== undefined) {
       if (c.Omega_nu.v !== 0)
         throw new Error(`${where}: with.f_nu is set, but the cosmology has Omega_nu = ${c.Omega_nu.v}; remove with.f_nu (it is only for external grids)`);
@@ -139,7 +142,8 @@ export const hmcode2020: StagePlugin<Hmcode2020Config, Inputs, PowerGrid> = {
     if (fnu.v > 0 && !cold)
       throw new Error(
         `${where}: f_nu = ${fnu.v} > 0 needs the cold (CDM + baryon) linear P(k): set with.cold_input = true and wire ` +
-          'inputs.cold to a linear-power stage giving it (e.g. linear-power/grid on CLASS\'s pk_cb_lin.tsv)',
+          'inputs.cold to a linear-power stage giving it (linear-power/eisenstein-hu with with.transfer: "eh99" and ' +
+          'with.matter: "cb", or linear-power/grid on a P_cb table such as CLASS\'s pk_cb_lin.tsv)',
       );
     const { P, rows } = hmcodeGrid(ctx.inputs.linear, cold ?? null, {
       h: bg.h, Omega_m: bg.Omega_m, Omega_de: bg.Omega_de, Omega_k: bg.Omega_k, w0: bg.w0, wa: bg.wa,
@@ -151,6 +155,7 @@ export const hmcode2020: StagePlugin<Hmcode2020Config, Inputs, PowerGrid> = {
     return out;
   },
 
+  redraw: redrawPowerTables,
   write(output, file, { config }) {
     return { [file]: formatPowerGridAt(output, Float64Array.from(config.output_z)) };
   },

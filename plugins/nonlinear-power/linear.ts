@@ -7,6 +7,7 @@ import { PLUGIN_API_VERSION, type StagePlugin } from '../../core/plugin/types.js
 import type { PowerGrid } from '../contracts/power.js';
 import { formatPowerGridAt } from '../contracts/power-table.js';
 import { describeOnLinearGrid } from '../contracts/power-describe.js';
+import { redrawPowerTables } from '../contracts/power-plot.js';
 
 export interface LinearPassConfig {
   output_z: number[];
@@ -38,6 +39,7 @@ export const nonlinearLinear: StagePlugin<LinearPassConfig, { linear: PowerGrid 
     return { k_1overMpc: lin.k_1overMpc, z: lin.z, P_Mpc3: lin.P_Mpc3, source: `linear (${lin.source})` };
   },
 
+  redraw: redrawPowerTables,
   write(output, file, { config }) {
     return { [file]: formatPowerGridAt(output, Float64Array.from(config.output_z)) };
   },

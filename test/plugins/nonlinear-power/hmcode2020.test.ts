@@ -73,6 +73,37 @@ describe('HMcode 2020 vs CLASS v3.3.4 (CLASS linear P through linear-power/grid)
     expect(worstAgainstClass(massless, 'mnu', 10).worst).toBeGreaterThan(2 * worst);
   });
 
+  test('mnu with m_nu = 0.06 as a parameter (f_nu from the background, P_cb through inputs.cold): as with the hook', () => {
+    const MNU = { ...FID, m_nu: 0.06 };
+    const bg = runBackground(MNU);
+    const nl = hmcode2020.run(fakeContext(hmcode2020, {
+      params: MNU, with: { cold_input: true }, inputs: { linear: classGrid('mnu'), background: bg, cold: classGrid('mnu', 'pk_cb_lin.tsv') },
+    })) as PowerGrid;
+    const { worst, at } = worstAgainstClass(nl, 'mnu', 10);
+    console.log(`hmcode2020 mnu, m_nu = 0.06 as a parameter: worst ${worst.toExponential(2)} at ${at}`);
+    expect(worst).toBeLessThan(1e-3);
+    const hook = runHmcode(classGrid('mnu'), FID, { f_nu: FNU_MNU, cold_input: true }, [], classGrid('mnu', 'pk_cb_lin.tsv'));
+    // the same f_nu; the background now carries the Fermi-Dirac neutrinos in E(z) (the hook's ran on the massless
+    // one), which HMcode's growth and Omega_m(z) see
+    let d = 0;
+    for (let i = 0; i < nl.P_Mpc3.value.length; i++) d = Math.max(d, Math.abs(nl.P_Mpc3.value[i] / hook.P_Mpc3.value[i] - 1));
+    console.log(`hmcode2020 mnu: m_nu as a parameter vs the hook on a massless background: ${d.toExponential(2)}`);
+    expect(d).toBeLessThan(2e-5); // measured 8.4e-6
+  });
+
+  test('mnu P_cb: HMcode on P_cb as both its linear and cold input (CLASS\'s convention) within 1e-3 of pk_cb_nl_hmcode2020.tsv', () => {
+    const MNU = { ...FID, m_nu: 0.06 };
+    const cb = classGrid('mnu', 'pk_cb_lin.tsv');
+    const nl = hmcode2020.run(fakeContext(hmcode2020, { params: MNU, with: { cold_input: true }, inputs: { linear: cb, background: runBackground(MNU), cold: cb } })) as PowerGrid;
+    const ref = readPowerTable(referencePath('class/mnu/pk_cb_nl_hmcode2020.tsv'), { h_units: 'auto', h: H });
+    const nk = nl.k_1overMpc.length;
+    let worst = 0;
+    for (let r = 0; r < nl.z.length; r++)
+      for (let i = 0; i < nk; i++) if (nl.k_1overMpc[i] / H <= 10) worst = Math.max(worst, Math.abs(nl.P_Mpc3.value[r * nk + i] / ref.P_Mpc3[r * nk + i] - 1));
+    console.log(`hmcode2020 mnu P_cb: worst ${worst.toExponential(2)}`); // measured 2.3e-4
+    expect(worst).toBeLessThan(1e-3);
+  });
+
   test("CLASS README sanity ratios P_nl/P_lin at z = 0 (fid): 1.0105, 5.589, 44.87 at k = 0.1, 1, 10 h/Mpc", () => {
     const lin = classGrid('fid');
     const nl = runHmcode(lin, FID);
@@ -147,6 +178,35 @@ describe('tangents vs central finite differences (EH linear P)', () => {
     expect(Array.from(withT.P_Mpc3.value)).toEqual(Array.from(plain.P_Mpc3.value));
     const N = plain.P_Mpc3.value.length, p = vary.indexOf('A_IA');
     expect(withT.P_Mpc3.tangent!.subarray(p * N, (p + 1) * N).every((t) => t === 0)).toBe(true);
+  });
+});
+
+describe('tangents with m_nu (EH99 P_m as linear, EH99 P_cb as cold, f_nu from the background)', () => {
+  const small = { transfer: 'eh99', wiggles: false, k: { per_decade: 20 }, z: { count: 4, z_max: 3 } };
+  const MNU = { ...FID, m_nu: 0.06 };
+  function chain(params: Record<string, number>, vary: string[]) {
+    const bg = runBackground(params, vary);
+    const run = (matter: string) => eisensteinHu.run(fakeContext(eisensteinHu, { params, vary, with: { ...small, matter }, inputs: { background: bg } })) as PowerGrid;
+    return hmcode2020.run(fakeContext(hmcode2020, { params, vary, with: { cold_input: true }, inputs: { linear: run('total'), cold: run('cb'), background: bg } })) as PowerGrid;
+  }
+  test('d ln P/d theta for m_nu, Omega_m, sigma8 against central differences (1e-4 where not negligible)', () => {
+    const VARY = ['m_nu', 'Omega_m', 'sigma8'];
+    const base = chain(MNU, VARY);
+    const N = base.P_Mpc3.value.length;
+    VARY.forEach((name, p) => {
+      const v = (MNU as Record<string, number>)[name];
+      const h = 1e-6 * Math.abs(v); // as above: the model is piecewise smooth (the kink of c(M))
+      const up = chain({ ...MNU, [name]: v + h }, []).P_Mpc3.value;
+      const dn = chain({ ...MNU, [name]: v - h }, []).P_Mpc3.value;
+      let err = 0;
+      for (let i = 0; i < N; i++) {
+        const fd = (up[i] - dn[i]) / (2 * h) / base.P_Mpc3.value[i];
+        const ad = base.P_Mpc3.tangent![p * N + i] / base.P_Mpc3.value[i];
+        err = Math.max(err, Math.abs(ad - fd) / Math.max(1e-2, Math.abs(fd)));
+      }
+      console.log(`hmcode2020 with m_nu: d ln P/d ${name} AD vs FD ${err.toExponential(2)}`);
+      expect(err, name).toBeLessThan(1e-4);
+    });
   });
 });
 

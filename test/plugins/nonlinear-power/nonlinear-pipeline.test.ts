@@ -73,4 +73,28 @@ describe('pipelines/nonlinear-power.json', () => {
     expect(worst).toBeLessThan(5e-3);
     expect(worst).toBeLessThan(1e-3);
   });
+
+  test.each([
+    ['Halofit', [], 'pk_nl_halofit.tsv', 1e-3],
+    ['HMcode 2020 (cold input: CLASS\'s P_cb table)', [HMCODE, 'stages.nonlinear.with.cold_input=true', 'stages.nonlinear.inputs={"linear":"linear","cold":"cold"}',
+      'stages.cold={"use":"linear-power/grid","with":{"file":"../../shared/reference/class/mnu/pk_cb_lin.tsv"}}'], 'pk_nl_hmcode2020.tsv', 5e-3],
+  ] as const)('mnu with --param m_nu=0.06 on CLASS\'s linear table, %s: within the issue\'s bound of CLASS (k <= 10 h/Mpc)', async (_n, sets, file, bound) => {
+    const pipeline = readPipeline();
+    applySet(pipeline, 'stages.linear={"use":"linear-power/grid","with":{"file":"../../shared/reference/class/mnu/pk_lin.tsv"}}');
+    for (const x of sets) applySet(pipeline, x);
+    applyParam(pipeline, 'm_nu=0.06');
+    if (sets.length === 0) delete pipeline.parameters.n_s; // Halofit on a table reads no n_s (HMcode does)
+    const reg = registry();
+    const plan = planPipeline(pipeline, reg, pipelinesDir);
+    const out = (await executePlan(plan, reg, {})).outputs.get('nonlinear') as PowerGrid;
+    const cls = parsePowerTable(readFileSync(referencePath(`class/mnu/${file}`), 'utf8'), 'class', { h_units: 'auto', h: 0.67 });
+    let worst = 0;
+    for (let i = 0; i < cls.P_Mpc3.length; i++) {
+      const k = cls.k_1overMpc[i % cls.k_1overMpc.length];
+      if (k > 6.7 || k < 1e-4) continue; // 1e-4 /Mpc <= k <= 10 h/Mpc (CLASS's Halofit is linear below 1e-4 /Mpc)
+      worst = Math.max(worst, Math.abs(out.P_Mpc3.value[i] / cls.P_Mpc3[i] - 1));
+    }
+    console.log(`nonlinear-power.json mnu ${_n}: worst ${worst.toExponential(2)}`);
+    expect(worst).toBeLessThan(bound);
+  });
 });

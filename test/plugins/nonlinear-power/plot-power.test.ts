@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ratioToReference, readPkTable, redrawPower } from '../../../plugins/nonlinear-power/plot-power.js';
+import { ratioToReference, readPkTable, redrawPower } from '../../../plugins/contracts/power-plot.js';
 
 const table = (k: number[], z: number[], f: (k: number, z: number) => number) =>
   ['k_1overMpc\t' + z.map((x) => `P_z${x}_Mpc3`).join('\t'), ...k.map((kk) => [kk, ...z.map((x) => f(kk, x))].map((v) => v.toExponential(15)).join('\t'))].join('\n') + '\n';

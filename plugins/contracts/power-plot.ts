@@ -1,5 +1,7 @@
 /**
- * `cosmodag plot DIR` for the power pipelines: pk.tsv / pk_nl.tsv (the layout every power stage writes:
+ * The plot hook of every power stage (`redraw: redrawPowerTables`): the shared output helper next to the table format
+ * (power-table.ts), so that any linear-power or nonlinear-power plugin, built-in or third-party, draws its tables the
+ * same way. `cosmodag plot DIR` for the power pipelines: pk.tsv / pk_nl.tsv (the layout every power stage writes:
  * k_1overMpc, then P_z<z>_Mpc3 per redshift; plugins/contracts/power-table.ts) as P(k) at each z on log-log axes
  * and, given a reference table in the same layout (`--reference FILE`), a lower panel of P / P_ref - 1 at the
  * redshifts both tables have, the reference interpolated linearly in (ln k, ln P) to our k within its range.
@@ -7,7 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { CATEGORY10, Figure, toPng } from '../../core/plot/index.js';
-import type { OutputFiles } from '../../core/plugin/types.js';
+import type { OutputFiles, StagePlugin } from '../../core/plugin/types.js';
 
 export interface PkTable { k: Float64Array; z: number[]; P: Float64Array[] }
 
@@ -76,3 +78,10 @@ export async function redrawPower(dir: string, reference?: string): Promise<Outp
   }
   return Object.keys(files).length ? files : null;
 }
+
+/**
+ * The `redraw` hook of a power stage: `redraw: redrawPowerTables` in its descriptor. One function shared by all, so
+ * that `cosmodag plot DIR` (which calls each distinct hook once) draws pk.tsv and pk_nl.tsv once, however many
+ * power plugins are loaded.
+ */
+export const redrawPowerTables: NonNullable<StagePlugin['redraw']> = (dir, opts) => redrawPower(dir, opts?.reference);
