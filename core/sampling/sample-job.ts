@@ -9,8 +9,9 @@
  *      the settings are the same;
  *   3. the chains run on worker threads (worker.ts; one per core by default, each with its own plan and memo
  *      store), or in this thread when no compiled worker exists; every chain checkpoints itself
- *      (checkpoint.ts). This thread collects the draws, draws the progress line (running R-hat, min ESS) and
- *      applies --until-ess / --max-time;
+ *      (checkpoint.ts). With --queue they run as segments on `cosmodag worker` processes instead (queue-chains.ts,
+ *      segment.ts) and this thread checkpoints each segment as it comes back. This thread collects the draws, draws
+ *      the progress line (running R-hat, min ESS) and applies --until-ess / --max-time;
  *   4. the outputs (outputs.ts) from the checkpointed draws, written atomically into --out under its manifest
  *      (core/graph/write-outputs.ts: a file the user wrote is never replaced without --force).
  */
@@ -23,7 +24,10 @@ import { writeFileAtomic } from '../cache/store.js';
 import { OutputWriter } from '../graph/write-outputs.js';
 import { InputError, issue, type Issue } from '../schema/input-error.js';
 import type { ChainSettings } from '../../plugins/contracts/sampler.js';
+import { DEFAULT_QUEUE_NAME, parseQueueUrl, probeRedis, queueUrlFrom, type QueueTarget } from '../sweep/redis-queue.js';
+import { pointKey } from '../sweep/run-point.js';
 import { runChains, jobFromData, type ChainJobData, type ChainProgress } from './chain-runner.js';
+import { runChainsOnQueue } from './queue-chains.js';
 import { checkpointDir, decodeJson, encodeJson, readCheckpoint, readDraws, type ChainCheckpoint, type StoredDraw } from './checkpoint.js';
 import { runningDiagnostics, sampleFiles, type ChainDraws } from './outputs.js';
 import { planSource, readSource, samplerFrom, sourceHash, targetFor } from './pipeline-source.js';
@@ -56,6 +60,14 @@ export interface SampleJobOptions {
   threads?: number;
   /** Seconds between checkpoints (default 2; 0: every iteration). */
   checkpointSeconds?: number;
+  /** redis://... (or env:NAME): run the chains as segments on the workers of this queue (cosmodag worker). */
+  queue?: string;
+  /** BullMQ queue name (default the sweeps', cosmodag-sweep). */
+  queueName?: string;
+  /** Attempts per segment on the queue (default 3). */
+  attempts?: number;
+  /** Seconds a worker steps a chain before returning the segment (default 10). */
+  segmentSeconds?: number;
   log?: (line: string) => void;
   /** Where the progress goes (default stderr). */
   progress?: NodeJS.WriteStream;
@@ -148,12 +160,23 @@ function flagProblems(o: SampleJobOptions): void {
   ];
   if (o.seed !== undefined && !Number.isSafeInteger(o.seed)) problems.push(issue('--seed', `${o.seed} must be below 2^53`));
   if (o.maxTime !== undefined && !(o.maxTime > 0)) problems.push(issue('--max-time', `${o.maxTime} must be a positive duration`));
+  if (o.queue === undefined) {
+    for (const [v, flag] of [[o.queueName, '--queue-name'], [o.attempts, '--attempts'], [o.segmentSeconds, '--segment-seconds']] as const)
+      if (v !== undefined) problems.push(issue(flag, 'only with --queue URL (the chains as jobs on cosmodag worker processes)'));
+  } else {
+    if (o.threads !== undefined) problems.push(issue('--threads', 'not with --queue: the chains run on the workers\' threads (cosmodag worker --concurrency N)'));
+    problems.push(...positiveInteger(o.attempts, '--attempts'));
+    if (o.segmentSeconds !== undefined && !(Number.isFinite(o.segmentSeconds) && o.segmentSeconds > 0)) problems.push(issue('--segment-seconds', `${o.segmentSeconds} must be a positive number of seconds`));
+  }
   if (problems.length) throw new InputError(problems);
 }
 
 export async function sampleJob(o: SampleJobOptions): Promise<SampleJobResult> {
   const log = o.log ?? ((l: string) => { if (!o.quiet) process.stdout.write(l + '\n'); });
   flagProblems(o);
+  const queue: QueueTarget | null = o.queue !== undefined ? parseQueueUrl(queueUrlFrom(o.queue)) : null;
+  // asked now, answered while the pipeline is planned; awaited before anything is computed or recorded
+  const reachable = queue ? probeRedis(queue).then(() => null, (e: Error) => e) : null;
   const src = readSource(o.file, o.params, o.sets);
   const name = (src.pipeline as { name?: unknown })?.name;
   const outDir = path.resolve(o.out ?? path.join('out', `${typeof name === 'string' ? name : 'pipeline'}-sample`));
@@ -186,6 +209,9 @@ export async function sampleJob(o: SampleJobOptions): Promise<SampleJobResult> {
   const chains = record ? record.chains : (o.chains ?? 4);
   const writer = new OutputWriter(outDir, plan.pipeline.name, o.force);
   writer.checkWritable(SAMPLE_FILES(chains));
+  // the queue must answer before anything is computed or recorded
+  const unreachable = await reachable;
+  if (unreachable) throw unreachable;
 
   if (!record) {
     if (existing) fs.rmSync(checkpointDir(outDir), { recursive: true, force: true });
@@ -220,13 +246,15 @@ export async function sampleJob(o: SampleJobOptions): Promise<SampleJobResult> {
   const jobs: ChainJobData[] = Array.from({ length: chains }, (_, k) => ({
     chain: k + 1, seed: rec.chainSeeds[k], warmup: rec.warmup, start: rec.start, covariance: rec.covariance,
   }));
-  const collected = await runAll(run, { src, samplerName, samplerConfig, sampler, problem, target, jobs, outDir, samples, warmup: rec.warmup });
+  const via = queue ? { target: queue, name: o.queueName ?? DEFAULT_QUEUE_NAME, key: pointKey(plan, planned.registry) } : null;
+  const collected = await runAll(run, { src, samplerName, samplerConfig, sampler, problem, target, jobs, outDir, samples, warmup: rec.warmup, queue: via });
 
   // outputs from the checkpointed draws
   const chainDraws: ChainDraws[] = [];
   const reports: ChainReport[] = [];
   for (const job of jobs) {
-    const cp = readCheckpoint(outDir, job.chain)!;
+    const cp = readCheckpoint(outDir, job.chain);
+    if (!cp) throw new Error(`the run stopped (${collected.stopped === 'time' ? '--max-time' : 'stopping rule'}) before chain ${job.chain}'s first segment came back from the queue: no draws kept yet. Continue with --resume; the checkpoints in ${outDir}/checkpoint hold everything so far`);
     const all = readDraws(outDir, job.chain, cp);
     const post = all.filter((d) => !d.warmup);
     chainDraws.push({ chain: job.chain, draws: post });
@@ -250,6 +278,7 @@ export async function sampleJob(o: SampleJobOptions): Promise<SampleJobResult> {
   produced['sample.json'] = JSON.stringify({
     pipeline: rec.pipeline, sampler: rec.sampler, chains, warmup: rec.warmup, samples, until_ess: stopping.untilEss,
     max_time_s: stopping.maxTime, stopped: collected.stopped, seed: rec.seed, chain_seeds: rec.chainSeeds,
+    ...(via ? { queue: { url: via.target.display, name: via.name, segment_seconds: o.segmentSeconds ?? DEFAULT_SEGMENT_SECONDS } } : {}),
     covariance_source: rec.covarianceSource, ...(rec.covarianceNote ? { covariance_note: rec.covarianceNote } : {}),
     parameters: problem.parameters.map((p) => ({ name: p.name, latex: p.latex, start: p.value, prior: p.prior, support: [p.lower, p.upper] })),
     diagnostics: {
@@ -318,7 +347,12 @@ interface RunContext {
   outDir: string;
   samples: number | null;
   warmup: number;
+  /** Run the chains as segments on this queue. */
+  queue: { target: QueueTarget; name: string; key: string } | null;
 }
+
+/** Seconds a queue worker steps a chain before returning its segment. */
+export const DEFAULT_SEGMENT_SECONDS = 10;
 
 /** Runs every chain (workers, or this thread); collects draws for the progress line and the stopping rules. */
 async function runAll(o: SampleJobOptions, c: RunContext): Promise<{ stopped: 'samples' | 'ess' | 'time'; wallSeconds: number }> {
@@ -347,7 +381,7 @@ async function runAll(o: SampleJobOptions, c: RunContext): Promise<{ stopped: 's
     }
   let stopped: 'samples' | 'ess' | 'time' = 'samples';
   let stopRequested = false;
-  let lastDiag = 0, diag = { rhatMax: NaN, essMin: NaN, draws: 0, perSeries: 0 };
+  let lastDiag = 0, diagInterval = 2000, diag = { rhatMax: NaN, essMin: NaN, draws: 0, perSeries: 0 };
   const stream = o.progress ?? process.stderr;
   const tty = !o.quiet && stream.isTTY;
   let lastLine = 0;
@@ -365,10 +399,12 @@ async function runAll(o: SampleJobOptions, c: RunContext): Promise<{ stopped: 's
     }
     progress.set(chain, st);
     const now = performance.now();
-    if (now - lastDiag > 2000) {
+    if (now - lastDiag > diagInterval) {
       lastDiag = now;
       const s = asSeries();
       diag = runningDiagnostics(s, dim);
+      // the diagnostics sort and transform every draw so far: keep them under ~5% of this thread's time as chains grow
+      diagInterval = Math.max(2000, 20 * (performance.now() - now));
       // an ESS estimated from a handful of draws means little: the rule applies from MIN_DRAWS_FOR_ESS draws per series
       if (o.untilEss !== undefined && !stopRequested && diag.perSeries >= MIN_DRAWS_FOR_ESS && diag.essMin >= o.untilEss) {
         stopped = 'ess';
@@ -390,7 +426,30 @@ async function runAll(o: SampleJobOptions, c: RunContext): Promise<{ stopped: 's
 
   const script = workerScript();
   const threads = Math.max(1, Math.min(c.jobs.length, o.threads && o.threads > 0 ? o.threads : availableParallelism()));
-  if (!script) {
+  if (c.queue) {
+    const q = c.queue;
+    if (!o.quiet) stream.write(`${c.jobs.length} chain${c.jobs.length > 1 ? 's' : ''} as segments of ~${o.segmentSeconds ?? DEFAULT_SEGMENT_SECONDS} s on the queue ${q.target.display} (${q.name}): start \`cosmodag worker\` processes on it\n`);
+    const handle = await runChainsOnQueue({
+      target: q.target, queueName: q.name, attempts: o.attempts ?? 3, segmentSeconds: o.segmentSeconds ?? DEFAULT_SEGMENT_SECONDS,
+      source: c.src, key: q.key, sampler: { name: c.samplerName, config: c.samplerConfig }, jobs: c.jobs, out: c.outDir,
+      resume: !!o.resume, samples: c.samples, onDraws, shouldStop: () => stopRequested,
+      warn: (l) => { if (!o.quiet) stream.write(tty ? `\r\x1b[2K${l}\n` : `${l}\n`); },
+    });
+    workersStop = handle.stop;
+    if (stopRequested) handle.stop();
+    // --max-time also when no segment comes back (no worker, or long segments)
+    const clock = o.maxTime === undefined ? undefined : setInterval(() => {
+      if (!stopRequested && (performance.now() - t0) / 1000 >= o.maxTime!) {
+        stopped = 'time';
+        requestStop();
+      }
+    }, 500);
+    try {
+      await handle.done;
+    } finally {
+      clearInterval(clock);
+    }
+  } else if (!script) {
     await runChains(c.sampler, c.jobs.map(jobFromData), async (chain) => (chain === c.jobs[0].chain ? c.target : (await targetFor(c.src, c.sampler.needsGradient)).target), {
       out: c.outDir, resume: !!o.resume, samples: c.samples, checkpointSeconds: o.checkpointSeconds ?? 2,
       onDraws, shouldStop: () => stopRequested,

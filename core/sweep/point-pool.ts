@@ -1,5 +1,6 @@
 /**
- * A pool of worker threads running sweep points (point-thread.ts), so that a sweep uses every core and a queue
+ * A pool of worker threads running sweep points and sampling segments (point-thread.ts; `cosmodag sample --queue`
+ * sends its chains as segments, core/sampling/segment.ts), so that a sweep uses every core and a queue
  * worker's main thread stays free to renew its job locks. Points go to the first idle thread; each thread keeps its
  * memo store between points. A thread that dies (out of memory, a crash in native code) is replaced and its point is
  * tried once more before it is recorded as failed.
@@ -13,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { DiskStore, type MemoStore } from '../cache/store.js';
 import { RecentStore } from '../sampling/target.js';
+import { runSegment, type SegmentInput, type SegmentResult } from '../sampling/segment.js';
 import { runPoint, type PointJob, type PointResult } from './run-point.js';
 
 /**
@@ -28,6 +30,8 @@ export interface PoolOptions {
   remote: boolean;
   /** On-disk memo store shared by the threads (and with other runs). */
   cacheDir?: string;
+  /** Plugin files (canonical absolute paths) jobs from a queue may load. */
+  allowedPluginFiles?: readonly string[];
 }
 
 /** Path of the compiled thread script, or null when this module is not the compiled one. */
@@ -38,7 +42,9 @@ export function threadScript(): string | null {
   return existsSync(p) ? p : null;
 }
 
-interface Pending { job: PointJob; resolve: (r: PointResult) => void; tries: number }
+type Task = { kind: 'point'; job: PointJob } | { kind: 'segment'; job: SegmentInput };
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a PointResult or a SegmentResult, by the task's kind
+interface Pending { task: Task; resolve: (r: any) => void; tries: number }
 interface Slot { worker: Worker; busy: { id: number; p: Pending } | null }
 
 export class PointPool {
@@ -56,15 +62,25 @@ export class PointPool {
 
   /** Run a point (queued until a thread is free). Never rejects: a failure is a failed result. */
   run(job: PointJob): Promise<PointResult> {
-    if (this.closed) return Promise.resolve(this.failure(job, 'the point pool is closed', false));
+    return this.submit({ kind: 'point', job });
+  }
+
+  /** Run a segment of a chain (cosmodag sample --queue). Never rejects: a failure is a failed result. */
+  runSegment(job: SegmentInput): Promise<SegmentResult> {
+    return this.submit({ kind: 'segment', job });
+  }
+
+  private submit<R>(task: Task): Promise<R> {
+    if (this.closed) return Promise.resolve(this.failure(task, 'the point pool is closed', false) as R);
     return new Promise((resolve) => {
-      this.queue.push({ job, resolve, tries: 0 });
+      this.queue.push({ task, resolve, tries: 0 });
       this.pump();
     });
   }
 
-  private failure(job: PointJob, error: string, retry: boolean): PointResult {
-    return { key: job.key, status: 'failed', seconds: 0, columns: {}, error, retry, computed: 0, cached: 0 };
+  private failure(task: Task, error: string, retry: boolean): PointResult | SegmentResult {
+    if (task.kind === 'segment') return { status: 'failed', chain: task.job.job.chain, from: task.job.from?.state.iteration ?? 0, wall: 0, error, retry };
+    return { key: task.job.key, status: 'failed', seconds: 0, columns: {}, error, retry, computed: 0, cached: 0 };
   }
 
   private pump(): void {
@@ -79,16 +95,16 @@ export class PointPool {
       const p = this.queue.shift()!;
       const id = this.nextId++;
       slot.busy = { id, p };
-      slot.worker.postMessage({ type: 'job', id, job: p.job });
+      slot.worker.postMessage(p.task.kind === 'point' ? { type: 'job', id, job: p.task.job } : { type: 'segment', id, job: p.task.job });
     }
   }
 
   private spawn(): Slot {
     const worker = new Worker(threadScript()!, {
-      workerData: { allowCommands: this.o.allowCommands, remote: this.o.remote, cacheDir: this.o.cacheDir },
+      workerData: { allowCommands: this.o.allowCommands, remote: this.o.remote, cacheDir: this.o.cacheDir, allowedPluginFiles: this.o.allowedPluginFiles ?? [] },
     });
     const slot: Slot = { worker, busy: null };
-    worker.on('message', (m: { type: string; id: number; result: PointResult }) => {
+    worker.on('message', (m: { type: string; id: number; result: PointResult | SegmentResult }) => {
       if (m.type !== 'result' || !slot.busy || slot.busy.id !== m.id) return;
       const { p } = slot.busy;
       slot.busy = null;
@@ -103,8 +119,8 @@ export class PointPool {
       slot.busy = null;
       if (busy && !this.closed) {
         if (++busy.p.tries < 2) this.queue.unshift(busy.p);
-        else busy.p.resolve(this.failure(busy.p.job, `the worker thread running it died twice (${why})`, false));
-      } else if (busy) busy.p.resolve(this.failure(busy.p.job, 'the point pool was closed while the point ran', false));
+        else busy.p.resolve(this.failure(busy.p.task, `the worker thread running it died twice (${why})`, false));
+      } else if (busy) busy.p.resolve(this.failure(busy.p.task, 'the point pool was closed while the point ran', false));
       if (!this.closed) this.pump();
     };
     worker.on('error', (e) => died(e.message));
@@ -123,7 +139,8 @@ export class PointPool {
       try {
         while (this.queue.length && !this.closed) {
           const p = this.queue.shift()!;
-          p.resolve(await runPoint(p.job, { store, allowCommands: this.o.allowCommands, remote: this.o.remote }));
+          const env = { allowCommands: this.o.allowCommands, remote: this.o.remote, allowedPluginFiles: this.o.allowedPluginFiles };
+          p.resolve(p.task.kind === 'point' ? await runPoint(p.task.job, { store, ...env }) : await runSegment(p.task.job, env));
         }
       } finally {
         this.localBusy = false;
@@ -134,7 +151,7 @@ export class PointPool {
   /** Stop the threads; points still queued or running resolve as failed. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const p of this.queue.splice(0)) p.resolve(this.failure(p.job, 'the point pool was closed before the point ran', false));
+    for (const p of this.queue.splice(0)) p.resolve(this.failure(p.task, 'the point pool was closed before the point ran', false));
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
 }

@@ -11,6 +11,10 @@
  *    error message; an invalid point or a refused one (a `command` stage on a worker without --allow-commands,
  *    plugins differing from the sweep's) fails at once.
  *  - The queue URL's password is never printed: everything shown goes through redactUrl / scrub.
+ *
+ * The same workers run the chains of `cosmodag sample --queue` as jobs named `sample-segment`, one segment of a chain
+ * at a time (core/sampling/segment.ts: the job carries the chain's state in, the result its draws and state out;
+ * core/sampling/queue-chains.ts submits them).
  */
 import { Redis, type RedisOptions } from 'ioredis';
 import { Queue, QueueEvents, Worker, type Job } from 'bullmq';
@@ -18,6 +22,7 @@ import { InputError, issue } from '../schema/input-error.js';
 import type { PointJob, PointResult } from './run-point.js';
 import { checkJob, claimedKey } from './run-point.js';
 import type { PointPool } from './point-pool.js';
+import { checkSegmentJob, SEGMENT_JOB_NAME, type SegmentResult } from '../sampling/segment.js';
 
 export const DEFAULT_QUEUE_NAME = 'cosmodag-sweep';
 /** How long finished jobs (their results) stay in Redis for a resumed or repeated sweep [s]. */
@@ -177,9 +182,11 @@ export async function submitJobs(target: QueueTarget, jobs: PointJob[], o: Submi
     // the state of a job: deliver it when it has finished
     const check = async (id: string): Promise<void> => {
       if (!pending.has(id)) return;
+      // the state first, then the job: a job read before it finished holds no return value
+      const state = await queue.getJobState(id);
+      if (state !== 'completed' && state !== 'failed') return;
       const job = await queue.getJob(id);
       if (!job) return;
-      const state = await job.getState();
       if (state === 'completed') deliver(id, job.returnvalue as PointResult, job.attemptsMade);
       else if (state === 'failed') {
         const key = pending.get(id)!.key;
@@ -241,8 +248,31 @@ export async function startWorker(target: QueueTarget, o: WorkerOptions): Promis
     lastWarning = Date.now();
     o.log(scrub(`warning: the connection to Redis at ${target.display} failed (${e.message}); retrying`, target));
   });
-  const short = (id: string | undefined) => (id ?? '').replace(/^p-/, '').slice(0, 12);
-  const processor = async (job: Job): Promise<PointResult> => {
+  const short = (id: string | undefined) => (id ?? '').replace(/^[ps]-/, '').slice(0, 12);
+  const segment = async (job: Job): Promise<SegmentResult> => {
+    const attempt = job.attemptsMade + 1;
+    const attempts = job.opts.attempts ?? 1;
+    let checked: ReturnType<typeof checkSegmentJob>;
+    try {
+      checked = checkSegmentJob(job.data);
+    } catch (e) {
+      o.log(`segment ${short(job.id)}: ${(e as Error).message}`);
+      const d = job.data as { chain?: unknown; from?: unknown } | null;
+      return { status: 'failed', chain: Number(d?.chain) || 0, from: Number(d?.from) || 0, wall: 0, error: (e as Error).message };
+    }
+    const what = `chain ${checked.data.chain} segment from iteration ${checked.data.from} (${short(job.id)})`;
+    o.log(`${what} started (attempt ${attempt} of ${attempts})`);
+    const result = await o.pool.runSegment(checked.input);
+    if (result.status === 'ok') {
+      o.log(`${what} ok: iterations ${result.from}-${result.to}, ${result.draws} draws in ${result.wall.toFixed(2)} s`);
+      return result;
+    }
+    o.log(`${what} failed: ${result.error?.split('\n')[0]}`);
+    if (result.retry && attempt < attempts) throw new Error(result.error);
+    return result;
+  };
+  const processor = async (job: Job): Promise<PointResult | SegmentResult> => {
+    if (job.name === SEGMENT_JOB_NAME) return segment(job);
     let data: PointJob;
     try {
       data = checkJob(job.data);

@@ -6,7 +6,9 @@
  * store and returns the summary columns of the pipeline's final stage (its plugin's `sweepColumns`, else a checksum
  * of the stage's output files), optionally the output files and the run's events.
  */
+import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Subject } from 'rxjs';
 import { sha256, stableStringify } from '../cache/memo-key.js';
 import type { MemoStore } from '../cache/store.js';
@@ -62,6 +64,8 @@ export interface PointEnvironment {
   allowCommands: boolean;
   /** The job came from elsewhere (a queue): plugin modules must be installed packages, not file paths. */
   remote: boolean;
+  /** Plugin files (absolute paths) a queue worker's operator allowed (cosmodag worker --allow-plugin FILE). */
+  allowedPluginFiles?: readonly string[];
 }
 
 /** The pipeline of one point: a copy of the base with the point's settings applied. */
@@ -163,6 +167,35 @@ export function valueChecksum(value: unknown): string {
 
 const isPathSpec = (s: string) => s.startsWith('.') || path.isAbsolute(s) || s.startsWith('file:');
 
+/** A file path as one spelling: absolute, symbolic links resolved (when it exists). */
+export function canonicalFile(file: string): string {
+  try {
+    return fs.realpathSync(file);
+  } catch {
+    return path.resolve(file);
+  }
+}
+
+export const pluginFilesRefusal = (files: readonly string[]) =>
+  `refused: the pipeline loads plugin modules from files (${files.join(', ')}); a worker runs only plugin packages installed on its machine and the plugin files its operator allowed (cosmodag worker --allow-plugin FILE)`;
+
+/**
+ * The plugin modules a pipeline loads from files rather than installed packages, except those a worker's operator
+ * allowed (`allowed`: canonical absolute paths): what a queue worker refuses.
+ */
+export function refusedPluginFiles(pipeline: unknown, baseDir: string, allowed: readonly string[] = []): string[] {
+  const specs = (pipeline as { plugins?: unknown[] } | null)?.plugins ?? [];
+  return specs.filter((s): s is string => typeof s === 'string' && isPathSpec(s)).filter((s) => {
+    let file: string;
+    try {
+      file = s.startsWith('file:') ? fileURLToPath(s) : path.resolve(baseDir, s);
+    } catch {
+      return true;
+    }
+    return !allowed.includes(canonicalFile(file));
+  });
+}
+
 /** Run one point. Failures become a failed result (with `retry` set for compute failures), never a throw. */
 export async function runPoint(job: PointJob, env: PointEnvironment): Promise<PointResult> {
   const t0 = performance.now();
@@ -172,10 +205,9 @@ export async function runPoint(job: PointJob, env: PointEnvironment): Promise<Po
   let planned: Awaited<ReturnType<typeof planPoint>>;
   try {
     if (env.remote) {
-      const specs = (job.pipeline as { plugins?: unknown[] }).plugins ?? [];
-      const local = specs.filter((s): s is string => typeof s === 'string' && isPathSpec(s));
+      const local = refusedPluginFiles(job.pipeline, job.baseDir, env.allowedPluginFiles);
       if (local.length)
-        return failed(`refused: the pipeline loads plugin modules from files (${local.join(', ')}); a worker runs only plugin packages installed on its machine`, false);
+        return failed(pluginFilesRefusal(local), false);
     }
     planned = await planPoint(job.pipeline, job.settings, job.baseDir);
   } catch (e) {

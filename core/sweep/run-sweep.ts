@@ -19,7 +19,7 @@
 import fs from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import { writeFileAtomic } from '../cache/store.js';
+import { openCacheDir, writeFileAtomic } from '../cache/store.js';
 import type { RunEvent } from '../graph/execute.js';
 import { applyParam, applySet, readPipelineFile } from '../graph/pipeline-file.js';
 import { dirOf } from '../graph/runtime.js';
@@ -167,6 +167,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
   let st: fs.Stats | undefined;
   try { st = fs.statSync(outDir); } catch { /* created below */ }
   if (st && !st.isDirectory()) throw new InputError([issue('--out', `${outDir} exists and is not a directory`)]);
+  if (o.cache) openCacheDir(path.resolve(o.cache)); // a --cache that cannot be a folder: said here, not in a thread
   // one run at a time per output directory (a second one waits for the first: core/graph/write-outputs.ts)
   const unlock = await lockOutputDir(outDir, { onWait: progress });
   try {

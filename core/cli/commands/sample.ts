@@ -2,6 +2,7 @@ import { Args, Command, Flags } from '@oclif/core';
 import { reportError } from '../errors.js';
 import { InputError, issue } from '../../schema/input-error.js';
 import { sampleJob } from '../../sampling/sample-job.js';
+import { parseQueueUrl, queueUrlFrom, scrub, type QueueTarget } from '../../sweep/redis-queue.js';
 
 /** A duration: seconds (`600`), or with a unit (`90s`, `30m`, `2h`). */
 export function parseDuration(s: string): number {
@@ -25,6 +26,7 @@ export default class Sample extends Command {
     '<%= config.bin %> sample pipelines/euclid-3x2pt-likelihood.json --chains 2 --warmup 500 --samples 1000 --seed 1 --out out/posterior',
     '<%= config.bin %> sample pipelines/euclid-3x2pt-likelihood.json --until-ess 400 --max-time 2h --out out/posterior',
     '<%= config.bin %> sample pipelines/euclid-3x2pt-likelihood.json --out out/posterior --resume',
+    '<%= config.bin %> sample pipelines/euclid-3x2pt-likelihood.json --chains 4 --seed 1 --queue env:COSMODAG_QUEUE --out out/posterior',
   ];
   static override args = { pipeline: Args.string({ required: true, description: 'pipeline JSON file (its last stage a log-likelihood)' }) };
   static override flags = {
@@ -43,6 +45,10 @@ export default class Sample extends Command {
     param: Flags.string({ char: 'p', multiple: true, description: 'NAME=VALUE: set a parameter\'s value (the chains start there)' }),
     set: Flags.string({ char: 's', multiple: true, description: 'DOTTED.PATH=JSON: set any pipeline value' }),
     quiet: Flags.boolean({ char: 'q', description: 'print nothing but errors' }),
+    queue: Flags.string({ description: 'run the chains as jobs on the cosmodag worker processes of this Redis queue: redis://HOST:PORT[/DB], rediss://[:PASSWORD@]HOST:PORT[/DB], or env:NAME (the URL in that environment variable); docs/scaling.md' }),
+    'queue-name': Flags.string({ description: 'name of the BullMQ queue (default cosmodag-sweep, the workers\' default)' }),
+    attempts: Flags.integer({ description: 'with --queue: attempts per segment of a chain (default 3)' }),
+    'segment-seconds': Flags.string({ description: 'with --queue: how long a worker steps a chain before sending back its draws and checkpoint (default 10)' }),
   };
 
   async run(): Promise<void> {
@@ -52,9 +58,17 @@ export default class Sample extends Command {
         file: args.pipeline, params: flags.param, sets: flags.set, sampler: flags.sampler, samplerConfig: parseConfig(flags['sampler-config']), chains: flags.chains, warmup: flags.warmup,
         samples: flags.samples, seed: flags.seed, untilEss: flags['until-ess'], maxTime: flags['max-time'] !== undefined ? parseDuration(flags['max-time']) : undefined,
         threads: flags.threads, out: flags.out, resume: flags.resume, force: flags.force, quiet: flags.quiet,
+        queue: flags.queue, queueName: flags['queue-name'], attempts: flags.attempts, segmentSeconds: flags['segment-seconds'] !== undefined ? Number(flags['segment-seconds']) : undefined,
         checkpointSeconds: process.env.COSMODAG_CHECKPOINT_SECONDS !== undefined ? Number(process.env.COSMODAG_CHECKPOINT_SECONDS) : undefined,
       });
     } catch (e) {
+      // nothing shown carries the queue's password
+      if (flags.queue && e instanceof Error) {
+        let target: QueueTarget | null = null;
+        try { target = parseQueueUrl(queueUrlFrom(flags.queue)); } catch { /* reported as the error itself */ }
+        e.message = scrub(e.message, target);
+        if (e.cause instanceof Error) e.cause.message = scrub(e.cause.message, target);
+      }
       this.exit(reportError(e));
     }
   }

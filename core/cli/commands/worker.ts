@@ -1,15 +1,19 @@
+import fs from 'node:fs';
 import { availableParallelism } from 'node:os';
+import path from 'node:path';
 import { Command, Flags } from '@oclif/core';
 import { reportError } from '../errors.js';
 import { PointPool } from '../../sweep/point-pool.js';
+import { canonicalFile } from '../../sweep/run-point.js';
 import { DEFAULT_QUEUE_NAME, parseQueueUrl, probeRedis, queueUrlFrom, scrub, startWorker, type QueueTarget } from '../../sweep/redis-queue.js';
 import { InputError, issue } from '../../schema/input-error.js';
 
 export default class WorkerCommand extends Command {
   static override description =
-    'Run sweep points from a Redis queue (cosmodag sweep --queue) on this machine, with its installed plugins: jobs carry a ' +
-    'pipeline and a point, never code. Stages that run external programs are refused unless --allow-commands. Stops ' +
-    'cleanly on Ctrl-C or SIGTERM (the running points finish first); a worker killed mid-point has its point retried elsewhere.';
+    'Run sweep points (cosmodag sweep --queue) and segments of sampling chains (cosmodag sample --queue) from a Redis queue ' +
+    'on this machine, with its installed plugins: jobs carry a pipeline and a point or a chain\'s state, never code. Stages that ' +
+    'run external programs are refused unless --allow-commands, plugin modules given as files unless --allow-plugin FILE. Stops ' +
+    'cleanly on Ctrl-C or SIGTERM (the running jobs finish first); a worker killed mid-job has its job run again elsewhere.';
   static override examples = [
     '<%= config.bin %> worker --queue redis://127.0.0.1:6379',
     'COSMODAG_QUEUE=rediss://:PASSWORD@queue.example.org:6380/0 <%= config.bin %> worker --concurrency 8',
@@ -19,6 +23,7 @@ export default class WorkerCommand extends Command {
     'queue-name': Flags.string({ description: `name of the BullMQ queue (default ${DEFAULT_QUEUE_NAME}; the sweep's)` }),
     concurrency: Flags.integer({ char: 'c', description: 'points run at once, each on its own thread (default: the number of cores)' }),
     'allow-commands': Flags.boolean({ description: 'allow stages that run external programs (linear-power/command, ...)' }),
+    'allow-plugin': Flags.string({ multiple: true, description: 'a plugin module file (not an installed package) that jobs may load; repeat for several' }),
     'lock-seconds': Flags.integer({ description: 'a point whose worker stops answering for this long is given to another worker', default: 30 }),
     cache: Flags.string({ description: 'on-disk memo cache of this worker\'s threads' }),
     quiet: Flags.boolean({ char: 'q', description: 'print nothing but errors' }),
@@ -34,14 +39,19 @@ export default class WorkerCommand extends Command {
       if (concurrency < 1) throw new InputError([issue('--concurrency', `${concurrency}: must be >= 1`)]);
       if (flags['lock-seconds'] < 1) throw new InputError([issue('--lock-seconds', `${flags['lock-seconds']}: must be >= 1`)]);
       await probeRedis(target);
-      const pool = new PointPool({ threads: concurrency, allowCommands: flags['allow-commands'], remote: true, cacheDir: flags.cache });
+      const allowedPluginFiles = (flags['allow-plugin'] ?? []).map((f) => {
+        if (!fs.existsSync(f)) throw new InputError([issue('--allow-plugin', `${f}: no such file`)]);
+        return canonicalFile(path.resolve(f));
+      });
+      const pool = new PointPool({ threads: concurrency, allowCommands: flags['allow-commands'], remote: true, cacheDir: flags.cache, allowedPluginFiles });
       const queueName = flags['queue-name'] ?? DEFAULT_QUEUE_NAME;
       const worker = await startWorker(target, { queueName, concurrency, lockSeconds: flags['lock-seconds'], pool, log });
       log(`worker ${process.pid}: taking points from ${target.display} (queue ${queueName}) on ${concurrency} thread(s); ` +
-        `external programs ${flags['allow-commands'] ? 'allowed' : 'refused (--allow-commands to allow)'}`);
+        `external programs ${flags['allow-commands'] ? 'allowed' : 'refused (--allow-commands to allow)'}` +
+        (allowedPluginFiles.length ? `; plugin files allowed: ${allowedPluginFiles.join(', ')}` : ''));
       await new Promise<void>((resolve) => {
         const stop = (sig: string) => {
-          log(`${sig}: finishing the running points, then stopping`);
+          log(`${sig}: finishing the running jobs, then stopping`);
           resolve();
         };
         process.once('SIGINT', () => stop('SIGINT'));
