@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { sha256, stableStringify, type EntryIdentity } from './memo-key.js';
 import { DEFAULT_CACHE_MAX_BYTES, cacheUsage, pruneCache } from './maintenance.js';
+import { InputError, issue } from '../schema/input-error.js';
 
 export interface MemoStore {
   /** The stored value, or undefined when there is none (or when a stored entry cannot prove `identity`). */
@@ -50,6 +51,35 @@ export interface StoredEntry {
 
 export type Encoded = null | boolean | number | string | Encoded[] | { [k: string]: Encoded };
 
+/**
+ * Create (or open) a cache directory with its blobs/ and entries/ folders; a path that is a file, or that cannot be
+ * created, is an input error naming --cache (exit 2) rather than a raw EEXIST/ENOTDIR/EACCES from mkdir.
+ */
+export function openCacheDir(dir: string): void {
+  const fail = (why: string) => new InputError([issue('--cache', `${dir}: ${why}; give --cache a folder (it is created if missing)`)]);
+  let st: fs.Stats | undefined;
+  try { st = fs.statSync(dir); } catch { /* created below */ }
+  if (st && !st.isDirectory()) throw fail('exists and is not a directory');
+  for (const sub of ['blobs', 'entries']) {
+    const d = path.join(dir, sub);
+    try {
+      fs.mkdirSync(d, { recursive: true });
+      if (!fs.statSync(d).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      // the nearest existing ancestor says why: a file in the way, or no permission
+      let up = d;
+      while (!fs.existsSync(up) && path.dirname(up) !== up) up = path.dirname(up);
+      const blocker = fs.existsSync(up) && !fs.statSync(up).isDirectory() ? up : undefined;
+      throw fail(
+        blocker ? `cannot create the cache folder: ${blocker} is a file`
+          : code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? `cannot create the cache folder: no permission to write in ${up}`
+          : `cannot create the cache folder ${d} (${code ?? (e as Error).message})`,
+      );
+    }
+  }
+}
+
 export class DiskStore implements MemoStore {
   /** Called when a stored entry fails verification (it is then treated as missing, and rewritten after the recompute). */
   onCorrupt?: (key: string, why: string) => void;
@@ -58,8 +88,7 @@ export class DiskStore implements MemoStore {
   private usage: number | null = null;
   constructor(readonly dir: string, private readonly front: MemoStore = new MemoryStore(), options: { maxBytes?: number } = {}) {
     this.maxBytes = options.maxBytes ?? DEFAULT_CACHE_MAX_BYTES;
-    fs.mkdirSync(path.join(dir, 'blobs'), { recursive: true });
-    fs.mkdirSync(path.join(dir, 'entries'), { recursive: true });
+    openCacheDir(dir);
   }
 
   private entryFile(key: string) { return entryPath(this.dir, key); }

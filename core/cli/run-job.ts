@@ -6,11 +6,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Subject } from 'rxjs';
 import { sha256 } from '../cache/memo-key.js';
-import { DiskStore, MemoryStore, writeFileAtomic, type MemoStore } from '../cache/store.js';
+import { DiskStore, MemoryStore, openCacheDir, writeFileAtomic, type MemoStore } from '../cache/store.js';
 import { executePlan, type ExecuteResult, type RunEvent } from '../graph/execute.js';
 import { applyParam, applySet, applyUnset, readPipelineFile } from '../graph/pipeline-file.js';
 import { dirOf, loadAndPlan } from '../graph/runtime.js';
 import { OutputWriter, lockOutputDir, outputNameProblem } from '../graph/write-outputs.js';
+import { plannedOutputFiles } from '../graph/output-names.js';
 import { streamOutputs } from '../graph/stream-outputs.js';
 import type { Plan, PlannedStage } from '../graph/plan.js';
 import type { PluginRegistry } from '../plugin/registry.js';
@@ -56,6 +57,11 @@ export async function runJob(o: RunJobOptions): Promise<RunJobResult> {
   const { plan, registry } = await preparePipeline(o.file, o.params, o.sets, o.unsets);
   const outDir = path.resolve(o.out ?? path.join('out', plan.pipeline.name));
   checkOutDir(outDir);
+  // --cache and --cache-max-size are said wrong before --out is touched (and before any compute)
+  if (o.cache && !o.store) {
+    cacheBound(o.cacheMaxSize);
+    openCacheDir(path.resolve(o.cache));
+  }
   // one run at a time per --out (a second one waits), held until the files are written
   const unlock = await lockOutputDir(outDir, { onWait: (m) => process.stderr.write(`${m}\n`) });
   try {
@@ -74,8 +80,10 @@ function checkOutDir(outDir: string): void {
 
 async function runLocked(o: RunJobOptions, plan: Plan, registry: PluginRegistry, outDir: string, log: (line: string) => void): Promise<RunJobResult> {
   const writer = new OutputWriter(outDir, plan.pipeline.name, o.force);
-  const declared = Object.values(plan.pipeline.outputs ?? {}).flat();
-  writer.checkWritable(declared);
+  // every file the run will write, the companions its plugins name (cl.json, cl.png beside cl.tsv) included, is
+  // checked for a foreign file in the way before the first stage computes
+  const planParams = Object.fromEntries([...plan.parameters.values()].map((p) => [p.name, p.value]));
+  writer.checkWritable(plannedOutputFiles(plan.pipeline.outputs, plan.stages, planParams).files.map((f) => f.file));
   if (o.eventsFile) checkEventsFile(path.resolve(o.eventsFile));
 
   const events = new Subject<RunEvent>();
@@ -89,7 +97,6 @@ async function runLocked(o: RunJobOptions, plan: Plan, registry: PluginRegistry,
   });
   const detach = o.quiet ? () => {} : attachProgress(events);
   // files a stage streams while it computes (<file>.partial, committed below)
-  const planParams = Object.fromEntries([...plan.parameters.values()].map((p) => [p.name, p.value]));
   const streamed = streamOutputs(plan, events, writer, planParams);
   const store = o.store ?? (o.cache ? new DiskStore(path.resolve(o.cache), undefined, { maxBytes: cacheBound(o.cacheMaxSize) }) : new MemoryStore());
   if (store instanceof DiskStore)
@@ -149,7 +156,9 @@ async function runLocked(o: RunJobOptions, plan: Plan, registry: PluginRegistry,
   }
   for (const name of plan.order) {
     const st = plan.stages.get(name)!;
-    if (st.plugin.summarize && result.outputs.has(name)) log(st.plugin.summarize(result.outputs.get(name)));
+    if (!st.plugin.summarize || !result.outputs.has(name)) continue;
+    const summary = st.plugin.summarize(result.outputs.get(name));
+    if (summary) log(summary); // '' : nothing to say for this output
   }
   log(`${plan.pipeline.name}: ${result.computed.length} stage(s) computed, ${result.cached.length} from cache`);
   for (const f of files) log(`wrote ${path.relative(process.cwd(), f) || f}`);

@@ -1,6 +1,7 @@
 /** The pipeline file as written by a user (after schema validation and defaults). */
 export interface ParameterEntry {
-  value: number;
+  /** Absent: the default of the stage reading it (always present in a planned pipeline, Plan.pipeline). */
+  value?: number;
   vary?: boolean;
   prior_sigma?: number;
   /** Sampling prior (core/sampling/priors.ts): uniform [lo, hi] and/or gaussian [mean, sigma]. */

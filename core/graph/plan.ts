@@ -4,16 +4,18 @@
  * parameters collected and range-checked, and a topological order. Every problem is collected and
  * reported at once (InputError), before anything is computed.
  */
-import { outputNameProblem } from './output-names.js';
+import { outputNameProblem, plannedOutputFiles } from './output-names.js';
 import { validateWith } from '../schema/ajv.js';
 import { pipelineSchema } from '../schema/pipeline-schema.js';
 import { InputError, issue, show, type Issue } from '../schema/input-error.js';
 import type { Container } from 'inversify';
 import type { PluginRegistry } from '../plugin/registry.js';
 import type { InputDecl, ParameterSpec, StagePlugin, StaticDescription } from '../plugin/types.js';
+import { parameterRangeMessage } from '../plugin/parameter-range.js';
 import { bindLayer, childContainer, resolveMethod, resolveService, type Bindings, type BoundMethod } from '../plugin/bindings.js';
-import type { MethodRef, Pipeline } from './pipeline.js';
+import type { MethodRef, ParameterEntry, Pipeline } from './pipeline.js';
 import { describeStages } from './describe.js';
+import { setAsideSchemaProblems } from './schema-aside.js';
 import { fisherPriorSigma, priorProblems, type PriorSpec } from '../sampling/priors.js';
 
 export type { BoundMethod, Bindings };
@@ -110,26 +112,24 @@ export function bindMethod(registry: PluginRegistry, kind: string, ref: MethodRe
 
 function checkRange(name: string, v: number, s: ParameterSpec): string | null {
   if (!Number.isFinite(v)) return `${show(v)} is not a finite number`;
-  const what = `${name} (${s.description}${s.unit ? `, ${s.unit}` : ''})`;
-  if (s.min !== undefined && v < s.min) return `${v} is not allowed: ${what} must be >= ${s.min}`;
-  if (s.max !== undefined && v > s.max) return `${v} is not allowed: ${what} must be <= ${s.max}`;
-  if (s.exclusiveMin !== undefined && v <= s.exclusiveMin) return `${v} is not allowed: ${what} must be > ${s.exclusiveMin}`;
-  if (s.exclusiveMax !== undefined && v >= s.exclusiveMax) return `${v} is not allowed: ${what} must be < ${s.exclusiveMax}`;
-  return null;
+  return parameterRangeMessage(name, v, s);
 }
 
 export function planPipeline(raw: unknown, registry: PluginRegistry, baseDir = process.cwd()): Plan {
   const problems: Issue[] = [];
   const pipeline = clone(raw) as Pipeline;
   problems.push(...validateWith(pipelineSchema, pipeline, ''));
-  if (!problems.length) problems.push(...priorProblems(pipeline));
-  if (problems.length) throw new InputError(problems);
+  // what fails the schema is set aside and the rest planned: every problem is found in one pass (schema-aside.ts)
+  const aside = setAsideSchemaProblems(pipeline, problems);
+  if (aside.fatal) throw new InputError(problems);
+  problems.push(...priorProblems(pipeline));
 
   // 1. plugins and configs; the pipeline's container and one child container per stage
   const container = registry.pipelineContainer();
   const stages = new Map<string, PlannedStage>();
   const badConfig = new Set<string>();
   for (const [name, entry] of Object.entries(pipeline.stages)) {
+    if (aside.stages.has(name)) continue;
     const plugin = registry.stage(entry.use);
     if (!plugin) {
       const port = entry.use.split('/')[0];
@@ -137,10 +137,10 @@ export function planPipeline(raw: unknown, registry: PluginRegistry, baseDir = p
       problems.push(issue(`stages.${name}.use`, `unknown plugin ${show(entry.use)}; ${same.length ? `plugins for port "${port}": ${same.join(', ')}` : `no plugin provides port "${port}" (is its module listed in "plugins"?)`}`));
       continue;
     }
-    const config = clone(entry.with ?? {});
+    const config = clone(aside.configs.has(name) ? {} : (entry.with ?? {}));
     const errs = validateWith(plugin.configSchema, config, `stages.${name}.with`);
-    if (errs.length) badConfig.add(name);
-    problems.push(...errs);
+    if (errs.length || aside.configs.has(name)) badConfig.add(name);
+    if (!aside.configs.has(name)) problems.push(...errs);
     stages.set(name, { name, plugin, config, inputs: {}, streams: [], methods: {}, container: childContainer(container), layers: [{}], reads: {} });
   }
 
@@ -148,6 +148,7 @@ export function planPipeline(raw: unknown, registry: PluginRegistry, baseDir = p
   //    else the unique stage providing the port (a `many` input: every providing stage, in pipeline order)
   for (const [name, st] of stages) {
     if (typeof st.plugin.inputs === 'function' && badConfig.has(name)) continue; // its config errors are reported
+    if (aside.inputs.has(name)) continue; // its inputs failed the schema
     let declared: Record<string, InputDecl>;
     try {
       declared = inputsOf(st.plugin, st.config);
@@ -197,7 +198,8 @@ export function planPipeline(raw: unknown, registry: PluginRegistry, baseDir = p
       if (providers.length === 0) {
         if (!optional) {
           const plugins = ports.flatMap((p) => registry.stagesOfPort(p).map((q) => q.id));
-          problems.push(issue(`stages.${name}`, `${st.plugin.id} needs an input "${input}" of port ${wanted}, and no stage provides it; add a stage using one of: ${plugins.join(', ') || '(no plugin for this port)'}`));
+          // (a stage set aside by the schema may be the provider: its own problem is the one reported)
+          if (!aside.stages.size) problems.push(issue(`stages.${name}`, `${st.plugin.id} needs an input "${input}" of port ${wanted}, and no stage provides it; add a stage using one of: ${plugins.join(', ') || '(no plugin for this port)'}`));
         } else if (many) st.inputs[input] = [];
       } else if (many) st.inputs[input] = providers;
       else if (providers.length === 1) st.inputs[input] = providers[0];
@@ -258,8 +260,13 @@ export function planPipeline(raw: unknown, registry: PluginRegistry, baseDir = p
   };
   for (const n of stages.keys()) visit(n, []);
 
-  // 5. parameters: what the stages read, values from the pipeline or the plugin default, ranges checked
+  // 4b. configs that follow the inputs (StagePlugin.configure: the weights' bins and bin centres from the n(z))
+  configureStages(stages, order, badConfig, baseDir, problems, pipeline);
+
+  // 5. parameters: what the stages read, values from the pipeline (an entry, else a "b_*" pattern entry) or the
+  //    plugin default, ranges checked
   const parameters = new Map<string, PlannedParameter>();
+  const { entryOf, patterns } = parameterEntries(pipeline);
   let readsFailed = false;
   for (const [name, st] of stages) {
     let reads: Record<string, ParameterSpec> = {};
@@ -277,7 +284,7 @@ export function planPipeline(raw: unknown, registry: PluginRegistry, baseDir = p
         // a stage that declares no default (e.g. an external program's parameter list) takes another's
         if (!Number.isFinite(have.spec.default) && Number.isFinite(spec.default)) {
           have.spec = { ...have.spec, default: spec.default, description: spec.description, unit: spec.unit ?? have.spec.unit, absStep: have.spec.absStep ?? spec.absStep };
-          if (!pipeline.parameters?.[p]) have.value = spec.default;
+          if (entryOf(p)?.value === undefined) have.value = spec.default;
         }
         // the tightest declared range wins
         have.spec = {
@@ -287,14 +294,19 @@ export function planPipeline(raw: unknown, registry: PluginRegistry, baseDir = p
         };
         continue;
       }
-      const entry = pipeline.parameters?.[p];
+      const entry = entryOf(p);
       parameters.set(p, { name: p, value: entry?.value ?? spec.default, vary: entry?.vary ?? false, prior_sigma: fisherPriorSigma(entry), prior: entry?.prior, step: entry?.step, latex: entry?.latex, spec, readBy: [name] });
     }
   }
-  if (!readsFailed && !problems.some((i) => i.path.startsWith('stages.') && i.path.endsWith('.use')))
-    for (const p of Object.keys(pipeline.parameters ?? {}))
-      if (!parameters.has(p))
-        problems.push(issue(`parameters.${p}`, `no stage reads a parameter "${p}"; parameters read: ${[...parameters.keys()].join(', ')}`));
+  if (!readsFailed && !aside.stages.size && !problems.some((i) => i.path.startsWith('stages.') && i.path.endsWith('.use')))
+    for (const p of Object.keys(pipeline.parameters ?? {})) {
+      const pattern = patterns.get(p);
+      if (pattern && !pattern.matched.size)
+        problems.push(issue(`parameters.${p}`, `no stage reads a parameter matching "${p}" (* stands for a bin number); parameters read: ${[...parameters.keys()].join(', ')}`));
+      else if (!pattern && !parameters.has(p))
+        problems.push(issue(`parameters.${p}`, `no stage reads a parameter "${p}"; parameters read: ${[...parameters.keys()].join(', ')}${perBinHint(p, parameters)}`));
+    }
+  const beforeValues = problems.length;
   for (const p of parameters.values()) {
     if (p.value === undefined || (typeof p.value === 'number' && Number.isNaN(p.value) && !Number.isFinite(p.spec.default))) {
       problems.push(issue(`parameters.${p.name}`, `has no value: no stage that reads it (${p.readBy.join(', ')}) declares a default; give one in "parameters"`));
@@ -305,13 +317,25 @@ export function planPipeline(raw: unknown, registry: PluginRegistry, baseDir = p
   }
   const values = Object.fromEntries([...parameters.values()].map((p) => [p.name, p.value]));
   let descriptions: Map<string, StaticDescription> | undefined;
-  if (!problems.length) {
-    const checkFailed = new Set<string>();
-    for (const [name, st] of stages)
+  // 5a. the plugins' checks, then the descriptions: they need every parameter value valid and no cycle, and leave
+  //     out a stage with a problem of its own (config, wiring, methods), whose consumers then see no description
+  //     of it; so the problems elsewhere (an unknown field, an unread parameter, a bad output) do not hide them.
+  //     A parameter wrong for several stages (Omega_b > Omega_m) is reported once, by the first.
+  const valuesOk = problems.length === beforeValues && !readsFailed && !problems.some((i) => i.message.startsWith('cycle: '));
+  if (valuesOk) {
+    const ownProblem = (n: string) => problems.some((i) => i.path === `stages.${n}` || i.path.startsWith(`stages.${n}.`));
+    const checkFailed = new Set<string>([...stages.keys()].filter(ownProblem));
+    const reported = new Set<string>();
+    for (const [name, st] of stages) {
+      if (checkFailed.has(name)) continue;
       for (const m of st.plugin.check?.(st.config, { params: values, baseDir }) ?? []) {
-        problems.push(checkMessage(name, m));
+        const i = checkMessage(name, m);
         checkFailed.add(name);
+        if (i.path.startsWith('parameters.') && reported.has(i.path)) continue;
+        reported.add(i.path);
+        problems.push(i);
       }
+    }
     // 5b. static descriptions in topological order: cross-stage consistency (n(z) bins vs weights, z coverage)
     const described = describeStages(stages, order, values, baseDir, checkFailed);
     for (const p of described.problems) problems.push(checkMessage(p.stage, p.message));
@@ -332,9 +356,118 @@ export function planPipeline(raw: unknown, registry: PluginRegistry, baseDir = p
       else outputOwner.set(f, at);
     });
   }
+  // 6b. the files written beside them (cl.json and cl.png beside cl.tsv), when the names and the configs are fine
+  if (!problems.some((i) => i.path.startsWith('outputs')))
+    for (const p of plannedOutputFiles(pipeline.outputs, new Map([...stages].filter(([n]) => !badConfig.has(n))), values).problems) problems.push(issue(p.path, p.message));
 
   if (problems.length) throw new InputError(problems);
+  if (patterns.size) pipeline.parameters = expandPatterns(pipeline.parameters ?? {}, patterns, entryOf, parameters);
   return { pipeline, stages, order, parameters, methods, container, overrides: [], baseDir, descriptions };
+}
+
+/**
+ * Step 4b of planning: every stage whose plugin declares `configure` gets its config completed from the static
+ * descriptions of its inputs (the weights' bins and bin centres from the n(z) stage), in topological order, before
+ * the parameters are collected, so that what it reads follows its inputs. The descriptions come from a first pass
+ * over the stage's ancestors, with the parameter values the pipeline or the ancestors' defaults give (the real
+ * pass, and its problems, come after the checks in step 5b). The completed config is validated again.
+ */
+function configureStages(stages: Map<string, PlannedStage>, order: string[], badConfig: Set<string>, baseDir: string, problems: Issue[], pipeline: Pipeline): void {
+  const wanted = order.filter((n) => stages.get(n)?.plugin.configure && !badConfig.has(n));
+  if (!wanted.length) return;
+  for (const name of wanted) {
+    const st = stages.get(name)!;
+    const up = new Set<string>();
+    const walk = (n: string) => { for (const d of sourceStages(stages.get(n)!)) if (stages.has(d) && !up.has(d)) { up.add(d); walk(d); } };
+    walk(name);
+    const values: Record<string, number> = {};
+    for (const n of up) {
+      const a = stages.get(n)!;
+      try {
+        const reads = typeof a.plugin.reads === 'function' ? a.plugin.reads(a.config) : a.plugin.reads;
+        for (const [p, spec] of Object.entries(reads)) values[p] ??= pipeline.parameters?.[p]?.value ?? spec.default;
+      } catch { /* reported in step 5 */ }
+    }
+    const skip = new Set([...stages.keys()].filter((n) => !up.has(n)));
+    const { descriptions } = describeStages(stages, order, values, baseDir, skip);
+    const inputs: Record<string, StaticDescription | (StaticDescription | undefined)[] | undefined> = {};
+    for (const [input, wired] of Object.entries(st.inputs)) inputs[input] = typeof wired === 'string' ? descriptions.get(wired) : wired.map((w) => descriptions.get(w));
+    let config: Record<string, unknown>;
+    try {
+      config = clone(st.plugin.configure!(clone(st.config), { stage: name, params: values, inputs, providers: { ...st.inputs }, baseDir })) as Record<string, unknown>;
+    } catch (e) {
+      problems.push(checkMessage(name, (e as Error).message));
+      badConfig.add(name);
+      continue;
+    }
+    const errs = validateWith(st.plugin.configSchema, config, `stages.${name}.with`);
+    if (errs.length) {
+      problems.push(...errs);
+      badConfig.add(name);
+    } else st.config = config;
+  }
+}
+
+interface ParameterPattern {
+  entry: ParameterEntry;
+  re: RegExp;
+  /** read parameter -> what `*` stood for */
+  matched: Map<string, string>;
+}
+
+/**
+ * The `parameters` entries of a pipeline, explicit and by pattern: a key with one `*` ("b_*") is an entry for every
+ * parameter read whose name has a bin number (digits) in its place (b_1, b_2, ...), with `*` in its `latex` replaced
+ * by that number; an explicit entry of the same parameter overrides the pattern's fields. So per-bin parameters
+ * follow the number of bins (a pattern without `value` leaves each at its plugin default, e.g. b_i = sqrt(1 + zbar_i)).
+ */
+function parameterEntries(pipeline: Pipeline): { entryOf: (p: string) => ParameterEntry | undefined; patterns: Map<string, ParameterPattern> } {
+  const patterns = new Map<string, ParameterPattern>();
+  for (const [key, entry] of Object.entries(pipeline.parameters ?? {}))
+    if (key.includes('*'))
+      patterns.set(key, { entry, matched: new Map(), re: new RegExp(`^${key.split('*').map((x) => x.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&')).join('([0-9]+)')}$`) });
+  const entryOf = (p: string): ParameterEntry | undefined => {
+    const own = pipeline.parameters?.[p];
+    for (const pat of patterns.values()) {
+      const m = pat.re.exec(p);
+      if (!m) continue;
+      pat.matched.set(p, m[1]);
+      const latex = pat.entry.latex?.split('*').join(m[1]);
+      return { ...pat.entry, ...(latex !== undefined ? { latex } : {}), ...(own ?? {}) };
+    }
+    return own;
+  };
+  return { entryOf, patterns };
+}
+
+/**
+ * The planned pipeline's `parameters`: each pattern entry replaced, in place, by the entries of the parameters it
+ * matched (with their values), an explicit entry of a matched parameter merged with the pattern's fields.
+ */
+function expandPatterns(entries: Record<string, ParameterEntry>, patterns: Map<string, ParameterPattern>, entryOf: (p: string) => ParameterEntry | undefined, planned: Map<string, PlannedParameter>): Record<string, ParameterEntry> {
+  const matched = new Set([...patterns.values()].flatMap((pat) => [...pat.matched.keys()]));
+  const concrete = (p: string): ParameterEntry => ({ ...entryOf(p), value: planned.get(p)!.value });
+  const out: Record<string, ParameterEntry> = {};
+  for (const [key, entry] of Object.entries(entries)) {
+    const pat = patterns.get(key);
+    if (!pat) {
+      if (!(key in out)) out[key] = matched.has(key) ? concrete(key) : entry;
+      continue;
+    }
+    for (const p of pat.matched.keys()) if (!(p in out)) out[p] = concrete(p);
+  }
+  return out;
+}
+
+/** For an unread per-bin parameter (b_6 when the weights read b_1..b_5): which bins are read, and what to do. */
+function perBinHint(p: string, parameters: Map<string, PlannedParameter>): string {
+  const m = /^(.*_)([0-9]+)$/.exec(p);
+  if (!m) return '';
+  const read = [...parameters.values()].filter((q) => q.name.startsWith(m[1]) && /^[0-9]+$/.test(q.name.slice(m[1].length)));
+  if (!read.length) return '';
+  const bins = read.map((q) => Number(q.name.slice(m[1].length))).sort((a, b) => a - b);
+  return ` (${m[1]}1..${m[1]}${bins[bins.length - 1]} are read, by ${read[0].readBy.join(', ')}: one per bin of its input; ` +
+    `remove ${p}, or write one entry "${m[1]}*" for every bin)`;
 }
 
 /** Method kinds a stage may have bound: those its plugin uses, and a black box's own differentiator. */

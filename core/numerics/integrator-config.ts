@@ -24,6 +24,21 @@ export function checkConfig(id: string, c: object, ranges: Record<string, [numbe
 }
 
 
+/** Smallest rtol an integrator accepts: below it the error estimate is rounding (its floor is 100 eps of the integral). */
+export const MIN_RTOL = 1e-14;
+
+/**
+ * Refuse an rtol that cannot be honoured: below MIN_RTOL the adaptive loops' tolerance floor, 100 eps sum|w f|
+ * (~2.2e-14 of the integral), would take over silently. The message names `with.rtol`.
+ */
+export function checkRtol(id: string, rtol: number): void {
+  if (typeof rtol === 'number' && rtol > 0 && rtol < MIN_RTOL)
+    throw new Error(
+      `${id}: with.rtol = ${rtol} cannot be honoured: in double precision the error estimate stops at about 100 eps ` +
+        `(2.2e-14) of the integral; use rtol >= ${MIN_RTOL}`,
+    );
+}
+
 /**
  * The Integrator object every method plugin returns, from its two primitives: an adaptive run (estimate and
  * the rule it settled on) and its fixed rule of a given level. Keeps the contract's plumbing in one place.
@@ -32,6 +47,8 @@ export function makeIntegrator(o: {
   name: string;
   id: string;
   rtol: number;
+  /** The config named rtol (Integrator.rtolGiven). */
+  rtolGiven?: boolean;
   maxLevel: number;
   adapt: (f: VectorIntegrand, a: number, b: number, atol?: number) => { value: number; rule: QuadratureRule };
   fixed: (a: number, b: number, level: number) => QuadratureRule;
@@ -39,6 +56,7 @@ export function makeIntegrator(o: {
   return {
     name: o.name,
     rtol: o.rtol,
+    rtolGiven: o.rtolGiven ?? false,
     adaptRule: (f, a, b, atol) => o.adapt(f, a, b, atol).rule,
     integrate: (f, a, b) => o.adapt(scalarIntegrand(f), a, b).value,
     fixedRule(a, b, level) {

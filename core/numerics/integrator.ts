@@ -17,8 +17,14 @@ export type VectorIntegrand = (x: Float64Array, out: Float64Array) => void;
 export interface Integrator {
   /** Method name as bound in the pipeline (`newton-cotes`, `romberg`, `gauss-legendre`). */
   readonly name: string;
-  /** Relative tolerance this instance was configured with. */
+  /** Relative tolerance this instance was configured with (its default when the config names none). */
   readonly rtol: number;
+  /**
+   * The method's config set `rtol` explicitly. A stage with an accuracy setting of its own for the same integral
+   * (spectra/limber's `rtol` for its z nodes) then follows the integrator's rtol instead of its own, so an rtol
+   * written in the pipeline's `methods` is never silently overridden. Absent: false.
+   */
+  readonly rtolGiven?: boolean;
   /** Refine until the integral of f over [a, b] converges to rtol (absolute floor atol); return the rule used. */
   adaptRule(f: VectorIntegrand, a: number, b: number, atol?: number): QuadratureRule;
   /** Definite integral of a scalar function to the configured tolerance. */

@@ -166,6 +166,7 @@ function describeProblems(p: any): string[] {
     if (p.describe !== undefined && typeof p.describe !== 'function') out.push('describe, when given, must be a function (config, ctx) => {description, problems}');
     if (p.services !== undefined && !(Array.isArray(p.services) && p.services.every((x: unknown) => typeof x === 'string'))) out.push('services, when given, must be a list of service names');
     if (p.streamFile !== undefined && typeof p.streamFile !== 'function') out.push('streamFile, when given, must be a function (file, ctx) => ChunkWriter | undefined');
+    if (p.outputFiles !== undefined && typeof p.outputFiles !== 'function') out.push('outputFiles, when given, must be a function (file, ctx) => string[]');
     if (!['forward', 'forward+reverse', 'none'].includes(p.differentiable)) out.push(`differentiable must be 'forward', 'forward+reverse' or 'none'`);
   } else if (typeof p.create !== 'function') out.push('create(config) is missing');
   return out;

@@ -235,7 +235,7 @@ export interface StagePlugin<C = unknown, I = unknown, O = unknown> {
    * null when the directory holds none of its files.
    */
   redraw?(dir: string, opts?: RedrawOptions): Promise<OutputFiles | null>;
-  /** A short human-readable summary printed by `cosmodag run` (e.g. the table of Fisher errors). */
+  /** A short human-readable summary printed by `cosmodag run` (e.g. the table of Fisher errors); '' prints nothing. */
   summarize?(output: O): string;
   /**
    * Scalar columns of the output for one row of `cosmodag sweep`'s table when this is the pipeline's final stage
@@ -250,6 +250,13 @@ export interface StagePlugin<C = unknown, I = unknown, O = unknown> {
   runsPrograms?: boolean;
   /** Serialise the output for a pipeline `outputs` entry named `file` (e.g. `cl.tsv`). */
   write?(output: O, file: string, ctx: { config: C; params: Record<string, number> }): OutputFiles | Promise<OutputFiles>;
+  /**
+   * The names of the files `write(output, file)` may produce (`file` and its companions: cl.json and cl.png beside
+   * cl.tsv, sigmas.tsv, the .npy of an export), known from the config before compute: `validate` checks them as
+   * output names, `run` checks --out for foreign files at them before the first stage computes. Without it only
+   * `file` is checked before compute; the companions are checked after compute, before anything is written.
+   */
+  outputFiles?(file: string, ctx: { config: C; params: Record<string, number> }): string[];
   /**
    * Write the file `file` of an outputs entry as the chunks arrive (see ChunkWriter); undefined for a file it
    * does not stream. `write` stays the reference: the other files of the entry, and this one when no complete
@@ -269,6 +276,15 @@ export interface StagePlugin<C = unknown, I = unknown, O = unknown> {
    * is undefined, a `many` input an array. A throw is reported once, as a problem of this stage.
    */
   describe?(config: C, ctx: DescribeContext): { description?: StaticDescription; problems?: string[] };
+  /**
+   * The config completed from the inputs' static descriptions, before the parameters are collected: fields the
+   * pipeline leaves unset that follow from an input (weights/3x2pt: the number of bins and the bin centres from the
+   * n(z) stage's description), so that `reads` (one bias per bin), `check` and `describe` follow the inputs and a
+   * survey edit is one edit. The planner calls it in topological order with the descriptions of the stage's
+   * inputs (undefined when unknown), validates the result against configSchema again and uses it everywhere (run,
+   * memo key). Return the config unchanged when there is nothing to fill; a throw is a problem of this stage.
+   */
+  configure?(config: C, ctx: DescribeContext): C;
 }
 
 /**

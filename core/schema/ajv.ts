@@ -5,7 +5,8 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { issue, show, type Issue } from './input-error.js';
 
-export const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
+// verbose: errors carry their parentSchema (the allowed fields of an unknown field, the description of a union)
+export const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, verbose: true });
 
 const compiled = new WeakMap<object, ValidateFunction>();
 

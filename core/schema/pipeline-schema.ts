@@ -1,5 +1,7 @@
 /** JSON Schema of a pipeline file. Plugin configs (`with`) are validated against each plugin's own schema. */
 const NAME = '^[A-Za-z][A-Za-z0-9_-]*$';
+/** A parameter name, or a per-bin pattern with one `*` standing for a bin number ("b_*"). */
+const PARAMETER_NAME = '^[A-Za-z][A-Za-z0-9_-]*(\\*[A-Za-z0-9_-]*)?$';
 
 const methodRef = {
   description: 'a method name such as "gauss-legendre", or {"use": name, "with": {config}}',
@@ -29,14 +31,17 @@ export const pipelineSchema = {
     },
     parameters: {
       type: 'object',
-      propertyNames: { pattern: NAME },
+      description:
+        'name -> {value?, vary?, ...}; without value, the default of the stage reading it. A name with one * ("b_*") is an ' +
+        'entry for every parameter read with a bin number in its place (b_1, b_2, ...), * in its latex replaced by it; ' +
+        "an explicit entry (b_3) overrides the pattern's fields for that parameter",
+      propertyNames: { pattern: PARAMETER_NAME },
       additionalProperties: {
         type: 'object',
-        required: ['value'],
         additionalProperties: false,
         properties: {
           value: { type: 'number' },
-          vary: { type: 'boolean', default: false },
+          vary: { type: 'boolean', description: 'vary it (Fisher, gradient, sampling); default false' },
           prior_sigma: { type: 'number', exclusiveMinimum: 0, description: 'Gaussian prior width (Fisher)' },
           prior: {
             type: 'object',

@@ -30,7 +30,7 @@ import { PLUGIN_API_VERSION, type ParameterSpec, type StageContext, type StagePl
 import { COSMOLOGY_PARAMETERS, type CosmoParameter } from '../contracts/cosmology.js';
 import type { PowerGrid } from '../contracts/power.js';
 import {
-  OUTPUT_Z_DEFAULT, type KGridConfig, type ZGridConfig, kGridProblems, kGridSchema, logKGrid, outputZProblems, zGrid,
+  OUTPUT_Z_DEFAULT, type KGridConfig, type ZGridConfig, configuredGridSizeProblems, kGridProblems, kGridSchema, logKGrid, outputZProblems, zGrid,
   zGridProblems, zGridSchema,
 } from '../contracts/power-grid-spec.js';
 import { type HUnits, type PowerTable, formatPowerGridAt, parsePowerTable, powerTableAt } from '../contracts/power-table.js';
@@ -194,6 +194,7 @@ function checkConfig(c: CommandPowerConfig, baseDir: string, withLinear: boolean
     if (!fs.existsSync(path.resolve(baseDir, f))) out.push(`with.fingerprint_files[${i}]: no file ${path.resolve(baseDir, f)}`);
   });
   out.push(...kGridProblems(c.k), ...zGridProblems(c.z), ...(c.output_z ? outputZProblems(c.output_z, c.z.z_max) : []));
+  if (!out.length) out.push(...configuredGridSizeProblems(c.k, c.z));
   return out;
 }
 

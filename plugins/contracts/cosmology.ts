@@ -19,6 +19,7 @@
  */
 import { type Dual, add, addC, chain, constant, div, mul, scale, seed, sub } from '../../core/ad/dual.js';
 import type { ParameterSpec } from '../../core/plugin/types.js';
+import { parameterRangeMessage } from '../../core/plugin/parameter-range.js';
 import {
   DEFAULT_NEUTRINO_SPLIT, type NeutrinoSplit, neffPerMassive, neutrinoAmplitude, neutrinoDensityToday, neutrinoMassOverT,
 } from './neutrinos.js';
@@ -71,7 +72,8 @@ export type CosmoParameter = (typeof COSMOLOGY_PARAMETER_NAMES)[number];
 
 /** The one declaration of each cosmological parameter: default, description, unit and physical range. */
 export const COSMOLOGY_PARAMETERS: Readonly<Record<CosmoParameter, ParameterSpec>> = {
-  h: { default: 0.67, description: 'dimensionless Hubble constant, H0 = 100 h km/s/Mpc', exclusiveMin: 0, max: 2 },
+  // h >= 0.1: below, the radiation of T_cmb outweighs everything (Omega_g ~ 2.5e-5/h^2; h = 1e-300 made E(z)^2 NaN)
+  h: { default: 0.67, description: 'dimensionless Hubble constant, H0 = 100 h km/s/Mpc', min: 0.1, max: 2 },
   Omega_m: {
     default: 0.32, exclusiveMin: 0,
     description: 'total matter density today: baryons + CDM + massive neutrinos',
@@ -85,7 +87,8 @@ export const COSMOLOGY_PARAMETERS: Readonly<Record<CosmoParameter, ParameterSpec
     default: 3.046, min: 0,
     description: 'effective number of neutrino species while relativistic, massive ones included (radiation; Y_He through BBN)',
   },
-  n_s: { default: 0.96, description: 'primordial scalar spectral index, P_R ~ (k/k_pivot)^(n_s - 1)' },
+  // 0.5..1.5: far wider than any measurement (0.965 +- 0.004); n_s = 10 made the Limber integrand NaN (overflow)
+  n_s: { default: 0.96, description: 'primordial scalar spectral index, P_R ~ (k/k_pivot)^(n_s - 1)', min: 0.5, max: 1.5 },
   sigma8: {
     default: 0.816, exclusiveMin: 0,
     description: 'rms linear density contrast of total matter in spheres of 8 Mpc/h at z = 0',
@@ -383,13 +386,8 @@ export function cosmologyParameterBars(
 
 /** The range message of one parameter value, or null (the planner's wording, with the parameter's meaning). */
 export function parameterRangeProblem(name: string, x: number, s: ParameterSpec): string | null {
-  const what = `parameters.${name}: ${x} is not allowed: ${name} (${s.description}${s.unit ? `, ${s.unit}` : ''})`;
-  if (!Number.isFinite(x)) return `parameters.${name}: ${x} is not a finite number`;
-  if (s.min !== undefined && x < s.min) return `${what} must be >= ${s.min}`;
-  if (s.max !== undefined && x > s.max) return `${what} must be <= ${s.max}`;
-  if (s.exclusiveMin !== undefined && x <= s.exclusiveMin) return `${what} must be > ${s.exclusiveMin}`;
-  if (s.exclusiveMax !== undefined && x >= s.exclusiveMax) return `${what} must be < ${s.exclusiveMax}`;
-  return null;
+  const m = parameterRangeMessage(name, x, s);
+  return m === null ? null : `parameters.${name}: ${m}`;
 }
 
 /** Requirements a stage may add for its own physics: quantity -> why (appended to the message). */

@@ -9,7 +9,7 @@
 import { resolve } from 'node:path';
 import type { DescribeContext, StaticDescription } from '../../core/plugin/types.js';
 import { inputDescription, num, pathOf, setBy, type Described } from './describe.js';
-import type { KGridConfig, ZGridConfig } from './power-grid-spec.js';
+import { type KGridConfig, type ZGridConfig, configuredGridSizeProblems, gridSizeProblems, kCount } from './power-grid-spec.js';
 import { readPowerTable, type PowerGridFileConfig } from './power-table.js';
 
 /**
@@ -18,6 +18,8 @@ import { readPowerTable, type PowerGridFileConfig } from './power-table.js';
  * must then reach z.z_max.
  */
 export function describeConfiguredGrid(config: { k: KGridConfig; z: ZGridConfig }, ctx: DescribeContext, opts: { background: boolean }): Described {
+  const size = configuredGridSizeProblems(config.k, config.z);
+  if (size.length) return { problems: size };
   const description: StaticDescription = {
     z_min: 0, z_max: config.z.z_max, k_min: config.k.k_min, k_max: config.k.k_max,
     paths: { z_max: 'with.z.z_max', k_min: 'with.k.k_min', k_max: 'with.k.k_max' },
@@ -79,11 +81,24 @@ export function describePowerGridFile(config: PowerGridFileConfig, ctx: Describe
     if (d.z_min < table.z_min || d.z_max > table.z_max)
       problems.push(`with.z: the grid [${d.z_min}, ${d.z_max}] reaches outside the table's redshifts [${table.z_min}, ${table.z_max}] (${config.file}); a table is never extrapolated in z`);
   }
+  let nk = tk.length, nz = tz.length;
   if (config.k !== 'native' && config.k !== undefined) {
     if (config.k.k_min !== undefined) { d.k_min = config.k.k_min; paths.k_min = 'with.k.k_min'; }
     if (config.k.k_max !== undefined) { d.k_max = config.k.k_max; paths.k_max = 'with.k.k_max'; }
-    if (!config.extrapolate && (d.k_min < table.k_min * (1 - 1e-12) || d.k_max > table.k_max * (1 + 1e-12)))
-      problems.push(`with.k: the grid [${d.k_min}, ${d.k_max}] 1/Mpc reaches outside the table's k range [${table.k_min}, ${table.k_max}] 1/Mpc; narrow it or set with.extrapolate: true`);
+    if (!(d.k_max > d.k_min))
+      problems.push(`${paths.k_max === 'with.k.k_max' ? 'with.k.k_max' : 'with.k.k_min'}: the grid's k_max = ${d.k_max} must be larger than its k_min = ${d.k_min} 1/Mpc (the table spans [${table.k_min}, ${table.k_max}] 1/Mpc)`);
+    else {
+      if (!config.extrapolate && (d.k_min < table.k_min * (1 - 1e-12) || d.k_max > table.k_max * (1 + 1e-12)))
+        problems.push(`with.k: the grid [${d.k_min}, ${d.k_max}] 1/Mpc reaches outside the table's k range [${table.k_min}, ${table.k_max}] 1/Mpc; narrow it or set with.extrapolate: true`);
+      nk = kCount({ k_min: d.k_min, k_max: d.k_max, per_decade: config.k.per_decade ?? 100 });
+    }
   }
+  if (config.z !== 'native' && config.z !== undefined) nz = config.z.count ?? 41;
+  problems.push(...gridSizeProblems(nk, nz, { k: config.k === 'native' ? null : 'with.k.per_decade', z: config.z === 'native' ? null : 'with.z.count', fixed: 'with.file' }));
+  // the redshifts written to pk.tsv must lie in the grid (it is never extrapolated in z)
+  (config.output_z ?? []).forEach((z, i) => {
+    if (!(z >= d.z_min - 1e-12 * Math.max(1, d.z_max) && z <= d.z_max * (1 + 1e-12)))
+      problems.push(`with.output_z[${i}]: ${z} is outside the grid's redshifts [${d.z_min}, ${d.z_max}]${paths.z_max === 'with.file' ? ` (the table ${config.file})` : ''}; pk.tsv is written only inside it`);
+  });
   return problems.length ? { problems } : { description: { ...d, paths } };
 }

@@ -105,6 +105,35 @@ export function outputZProblems(zs: readonly number[], zMax: number, path = 'wit
   return out;
 }
 
+/**
+ * Most numbers one P(k, z) grid may hold, k count x z count: 1e7 (80 MB of values, times 1 + the number of varied
+ * parameters with tangents; the shipped grids hold 2e4 to 7e4). Per axis the schemas allow 10 000 per decade and
+ * 100 000 redshifts, whose product (1e9 and more) exhausted memory at compute; raise it here if a real use needs more.
+ */
+export const MAX_POWER_GRID_POINTS = 10_000_000;
+
+/** The number of k of logKGrid(c). */
+export const kCount = (c: KGridConfig): number => Math.max(2, Math.round((Math.log10(c.k_max) - Math.log10(c.k_min)) * c.per_decade) + 1);
+
+/**
+ * The size limit of a P(k, z) grid of nk x nz numbers, as a `path: text` problem (or none). `paths` name the
+ * settings that set the two counts (null: fixed, e.g. a table's own k), for the message; the problem is reported at
+ * the setting of the larger count (or the settable one).
+ */
+export function gridSizeProblems(nk: number, nz: number, paths: { k: string | null; z: string | null; fixed?: string }): string[] {
+  if (!(nk * nz > MAX_POWER_GRID_POINTS)) return [];
+  const settable = [paths.k, paths.z].filter((p): p is string => p !== null);
+  const at = (nz > nk ? paths.z ?? paths.k : paths.k ?? paths.z) ?? paths.fixed ?? 'with';
+  return [
+    `${at}: the P(k, z) grid would hold ${nk} k x ${nz} z = ${(nk * nz).toExponential(2)} numbers; at most ` +
+      `${MAX_POWER_GRID_POINTS.toExponential(0)} (plugins/contracts/power-grid-spec.ts)${settable.length ? `; lower ${settable.join(' or ')}` : ''}`,
+  ];
+}
+
+/** gridSizeProblems of a configured grid (power-grid-spec's k and z blocks). */
+export const configuredGridSizeProblems = (k: KGridConfig, z: ZGridConfig, path = 'with'): string[] =>
+  gridSizeProblems(kCount(k), z.count, { k: `${path}.k.per_decade`, z: `${path}.z.count` });
+
 /** Log-spaced k from k_min to k_max (endpoints exact), ~per_decade points per decade. */
 export function logKGrid(c: KGridConfig): Float64Array {
   const decades = Math.log10(c.k_max / c.k_min);

@@ -28,6 +28,7 @@ import { PLUGIN_API_VERSION, type ParameterSpec, type StagePlugin } from '../../
 import type { PowerGrid } from './power.js';
 import { evalInterval, findInterval, solveSecondDerivs, splineFactor, type SplineFactor } from '../../core/numerics/spline.js';
 import { describePowerGridFile } from './power-describe.js';
+import { redrawPowerTables } from './power-plot.js';
 
 export interface PowerTable {
   /** Where it came from (file name), for messages. */
@@ -461,6 +462,7 @@ export function powerGridFileStage(port: 'linear-power' | 'nonlinear-power', des
       const h = ctx.config.h_units === false ? undefined : ctx.param('h').v;
       return powerGridFromFile(id, ctx.config, h, ctx.baseDir);
     },
+    redraw: redrawPowerTables,
     write(output, file, { config }) {
       return { [file]: formatPowerGridAt(output, config.output_z ? Float64Array.from(config.output_z) : output.z) };
     },

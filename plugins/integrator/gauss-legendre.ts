@@ -5,7 +5,7 @@
 import type { Integrator } from '../../core/numerics/integrator.js';
 import { gaussLegendreAdaptive, gaussLegendreLocal, gaussLegendreRule } from '../../core/numerics/gauss-legendre.js';
 import { PLUGIN_API_VERSION, type MethodPlugin } from '../../core/plugin/types.js';
-import { checkConfig, makeIntegrator } from '../../core/numerics/integrator-config.js';
+import { checkConfig, checkRtol, makeIntegrator, MIN_RTOL } from '../../core/numerics/integrator-config.js';
 
 export interface GaussLegendreConfig {
   rtol: number;
@@ -17,13 +17,14 @@ export interface GaussLegendreConfig {
 const DEFAULTS: GaussLegendreConfig = { rtol: 1e-10, order: 16, maxPanels: 1024, refinement: 'local' };
 
 export function createGaussLegendre(config: Partial<GaussLegendreConfig> = {}): Integrator {
-  const c: GaussLegendreConfig = { ...DEFAULTS, ...config };
+  const c: GaussLegendreConfig = { ...DEFAULTS, ...config, rtol: config.rtol ?? DEFAULTS.rtol };
   const id = 'integrator/gauss-legendre';
   checkConfig(id, c, { rtol: [0, 1], order: [1, 1000], maxPanels: [2, 2 ** 24] }, ['order', 'maxPanels']);
+  checkRtol(id, c.rtol);
   if (c.refinement !== 'local' && c.refinement !== 'uniform') throw new Error(`${id}: with.refinement must be 'local' or 'uniform', got ${JSON.stringify(c.refinement)}`);
   const adaptive = c.refinement === 'local' ? gaussLegendreLocal : gaussLegendreAdaptive;
   return makeIntegrator({
-    name: 'gauss-legendre', id, rtol: c.rtol, maxLevel: 24,
+    name: 'gauss-legendre', id, rtol: c.rtol, rtolGiven: config.rtol !== undefined, maxLevel: 24,
     adapt: (f, a, b, atol) => adaptive(f, a, b, { rtol: c.rtol, atol, order: c.order, maxPanels: c.maxPanels, what: id }),
     fixed: (a, b, level) => gaussLegendreRule(a, b, c.order, 2 ** level),
   });
@@ -41,10 +42,10 @@ export const gaussLegendre: MethodPlugin<Partial<GaussLegendreConfig>, Integrato
     properties: {
       rtol: {
         type: 'number',
-        exclusiveMinimum: 0,
+        minimum: MIN_RTOL,
         maximum: 1,
-        default: DEFAULTS.rtol,
-        description: 'Relative tolerance: panels are doubled until two successive estimates agree to rtol.',
+        description:
+          'Relative tolerance: panels are doubled until two successive estimates agree to rtol. Default ' + DEFAULTS.rtol + '; at least ' + MIN_RTOL + '. When given, it also governs the z nodes of spectra/limber (instead of that stage\'s rtol).',
       },
       refinement: {
         enum: ['local', 'uniform'],

@@ -5,7 +5,7 @@
 import type { Integrator } from '../../core/numerics/integrator.js';
 import { rombergAdaptive, rombergRule } from '../../core/numerics/romberg.js';
 import { PLUGIN_API_VERSION, type MethodPlugin } from '../../core/plugin/types.js';
-import { checkConfig, makeIntegrator } from '../../core/numerics/integrator-config.js';
+import { checkConfig, checkRtol, makeIntegrator, MIN_RTOL } from '../../core/numerics/integrator-config.js';
 
 export interface RombergConfig {
   rtol: number;
@@ -17,11 +17,12 @@ const DEFAULTS: RombergConfig = { rtol: 1e-8, maxLevel: 20 };
 const MIN_LEVEL = 3;
 
 export function createRomberg(config: Partial<RombergConfig> = {}): Integrator {
-  const c: RombergConfig = { ...DEFAULTS, ...config };
+  const c: RombergConfig = { ...DEFAULTS, ...config, rtol: config.rtol ?? DEFAULTS.rtol };
   const id = 'integrator/romberg';
   checkConfig(id, c, { rtol: [0, 1], maxLevel: [MIN_LEVEL, 30] }, ['maxLevel']);
+  checkRtol(id, c.rtol);
   return makeIntegrator({
-    name: 'romberg', id, rtol: c.rtol, maxLevel: 30,
+    name: 'romberg', id, rtol: c.rtol, rtolGiven: config.rtol !== undefined, maxLevel: 30,
     adapt(f, a, b, atol) {
       const r = rombergAdaptive(f, a, b, { rtol: c.rtol, atol, maxLevel: c.maxLevel, minLevel: MIN_LEVEL, what: id });
       return { value: r.value, rule: rombergRule(a, b, r.level) };
@@ -42,10 +43,10 @@ export const romberg: MethodPlugin<Partial<RombergConfig>, Integrator> = {
     properties: {
       rtol: {
         type: 'number',
-        exclusiveMinimum: 0,
+        minimum: MIN_RTOL,
         maximum: 1,
-        default: DEFAULTS.rtol,
-        description: 'Relative tolerance: the level is raised until two successive diagonal estimates agree to rtol.',
+        description:
+          'Relative tolerance: the level is raised until two successive diagonal estimates agree to rtol. Default ' + DEFAULTS.rtol + '; at least ' + MIN_RTOL + '. When given, it also governs the z nodes of spectra/limber (instead of that stage\'s rtol).',
       },
       maxLevel: {
         type: 'integer',

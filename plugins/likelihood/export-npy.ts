@@ -128,6 +128,11 @@ export function dataVectorExport(
   return { covariance: config.covariance, values, cov, blockSizes: perBin.map((e) => e.length), derivatives, parameters, entries };
 }
 
+/** The files an export may write, from its config (derivatives.npy only when the model has tangents). */
+export function exportFileNames(c: { covariance?: 'dense' | 'blocks' }): string[] {
+  return ['datavector.npy', c.covariance === 'blocks' ? 'covariance_blocks.npy' : 'covariance.npy', 'derivatives.npy', 'datavector.json'];
+}
+
 /** The files of an export: datavector.npy, covariance.npy or covariance_blocks.npy, derivatives.npy, datavector.json. */
 export function exportFiles(x: DataVectorExport, what: string): Record<string, string | Uint8Array> {
   const N = x.values.length, K = x.blockSizes.length, M = Math.max(0, ...x.blockSizes);

@@ -14,9 +14,9 @@ import { invertFisher } from '../../core/numerics/fisher-inverse.js';
 import { fisherResult } from './fisher-result.js';
 import fs from 'node:fs';
 import path from 'node:path';
-import { sigmasTable, sweepColumnsOf, writeFisher } from './write-fisher.js';
+import { fisherFileNames, sigmasTable, sweepColumnsOf, writeFisher } from './write-fisher.js';
 import { plotFisher } from './plot-fisher.js';
-import { type DataVectorExport, type ExportConfig, dataVectorExport, exportFiles, exportSchema } from './export-npy.js';
+import { type DataVectorExport, type ExportConfig, dataVectorExport, exportFileNames, exportFiles, exportSchema } from './export-npy.js';
 import { type ClCovarianceConfig, clBlocks, clCovarianceProblems, describeClLikelihood, clCovarianceProperties, noiseByTracer } from './cl-blocks.js';
 
 // the noise, binning and l_max blocks are shared with likelihood/gaussian (cl-blocks.ts)
@@ -139,4 +139,5 @@ export const gaussianFisher: StagePlugin<FisherConfig, { spectra: Spectra }, Fis
     return { 'fisher.svg': svg, 'fisher.png': png };
   },
   write: async (out, file, ctx) => ({ ...(await writeFisher(out, file, ctx.config)), ...(out.export ? exportFiles(out.export, 'likelihood/gaussian-fisher (the fiducial model)') : {}) }),
+  outputFiles: (file, { config }) => [...fisherFileNames(file, config), ...(config.export ? exportFileNames(config.export) : [])],
 };

@@ -45,7 +45,7 @@ import { whiten } from './fisher-matrix.js';
 import { fisherResult } from './fisher-result.js';
 import type { FisherResult } from './gaussian-fisher.js';
 import { fisherJson, fisherTsv, sigmasTable, sigmasTsv } from './write-fisher.js';
-import { type DataVectorExport, type ExportConfig, dataVectorExport, exportFiles, exportSchema } from './export-npy.js';
+import { type DataVectorExport, type ExportConfig, dataVectorExport, exportFileNames, exportFiles, exportSchema } from './export-npy.js';
 
 export interface GaussianConfig extends ClCovarianceConfig {
   /** 'model', or a cl.tsv file (relative to the pipeline file). */
@@ -143,7 +143,7 @@ function unwhiten(L: Float64Array, n: number, S: Float64Array, work: Float64Arra
 
 export interface LikelihoodTerms {
   lnL: number;
-  /** d ln L / dC, laid out like the spectra: Cbar[pair * nl + l]. */
+  /** d ln L / dC, laid out like the spectra: Cbar[pair * nl + l] (empty when asked for ln L alone). */
   Cbar: Float64Array;
   bins: ClBin[];
   /** Cholesky factor of Sigma_l per bin (row-major lower triangle). */
@@ -173,13 +173,15 @@ export function dataCovariance(model: Spectra, dataC: Float64Array, c: ClCovaria
 
 /**
  * ln L (1) and its gradient with respect to every C_l entry (2), from the model and data values; the data
- * covariance may be given (a sampler's data never change: see preparedData), else it is computed.
+ * covariance may be given (a sampler's data never change: see preparedData), else it is computed. With
+ * `withGradient` false (a plain ln L: no parameter varied), (2) is skipped and Cbar is empty: the un-whitening is
+ * half of this function's work.
  */
-export function gaussianTerms(model: Spectra, dataC: Float64Array, c: ClCovarianceConfig, cov?: DataCovariance): LikelihoodTerms {
+export function gaussianTerms(model: Spectra, dataC: Float64Array, c: ClCovarianceConfig, cov?: DataCovariance, withGradient = true): LikelihoodTerms {
   const nl = model.ell.length;
   const C = model.C.value;
   const { bins, chol } = cov ?? dataCovariance(model, dataC, c);
-  const Cbar = new Float64Array(C.length);
+  const Cbar = new Float64Array(withGradient ? C.length : 0);
   let lnL = 0;
   const maxN = Math.max(1, ...bins.map((b) => b.active.length));
   const Y = new Float64Array(maxN * maxN), work = new Float64Array(maxN * maxN);
@@ -192,6 +194,7 @@ export function gaussianTerms(model: Spectra, dataC: Float64Array, c: ClCovarian
     let q = 0;
     for (let i = 0; i < n * n; i++) q += Yv[i] * Yv[i];
     lnL -= 0.5 * w * q; // (1)
+    if (!withGradient) return;
     unwhiten(L, n, Yv, Wv); // G = Sigma^-1 X Sigma^-1
     for (let i = 0; i < n * n; i++) Cbar[pair[i] * nl + l] -= w * Yv[i]; // (2), (A,B) and (B,A) both land on the pair
   });
@@ -348,7 +351,7 @@ export const gaussianLikelihood: StagePlugin<GaussianConfig, { spectra: Spectra 
     const { dataC, cov } = preparedData(model, cfg, ctx.baseDir ?? process.cwd());
     const varied = [...(ctx.varied ?? [])];
     const P = varied.length;
-    const terms = gaussianTerms(model, dataC, cfg, cov);
+    const terms = gaussianTerms(model, dataC, cfg, cov, P > 0);
     const handle = reverseHandleOf(model);
     let gradient: Float64Array = new Float64Array(P);
     let F: Float64Array | null = null;
@@ -443,4 +446,8 @@ export const gaussianLikelihood: StagePlugin<GaussianConfig, { spectra: Spectra 
     }
     return out.export ? { ...files, ...exportFiles(out.export, `likelihood/gaussian (data: ${String(out.settings.data)})`) } : files;
   },
+  outputFiles: (file, { config }) => [
+    file, path.join(path.dirname(file), 'likelihood.json'), ...(config.fisher ? ['fisher.tsv', 'sigmas.tsv', 'fisher.json'] : []),
+    ...(config.export ? exportFileNames(config.export) : []),
+  ],
 };

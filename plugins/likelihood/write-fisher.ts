@@ -78,6 +78,12 @@ export function fisherJson(r: FisherResult): string {
   }, null, 1) + '\n';
 }
 
+/** The files writeFisher gives for `file`, from the config alone (StagePlugin.outputFiles). */
+export function fisherFileNames(file: string, config: { plot?: boolean }): string[] {
+  const base = file.replace(/\.tsv$/, '');
+  return [file, 'sigmas.tsv', `${base}.json`, ...(config.plot !== false ? [`${base}.svg`, `${base}.png`] : [])];
+}
+
 export async function writeFisher(r: FisherResult, file: string, config: { plot?: boolean }): Promise<OutputFiles> {
   const base = file.replace(/\.tsv$/, '');
   const files: OutputFiles = {

@@ -23,7 +23,7 @@ import { ellFactor, type Tracer, type TracerSet } from '../contracts/tracers.js'
 import { backgroundAt, backgroundAtAdjoint } from '../contracts/background-eval.js';
 import { bandedProducts, bandedProductsAdjoint, contractionPlan, limberWeights, limberWeightsAdjoint, type ContractionPlan } from './limber-sum.js';
 import { ellEdges, ellGrid, ellGridSchema, type EllSpec } from './ell-grid.js';
-import { spectraTsvHeader, spectraTsvRows, writeSpectra } from './write-spectra.js';
+import { spectraFileNames, spectraTsvHeader, spectraTsvRows, writeSpectra } from './write-spectra.js';
 import { readSpectra } from './read-spectra.js';
 import { plotSpectra } from './plot-spectra.js';
 import { kernelSupport, kernelsAtNodes, kernelsAtNodesAdjoint, multiplicativeFactors, pairOrder, tracerList, type TracerList } from './tracer-pairs.js';
@@ -82,7 +82,7 @@ const configSchema = {
       ],
     },
     probe_ell: { type: 'array', items: { type: 'number', minimum: 2 }, minItems: 1, default: [10, 100, 1000, 5000], description: 'multipoles of the probe integrand used to adapt the z nodes' },
-    rtol: { type: 'number', exclusiveMinimum: 0, maximum: 0.1, default: 1e-6, description: 'relative accuracy of the probe integral at which adaptive z nodes stop (the integrator\'s own rtol applies if looser)' },
+    rtol: { type: 'number', exclusiveMinimum: 0, maximum: 0.1, default: 1e-6, description: 'relative accuracy of the probe integral at which adaptive z nodes stop (the integrator\'s default rtol applies if looser; an rtol given in the integrator\'s config replaces this one)' },
     plot: { type: 'boolean', default: true, description: 'write cl.png and cl.svg next to cl.tsv' },
     power: {
       type: 'object',
@@ -146,8 +146,9 @@ export function limberNodes(inp: LimberInputs, config: LimberConfig, integrator:
   // The integral runs in x = ln z: near z -> 0 the lensing integrand falls like a non-integer power of z
   // (W ~ chi, P((l+1/2)/chi) ~ chi^1.x), which no polynomial rule in z resolves, while in ln z it is
   // smooth (CCL integrates in ln k for the same reason). dz = z dx.
-  // Adaptivity stops at the looser of the integrator's rtol and this stage's rtol: the kernels are cubic
-  // splines of tables (C2 at their knots), so polynomial rules converge only algebraically below ~1e-9.
+  // Adaptivity stops at the looser of the integrator's rtol and this stage's rtol (the kernels are cubic splines
+  // of tables, C2 at their knots, so polynomial rules converge only algebraically below ~1e-9), unless the
+  // integrator's config names an rtol: then that rtol governs (zNodesRtol), never silently overridden.
   const xLo = Math.log(zLo), xHi = Math.log(zHi);
   let lnRule: QuadratureRule;
   if (config.z_nodes === 'adaptive') {
@@ -160,9 +161,19 @@ export function limberNodes(inp: LimberInputs, config: LimberConfig, integrator:
     probeLn(coarse.x, vals);
     let est = 0;
     for (let q = 0; q < vals.length; q++) est += coarse.w[q] * vals[q];
-    lnRule = integrator.adaptRule(probeLn, xLo, xHi, config.rtol * Math.abs(est));
+    lnRule = integrator.adaptRule(probeLn, xLo, xHi, integrator.rtolGiven ? 0 : config.rtol * Math.abs(est));
   } else lnRule = integrator.fixedRule(xLo, xHi, config.z_nodes.level);
   return { lnRule, zLo, zHi };
+}
+
+/**
+ * The relative accuracy the adaptive z nodes are converged to: the integrator's rtol when its config names one
+ * (Integrator.rtolGiven), else the looser of the stage's `rtol` and the integrator's default. (Fixed nodes: the
+ * integrator's rtol, unused.)
+ */
+export function zNodesRtol(config: Pick<LimberConfig, 'rtol' | 'z_nodes'>, integrator: Integrator): number {
+  if (config.z_nodes !== 'adaptive' || integrator.rtolGiven) return integrator.rtol;
+  return Math.max(config.rtol, integrator.rtol);
 }
 
 /** The pairs grouped by the power inputs they integrate over ('a|b', sorted names). */
@@ -298,7 +309,7 @@ export function computeLimber(
   const out: Spectra = {
     ell, ...(edges ? { ellEdges: edges } : {}), tracers: list.tracers, pairNames: names, pairs, C: { value: C, tangent: dC, P: NP },
     settings: {
-      z_nodes: nq, z_range: [zLo, zHi], integrator: integrator.name, rtol: integrator.rtol, k_range_1overMpc: [config.k_min_1overMpc, config.k_max_1overMpc],
+      z_nodes: nq, z_range: [zLo, zHi], integrator: integrator.name, rtol: zNodesRtol(config, integrator), k_range_1overMpc: [config.k_min_1overMpc, config.k_max_1overMpc],
       ell_factors: Object.fromEntries(list.tracers.map((t) => [t.name, t.ellFactor])),
       power_inputs: Object.fromEntries(list.tracers.map((t) => [t.name, powerInputOf(t, map)])), z_beyond_power: beyond,
       non_limber: corr ? { l_switch: spec!.l_switch, ...corr.settings } : false,
@@ -521,6 +532,7 @@ export const limber: StagePlugin<LimberConfig, LimberInputs, Spectra> = {
     return r;
   },
   write: (out, file, ctx) => writeSpectra(out, file, ctx.config),
+  outputFiles: (file, { config }) => spectraFileNames(file, config),
   // cl.tsv grows row by row as the multipole blocks arrive: the header with the first chunk, then its rows
   streamFile(file): ChunkWriter | undefined {
     if (!file.endsWith('.tsv')) return undefined;

@@ -26,6 +26,12 @@ export function spectraTsvRows(ell: Float64Array, C: Float64Array, np: number): 
   return lines.join('');
 }
 
+/** The files writeSpectra gives for `file`, from the config alone (StagePlugin.outputFiles). */
+export function spectraFileNames(file: string, config: { plot?: boolean }): string[] {
+  const base = file.replace(/\.tsv$/, '');
+  return [file, `${base}.json`, ...(config.plot !== false ? [`${base}.svg`, `${base}.png`] : [])];
+}
+
 export async function writeSpectra(s: Spectra, file: string, config: { plot?: boolean }): Promise<OutputFiles> {
   const base = file.replace(/\.tsv$/, '');
   const files: OutputFiles = { [file]: spectraTsv(s) };

@@ -18,7 +18,7 @@
  * m_i) and the reverse VJP from the same lines. This file holds the configuration, parameters, tracers and the
  * stage descriptor.
  */
-import { PLUGIN_API_VERSION, type ParameterSpec, type StageContext, type StagePlugin } from '../../core/plugin/types.js';
+import { PLUGIN_API_VERSION, type DescribeContext, type ParameterSpec, type StageContext, type StagePlugin } from '../../core/plugin/types.js';
 import { backgroundAt, backgroundAtAdjoint } from '../contracts/background-eval.js';
 import type { Dual } from '../../core/ad/dual.js';
 import type { DualArray } from '../../core/ad/dual-array.js';
@@ -34,7 +34,7 @@ import type { RedshiftDistribution } from '../contracts/redshift.js';
 import { describeThreeByTwo } from './3x2pt-describe.js';
 
 export interface ThreeByTwoConfig {
-  /** Number of tomographic bins; must equal the n(z) stage's. */
+  /** Number of tomographic bins; must equal the n(z) stage's (unset in a pipeline: the n(z) stage's, see configureThreeByTwo). */
   bins: number;
   lensing: boolean;
   clustering: boolean;
@@ -72,7 +72,11 @@ export const threeByTwoSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    bins: { type: 'integer', minimum: 1, default: 10, description: "Number of tomographic bins (must equal the n(z) stage's)." },
+    bins: {
+      type: 'integer',
+      minimum: 1,
+      description: "Number of tomographic bins: by default the n(z) stage's (its description, before compute); 10 without one. If given, it must equal the n(z) stage's.",
+    },
     lensing: { type: 'boolean', default: true, description: 'Emit lensing tracers L1..Ln.' },
     clustering: { type: 'boolean', default: true, description: 'Emit clustering tracers G1..Gn.' },
     intrinsicAlignment: {
@@ -95,8 +99,9 @@ export const threeByTwoSchema = {
       type: 'array',
       items: { type: 'number', minimum: 0 },
       minItems: 1,
-      default: ISTF_ZBAR,
-      description: "Bin centres for the default bias b_i = sqrt(1 + zbar_i); must equal the n(z) stage's zbar.",
+      description:
+        "Bin centres for the default bias b_i = sqrt(1 + zbar_i): by default the n(z) stage's, when it fixes them before compute " +
+        '(istf-photometric; a table with binEdges), else the IST:F centres. If given, they must equal the n(z) stage\'s zbar.',
     },
     sigma_eps: { type: 'number', minimum: 0, default: 0.3, description: 'total intrinsic ellipticity dispersion: shape noise of the lensing tracers N_LL = sigma_eps^2 / nbar' },
     nbar_arcmin2: {
@@ -181,6 +186,22 @@ export function threeByTwoTracers(config: Partial<ThreeByTwoConfig>): Tracer[] {
   return out;
 }
 
+/**
+ * StagePlugin.configure: the bins and bin centres the pipeline leaves unset follow the n(z) stage's description
+ * (nBins, zbar), so that changing the n(z) binning is one edit: the biases b_i and shear biases m_i read, and the
+ * default bias sqrt(1 + zbar_i), follow. Fields the pipeline sets are kept (and checked against the n(z) by describe).
+ */
+export function configureThreeByTwo(config: Partial<ThreeByTwoConfig>, ctx: DescribeContext): Partial<ThreeByTwoConfig> {
+  const nz = ctx.inputs.nz;
+  if (!nz || Array.isArray(nz)) return config;
+  const out = { ...config };
+  if (out.bins === undefined && Number.isInteger(nz.nBins) && (nz.nBins as number) >= 1) out.bins = nz.nBins as number;
+  const bins = out.bins ?? THREE_BY_TWO_DEFAULTS.bins;
+  if (out.zbar === undefined && Array.isArray(nz.zbar) && nz.zbar.length === bins && nz.zbar.every((x) => typeof x === 'number' && x >= 0))
+    out.zbar = nz.zbar as number[];
+  return out;
+}
+
 /** Maximum |a - b| over the bins, for the zbar consistency check. */
 function zbarMismatch(a: readonly number[], b: Float64Array): number {
   let d = 0;
@@ -229,6 +250,7 @@ export const threeByTwoPlugin: StagePlugin<ThreeByTwoConfig, ThreeByTwoInputs, T
   differentiable: 'forward',
   check: (config) => checkThreeByTwoConfig(config),
   describe: describeThreeByTwo,
+  configure: (config, ctx) => configureThreeByTwo(config, ctx) as ThreeByTwoConfig,
   run(ctx: StageContext<ThreeByTwoConfig, ThreeByTwoInputs>): TracerSet {
     const cfg = resolveThreeByTwoConfig(ctx.config);
     const errors = checkThreeByTwoConfig(cfg);

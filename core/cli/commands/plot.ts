@@ -24,8 +24,12 @@ export default class Plot extends Command {
       const registry = await registryFor({ plugins: flags.plugin ?? [] });
       const writer = new OutputWriter(dir, 'plot', flags.force);
       let n = 0;
+      const drawn = new Set<unknown>(); // a hook shared by several plugins (every power stage's) is called once
       for (const { plugin } of registry.list()) {
-        if (isMethodPlugin(plugin) || !plugin.redraw) continue;
+        // eslint-disable-next-line @typescript-eslint/unbound-method -- its identity only; it is called on the plugin below
+        if (isMethodPlugin(plugin) || !plugin.redraw || drawn.has(plugin.redraw)) continue;
+        // eslint-disable-next-line @typescript-eslint/unbound-method -- as above
+        drawn.add(plugin.redraw);
         const files = await plugin.redraw(dir, { params: flags.params?.split(',').map((x) => x.trim()).filter(Boolean), reference: flags.reference ? path.resolve(flags.reference) : undefined });
         for (const [f, data] of Object.entries(files ?? {})) { this.log(`wrote ${writer.write(f, data)}`); n++; }
       }

@@ -11,7 +11,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MANIFEST, OutputWriter } from '../../../core/graph/write-outputs.js';
-import { preparePipeline } from '../../../core/cli/run-job.js';
+import { preparePipeline, runJob } from '../../../core/cli/run-job.js';
+import { MemoryStore } from '../../../core/cache/store.js';
 import { InputError } from '../../../core/schema/input-error.js';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../..');
@@ -36,6 +37,8 @@ describe('validate refuses what would misbehave later', () => {
     ['__proto__ as a parameter', ['--param', '__proto__=1'], /--param: "__proto__" is not a parameter name/],
     ['a hex number', ['--param', 'Omega_m=0x10'], /--param: "Omega_m=0x10" is not of the form NAME=NUMBER/],
     ['1e999', ['--set', 'parameters.h.value=1e999'], /parameters\.h\.value: is a number out of the range of a double/],
+    ['a companion file of one output (cl.json beside cl.tsv) as another output', ['--set', 'outputs={"cl":"cl.tsv","nz":"cl.json"}'],
+      /^error: outputs\.nz: cl\.json is also written by outputs\.cl \(written by spectra\/limber beside cl\.tsv\); every output needs its own file names/],
   ];
   // in-process (what `cosmodag validate` runs, and the text reportError prints); one CLI run checks the exit code
   for (const [what, args, pattern] of cases)
@@ -138,6 +141,37 @@ describe('--out after crashes, with two runs, with foreign files', () => {
     const o = cli(['run', BG, '--out', f]);
     expect(o.status).toBe(2);
     expect(o.stderr).toMatch(/--out: .* exists and is not a directory/);
+  });
+});
+
+describe('foreign files and a bad --cache are found before the first compute (issue 19)', () => {
+  it('a foreign companion file (cl.json beside cl.tsv) in --out: refused before any stage computes', async () => {
+    const out = tmp();
+    fs.writeFileSync(path.join(out, 'cl.json'), 'my notes');
+    const store = new MemoryStore();
+    const e = await runJob({ file: X3, out, quiet: true, store }).then(() => null, (x: unknown) => x);
+    expect(e).toBeInstanceOf(InputError);
+    expect((e as InputError).report()).toBe(`error: --out: ${path.join(out, 'cl.json')} exists and was not written by cosmodag (or was edited since); pass --force to overwrite it, or choose another --out\n`);
+    expect(store.size).toBe(0); // nothing computed
+    expect(fs.readdirSync(out)).toEqual(['cl.json']);
+  });
+
+  it('--cache naming a file, or a folder that cannot be created: an error naming --cache, before --out is touched', async () => {
+    const d = tmp();
+    const file = path.join(d, 'afile');
+    fs.writeFileSync(file, 'x');
+    const out = path.join(d, 'out');
+    const fail = (cache: string) => runJob({ file: BG, out, quiet: true, cache }).then(() => null, (x: unknown) => x as InputError);
+    const a = await fail(file);
+    expect(a).toBeInstanceOf(InputError);
+    expect(a!.issues).toEqual([{ path: '--cache', message: `${file}: exists and is not a directory; give --cache a folder (it is created if missing)` }]);
+    const b = await fail(path.join(file, 'sub'));
+    expect(b!.issues).toEqual([{ path: '--cache', message: `${path.join(file, 'sub')}: cannot create the cache folder: ${file} is a file; give --cache a folder (it is created if missing)` }]);
+    expect(fs.existsSync(out)).toBe(false);
+    const r = cli(['run', BG, '--out', out, '--cache', file]);
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/^error: --cache: .*afile: exists and is not a directory/);
+    expect(r.stderr).not.toMatch(/ENOTDIR|EEXIST|ENOENT/);
   });
 });
 

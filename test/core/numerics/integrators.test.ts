@@ -31,7 +31,10 @@ describe('integrator plugins', () => {
       expect(p.kind).toBe('integrator');
       const props = (p.configSchema as { properties: Record<string, { default?: unknown; description?: string }> }).properties;
       for (const [k, v] of Object.entries(props)) {
-        expect(v.default, `${p.id} ${k}`).toBeDefined();
+        // rtol alone has no schema default: a bound config names it only when the pipeline does (Integrator.rtolGiven;
+        // test/core/numerics/integrator-rtol.test.ts); create() applies the default below
+        if (k === 'rtol') expect(v.default, `${p.id} ${k}`).toBeUndefined();
+        else expect(v.default, `${p.id} ${k}`).toBeDefined();
         expect(v.description, `${p.id} ${k}`).toBeTruthy();
       }
     }
@@ -116,8 +119,8 @@ describe('integrator plugins', () => {
 
   it('throws a clear error when it cannot converge or the integrand is not finite', () => {
     const sq = vec(Math.sqrt);
-    expect(() => make('gauss-legendre', { rtol: 1e-15, maxPanels: 4 }).adaptRule(sq, 0, 1)).toThrow(
-      /integrator\/gauss-legendre: no convergence to rtol=1e-15 .*maxPanels=4.*relative/,
+    expect(() => make('gauss-legendre', { rtol: 1e-13, maxPanels: 4 }).adaptRule(sq, 0, 1)).toThrow(
+      /integrator\/gauss-legendre: no convergence to rtol=1e-13 .*maxPanels=4.*relative/,
     );
     expect(() => make('romberg', { rtol: 1e-14, maxLevel: 6 }).adaptRule(sq, 0, 1)).toThrow(/integrator\/romberg: no convergence.*maxLevel=6 \(65 points\)/);
     expect(() => make('newton-cotes', { rtol: 1e-14, maxPanels: 64 }).adaptRule(sq, 0, 1)).toThrow(/integrator\/newton-cotes \(simpson\).*maxPanels=64/);

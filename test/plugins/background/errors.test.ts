@@ -14,7 +14,7 @@ const check = (params: Record<string, number>, withBlock: Record<string, unknown
 
 describe('parameter ranges', () => {
   test.each([
-    [{ h: 0 }, /parameters\.h: 0 is not allowed: h \(dimensionless Hubble constant.*must be > 0/],
+    [{ h: 0 }, /parameters\.h: 0 is not allowed: h \(dimensionless Hubble constant.*must be >= 0\.1 \(allowed: 0\.1 <= h <= 2\)/],
     [{ h: 2.5 }, /parameters\.h: 2\.5 .*must be <= 2/],
     [{ Omega_m: -0.1 }, /parameters\.Omega_m: -0\.1 .*must be > 0/],
     [{ Omega_b: -0.01 }, /parameters\.Omega_b: -0\.01 .*must be >= 0/],

@@ -126,7 +126,7 @@ describe('mass split and checks', () => {
 
   test('planner checks name the parameter and what is allowed', () => {
     const check = (params: Record<string, number>, w: Record<string, unknown> = {}) => w0waBackground.check!(configWith(w), { params, baseDir: '.' });
-    expect(check({ ...MNU, m_nu: -0.01 })).toEqual([expect.stringMatching(/^parameters\.m_nu: -0\.01 is not allowed: .* must be >= 0$/)]);
+    expect(check({ ...MNU, m_nu: -0.01 })).toEqual([expect.stringMatching(/^parameters\.m_nu: -0\.01 is not allowed: .* must be >= 0 \(allowed: 0 <= m_nu <= 10\)$/)]);
     expect(check({ ...MNU, N_eff: 1 })).toEqual([expect.stringMatching(/^parameters\.N_eff: 1 is below the 1\.0132 that the 1 massive/)]);
     expect(check({ ...MNU, N_eff: 2.5 }, { neutrinos: { split: 'three-degenerate' } })[0]).toMatch(/^parameters\.N_eff: 2\.5 is below the 3\.039\d* that the 3 massive/);
     expect(check({ ...MNU, m_nu: 8, Omega_m: 0.2 })[0]).toMatch(/^parameters\.Omega_b: 0\.05 \+ Omega_nu = .* exceeds parameters\.Omega_m = 0\.2/);

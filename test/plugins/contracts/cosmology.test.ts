@@ -140,7 +140,7 @@ describe('the dependency table', () => {
 
 describe('range and cross-field checks', () => {
   test('ranges: the planner\'s wording with the parameter\'s meaning', () => {
-    expect(cosmologyProblems({ h: 0 }, ['H0'])).toEqual([expect.stringMatching(/^parameters\.h: 0 is not allowed: h \(dimensionless Hubble constant.*must be > 0$/)]);
+    expect(cosmologyProblems({ h: 0 }, ['H0'])).toEqual([expect.stringMatching(/^parameters\.h: 0 is not allowed: h \(dimensionless Hubble constant.*must be >= 0\.1 \(allowed: 0\.1 <= h <= 2\)$/)]);
     expect(cosmologyProblems({ T_cmb: -1 }, ['Omega_r'])[0]).toMatch(/^parameters\.T_cmb: -1 .*, K\) must be > 0/);
     expect(cosmologyProblems({ N_eff: NaN }, ['Omega_r'])[0]).toMatch(/^parameters\.N_eff: NaN is not a finite number/);
     // a parameter outside what the quantities depend on is not checked
@@ -169,7 +169,7 @@ describe('range and cross-field checks', () => {
   });
 
   test('massive neutrinos: m_nu >= 0, N_eff at least the massive species\' share', () => {
-    expect(cosmologyProblems({ m_nu: -0.1 }, ['Omega_nu'])[0]).toMatch(/^parameters\.m_nu: -0\.1 is not allowed: m_nu \(sum of the neutrino masses.*, eV\) must be >= 0$/);
+    expect(cosmologyProblems({ m_nu: -0.1 }, ['Omega_nu'])[0]).toMatch(/^parameters\.m_nu: -0\.1 is not allowed: m_nu \(sum of the neutrino masses.*, eV\) must be >= 0 \(allowed: 0 <= m_nu <= 10\)$/);
     expect(cosmologyProblems({ m_nu: 0.06, N_eff: 0.5 }, ['Omega_r'])[0])
       .toMatch(/^parameters\.N_eff: 0\.5 is below the 1\.0132 that the 1 massive neutrino species .* N_eff >= 1\.0132 is required/);
     expect(cosmologyProblems({ m_nu: 0.06, N_eff: 2 }, ['Omega_r'], {}, { species: 3, T_ncdm: 0.71611 })[0])
