@@ -18,8 +18,8 @@
  *  - Stopping (--until-ess, --max-time): no further segments; segments not yet taken by a worker are withdrawn,
  *    running ones are awaited and recorded.
  */
-import { Queue, QueueEvents, type Job } from 'bullmq';
-import { redisClient, scrub, type QueueTarget } from '../sweep/redis-queue.js';
+import type { Job } from 'bullmq';
+import { openQueue, scrub, type QueueTarget } from '../sweep/redis-queue.js';
 import type { ChainJobData, ChainProgress } from './chain-runner.js';
 import { ChainCheckpointer, decodeJson, readCheckpoint, type ChainCheckpoint, type StoredDraw } from './checkpoint.js';
 import type { PipelineSource } from './pipeline-source.js';
@@ -64,25 +64,12 @@ interface Chain {
 /** Run the chains as segments on the queue until each reaches its stopping rule or the run is stopped. */
 export async function runChainsOnQueue(o: QueueChainsOptions): Promise<{ stop: () => void; done: Promise<void> }> {
   const { target } = o;
-  const client = redisClient(target);
-  const eventsClient = redisClient(target);
-  let lastWarning = 0;
-  const watch = (c: typeof client) => c.on('error', (e: Error) => {
-    if (Date.now() - lastWarning < 10_000) return;
-    lastWarning = Date.now();
-    o.warn(scrub(`warning: the connection to Redis at ${target.display} failed (${e.message}); retrying`, target));
-  });
-  watch(client);
-  watch(eventsClient);
-  const queue = new Queue(o.queueName, { connection: client });
-  const events = new QueueEvents(o.queueName, { connection: eventsClient });
+  const { queue, events, close: closeQueue } = openQueue(target, o.queueName, o.warn);
   let timer: NodeJS.Timeout | undefined;
   const chains: Chain[] = [];
   const close = async () => {
     clearInterval(timer);
-    await Promise.allSettled([events.close(), queue.close()]);
-    client.disconnect();
-    eventsClient.disconnect();
+    await closeQueue();
     for (const c of chains) c.cp.close();
   };
   let resolveAll!: () => void;

@@ -136,27 +136,39 @@ export interface SubmitOptions {
 }
 
 /**
- * Queue every job (points already finished with success in the queue are delivered at once; failed ones are queued
- * again) and wait until each has a result. Returns a handle whose `done` resolves when all are in, and `close`.
+ * A queue and its event stream on two connections of their own, whose connection errors are reported through `warn`
+ * (at most one line per 10 s, the password scrubbed): what a sweep and a queued sampling run both submit through.
  */
-export async function submitJobs(target: QueueTarget, jobs: PointJob[], o: SubmitOptions): Promise<{ done: Promise<void>; close: () => Promise<void> }> {
+export function openQueue(target: QueueTarget, queueName: string, warn: (line: string) => void): { queue: Queue; events: QueueEvents; close: () => Promise<void> } {
   const client = redisClient(target);
   const eventsClient = redisClient(target);
   let lastWarning = 0;
   const watch = (c: Redis) => c.on('error', (e: Error) => {
     if (Date.now() - lastWarning < 10_000) return;
     lastWarning = Date.now();
-    o.warn(scrub(`warning: the connection to Redis at ${target.display} failed (${e.message}); retrying`, target));
+    warn(scrub(`warning: the connection to Redis at ${target.display} failed (${e.message}); retrying`, target));
   });
   watch(client);
   watch(eventsClient);
-  const queue = new Queue(o.queueName, { connection: client });
-  const events = new QueueEvents(o.queueName, { connection: eventsClient });
+  const queue = new Queue(queueName, { connection: client });
+  const events = new QueueEvents(queueName, { connection: eventsClient });
   const close = async () => {
-    clearInterval(timer);
     await Promise.allSettled([events.close(), queue.close()]);
     client.disconnect();
     eventsClient.disconnect();
+  };
+  return { queue, events, close };
+}
+
+/**
+ * Queue every job (points already finished with success in the queue are delivered at once; failed ones are queued
+ * again) and wait until each has a result. Returns a handle whose `done` resolves when all are in, and `close`.
+ */
+export async function submitJobs(target: QueueTarget, jobs: PointJob[], o: SubmitOptions): Promise<{ done: Promise<void>; close: () => Promise<void> }> {
+  const { queue, events, close: closeQueue } = openQueue(target, o.queueName, o.warn);
+  const close = async () => {
+    clearInterval(timer);
+    await closeQueue();
   };
   let timer: NodeJS.Timeout | undefined;
   try {

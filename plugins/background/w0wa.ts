@@ -24,7 +24,7 @@ import {
 } from '../contracts/cosmology.js';
 import { backgroundAt } from '../contracts/background-eval.js';
 import {
-  NEUTRINO_SPLITS, type NeutrinoSplit, type NeutrinoSplitName, T_NCDM_DEFAULT, neutrinoAmplitude, neutrinoMassOverT, neutrinoSplit,
+  NEUTRINO_SPLIT_PROPERTIES, type NeutrinoSplit, type NeutrinoSplitName, T_NCDM_DEFAULT, neutrinoAmplitude, neutrinoMassOverT, neutrinoSplit,
 } from '../contracts/neutrinos.js';
 import {
   conformalTime, conformalTimeAdjoint, lineOfSightDistance, lineOfSightDistanceAdjoint, transverseDistance, transverseDistanceAdjoint,
@@ -123,18 +123,7 @@ const configSchema = {
       type: 'object', additionalProperties: false, default: {},
       description:
         'the mass split of parameters.m_nu (read only when m_nu > 0; N_eff counts every species while relativistic, as in CLASS)',
-      properties: {
-        split: {
-          enum: Object.keys(NEUTRINO_SPLITS), default: 'one-massive',
-          description:
-            "'one-massive': one species of mass m_nu, N_ur = N_eff - 1.0133 massless (CLASS's mnu case: N_ur = 2.0328); " +
-            "'three-degenerate': three species of mass m_nu/3, N_ur = N_eff - 3.0399",
-        },
-        T_ncdm: {
-          type: 'number', exclusiveMinimum: 0, maximum: 2, default: T_NCDM_DEFAULT,
-          description: 'temperature of each massive species today over T_cmb (CLASS\'s T_ncdm; 0.71611 gives m_nu/Omega_nu h^2 = 93.14 eV)',
-        },
-      },
+      properties: NEUTRINO_SPLIT_PROPERTIES,
     },
   },
 } as const;

@@ -56,6 +56,23 @@ export const DEFAULT_NEUTRINO_SPLIT: NeutrinoSplit = { species: 1, T_ncdm: T_NCD
 export const NEUTRINO_SPLITS = { 'one-massive': 1, 'three-degenerate': 3 } as const;
 export type NeutrinoSplitName = keyof typeof NEUTRINO_SPLITS;
 
+/**
+ * The mass-split settings every stage that reads m_nu takes under `with.neutrinos` (the background, Eisenstein-Hu,
+ * the Boltzmann solver): one schema, so that the stages name and bound them alike (plan-time checks compare them).
+ */
+export const NEUTRINO_SPLIT_PROPERTIES = {
+  split: {
+    enum: Object.keys(NEUTRINO_SPLITS), default: 'one-massive',
+    description:
+      "'one-massive': one species of mass m_nu, N_ur = N_eff - 1.0133 massless (CLASS's mnu case: N_ur = 2.0328); " +
+      "'three-degenerate': three species of mass m_nu/3, N_ur = N_eff - 3.0399",
+  },
+  T_ncdm: {
+    type: 'number', exclusiveMinimum: 0, maximum: 2, default: T_NCDM_DEFAULT,
+    description: 'temperature of each massive species today over T_cmb (CLASS\'s T_ncdm; 0.71611 gives m_nu/Omega_nu h^2 = 93.14 eV)',
+  },
+} as const;
+
 export function neutrinoSplit(name: NeutrinoSplitName = 'one-massive', T_ncdm = T_NCDM_DEFAULT): NeutrinoSplit {
   return { species: NEUTRINO_SPLITS[name], T_ncdm };
 }

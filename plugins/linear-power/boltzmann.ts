@@ -29,7 +29,7 @@ import type { Background } from '../contracts/background.js';
 import {
   type CosmoQuantity, type Cosmology, type CosmologyRequirements, cosmologyOf, cosmologyProblems, cosmologyReads, cosmologyValues,
 } from '../contracts/cosmology.js';
-import { type NeutrinoSplit, type NeutrinoSplitName, NEUTRINO_SPLITS, T_NCDM_DEFAULT, neutrinoSplit } from '../contracts/neutrinos.js';
+import { type NeutrinoSplit, type NeutrinoSplitName, NEUTRINO_SPLIT_PROPERTIES, T_NCDM_DEFAULT, neutrinoSplit } from '../contracts/neutrinos.js';
 import type { PowerGrid } from '../contracts/power.js';
 import type { Recombination } from '../contracts/recombination.js';
 import { DEFAULT_RECOMBINATION_QUANTITIES, defaultRecombination } from '../recombination/index.js';
@@ -158,11 +158,7 @@ const configSchema = {
       type: 'object', additionalProperties: false, default: {},
       description: 'massive neutrinos (read only when parameters.m_nu > 0): mass split and the phase-space hierarchy',
       properties: {
-        split: {
-          enum: Object.keys(NEUTRINO_SPLITS), default: 'one-massive',
-          description: 'how m_nu is shared: one massive species + massless rest (CLASS mnu), or three degenerate (as background/w0wa)',
-        },
-        T_ncdm: num(T_NCDM_DEFAULT, 'temperature of each massive species today over T_cmb (CLASS default 0.71611)', { exclusiveMinimum: 0 }),
+        ...NEUTRINO_SPLIT_PROPERTIES,
         q_bins: { type: 'integer', minimum: 2, maximum: 64, default: DEFAULT_APPROXIMATIONS.ncdmQBins, description: 'Gauss-Laguerre momentum bins' },
         l_max: { type: 'integer', minimum: 4, maximum: 200, default: DEFAULT_APPROXIMATIONS.lmaxNcdm, description: 'highest multipole of each bin' },
         fluid_k_tau: num(DEFAULT_APPROXIMATIONS.ncdmFluidKTau, 'fluid approximation from k tau > this (CLASS ncdm_fluid_trigger_tau_over_tau_k; 0: never)', { minimum: 0 }),

@@ -49,7 +49,7 @@ import type { StaticDescription } from '../../core/plugin/types.js';
 import { topHatRule } from './sigma8.js';
 import { EH99_QUANTITIES, type MatterSpecies, eh99Power } from './eisenstein-hu-mdm.js';
 import {
-  NEUTRINO_SPLITS, type NeutrinoSplit, type NeutrinoSplitName, T_NCDM_DEFAULT, neutrinoSplit,
+  NEUTRINO_SPLIT_PROPERTIES, type NeutrinoSplit, type NeutrinoSplitName, T_NCDM_DEFAULT, neutrinoSplit,
 } from '../contracts/neutrinos.js';
 import { redrawPowerTables } from '../contracts/power-plot.js';
 
@@ -607,13 +607,7 @@ const configSchema = {
     neutrinos: {
       type: 'object', additionalProperties: false, default: {},
       description: 'the mass split of parameters.m_nu (eh99; the same as the background stage\'s with.neutrinos)',
-      properties: {
-        split: {
-          enum: Object.keys(NEUTRINO_SPLITS), default: 'one-massive',
-          description: "'one-massive': one massive species (N_nu = 1 in EH99); 'three-degenerate': three of m_nu/3 (N_nu = 3)",
-        },
-        T_ncdm: { type: 'number', exclusiveMinimum: 0, maximum: 2, default: T_NCDM_DEFAULT, description: 'temperature of each massive species over T_cmb' },
-      },
+      properties: NEUTRINO_SPLIT_PROPERTIES, // one-massive: N_nu = 1 in EH99; three-degenerate: N_nu = 3
     },
     output_z: outputZSchema,
   },
