@@ -129,9 +129,11 @@ export function createMetropolis(config: Partial<MetropolisConfig> = {}): Sample
 
   /** C = (n0 C0 + n S) / (n0 + n), when the learned estimate exists. */
   function learn(s: MetropolisState): void {
-    const S = regularizedCovariance(s.learned);
-    if (!S) return;
     const n = s.learned.n, n0 = s.priorDraws;
+    // with a prior covariance the estimate needs no shrinking (C0 keeps C positive definite); shrinking a correlated
+    // S toward its diagonal would inflate its thin directions (see nuts.ts windowMetric)
+    const S = regularizedCovariance(s.learned, false, !(n0 > 0));
+    if (!S) return;
     const C = S.map((v, i) => (n0 * s.prior[i] + n * v) / (n0 + n));
     if (!choleskyOf(C, s.dim)) return;
     s.proposal = C;

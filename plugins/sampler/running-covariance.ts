@@ -35,14 +35,16 @@ export function addDraw(rc: RunningCovariance, x: ArrayLike<number>, scratch: Fl
  * metric"; Stan shrinks toward 1e-3 I, we shrink toward the sample's own diagonal, which does not depend on the
  * parameters' units): C = n/(n+5) S + 5/(n+5) diag(S). Positive definite whenever every variance is positive,
  * even with fewer draws than dimensions. `diagonalOnly` keeps diag(S). Null when a variance is not positive
- * or not finite (a window in which the chain did not move).
+ * or not finite (a window in which the chain did not move). `shrink = false` returns S itself (for a caller that
+ * regularises otherwise, e.g. toward a prior covariance: shrinking a strongly correlated S toward its diagonal
+ * inflates its thin directions by orders of magnitude).
  */
-export function regularizedCovariance(rc: RunningCovariance, diagonalOnly = false): number[] | null {
+export function regularizedCovariance(rc: RunningCovariance, diagonalOnly = false, shrink = true): number[] | null {
   const dim = rc.mean.length;
   const n = rc.n;
   if (n < 2) return null;
   const out = new Array<number>(dim * dim).fill(0);
-  const w = diagonalOnly ? 0 : n / (n + 5);
+  const w = diagonalOnly ? 0 : shrink ? n / (n + 5) : 1;
   for (let i = 0; i < dim; i++) {
     const v = rc.m2[i * dim + i] / (n - 1);
     if (!(v > 0) || !Number.isFinite(v)) return null;
