@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkBuild, CLI_SOURCES } from './build-stamp.js';
+import { relaunch, runsHere, watchParent } from './relaunch.js';
 
 if (!process.env.COSMODAG_SKIP_BUILD_CHECK) {
   const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -14,6 +15,10 @@ if (!process.env.COSMODAG_SKIP_BUILD_CHECK) {
     process.exit(1);
   }
 }
+
+// sweep and worker run in a child process with V8 flags of their own (bin/relaunch.js says why)
+if (!runsHere(process.argv[2])) await relaunch();
+watchParent();
 
 const { execute } = await import('@oclif/core');
 await execute({ dir: import.meta.url });

@@ -35,6 +35,7 @@ import { chainSeeds } from './rng.js';
 import { startingPoint } from './start.js';
 import type { SamplingProblem } from './target.js';
 import type { ParameterSummary } from './diagnostics.js';
+import { configureWorkerHeaps } from '../sweep/worker-heap.js';
 
 export interface SampleJobOptions {
   file: string;
@@ -461,6 +462,7 @@ async function runAll(o: SampleJobOptions, c: RunContext): Promise<{ stopped: 's
     workersStop = () => { for (const w of workers) w.postMessage({ type: 'stop' }); };
     try {
       await Promise.all(groups.map((jobs) => new Promise<void>((resolve, reject) => {
+        configureWorkerHeaps();
         const w = new Worker(script);
         workers.push(w);
         let finished = false;

@@ -16,6 +16,7 @@ import { DiskStore, type MemoStore } from '../cache/store.js';
 import { RecentStore } from '../sampling/target.js';
 import { runSegment, type SegmentInput, type SegmentResult } from '../sampling/segment.js';
 import { runPoint, type PointJob, type PointResult } from './run-point.js';
+import { configureWorkerHeaps } from './worker-heap.js';
 
 /**
  * Stage outputs a runner keeps in memory (most recently used): about nine points of a seven-stage pipeline. Stages
@@ -60,6 +61,15 @@ export class PointPool {
     this.threaded = !!threadScript();
   }
 
+  /**
+   * Start up to `threads` threads now and have each load the plugins of `pipeline` (a sweep calls this before it
+   * plans its points, so that module loading overlaps the planning). Nothing runs; a later job finds them loaded.
+   */
+  warm(threads: number, pipeline: unknown, baseDir: string): void {
+    if (!this.threaded || this.closed || this.o.remote) return;
+    while (this.slots.length < Math.min(threads, Math.max(1, this.o.threads))) this.spawn().worker.postMessage({ type: 'warm', pipeline, baseDir });
+  }
+
   /** Run a point (queued until a thread is free). Never rejects: a failure is a failed result. */
   run(job: PointJob): Promise<PointResult> {
     return this.submit({ kind: 'point', job });
@@ -100,6 +110,7 @@ export class PointPool {
   }
 
   private spawn(): Slot {
+    configureWorkerHeaps();
     const worker = new Worker(threadScript()!, {
       workerData: { allowCommands: this.o.allowCommands, remote: this.o.remote, cacheDir: this.o.cacheDir, allowedPluginFiles: this.o.allowedPluginFiles ?? [] },
     });

@@ -7,7 +7,8 @@
  * planned pipelines and memo stores.
  *
  * workerData: {allowCommands, remote, cacheDir?, allowedPluginFiles}
- * Messages in:  {type: 'job', id, job: PointJob} | {type: 'segment', id, job: SegmentInput}
+ * Messages in:  {type: 'job', id, job: PointJob} | {type: 'segment', id, job: SegmentInput} | {type: 'warm', pipeline, baseDir}
+ *               (load the pipeline's plugins before the first job; local pools only)
  * Messages out: {type: 'result', id, result: PointResult | SegmentResult}
  */
 import path from 'node:path';
@@ -16,13 +17,18 @@ import { DiskStore, type MemoStore } from '../cache/store.js';
 import { STORE_ENTRIES } from './point-pool.js';
 import { RecentStore } from '../sampling/target.js';
 import { runSegment, type SegmentInput, type SegmentResult } from '../sampling/segment.js';
-import { checkJob, claimedKey, runPoint, type PointJob, type PointResult } from './run-point.js';
+import { checkJob, claimedKey, registryOf, runPoint, type PointJob, type PointResult } from './run-point.js';
 
 if (parentPort) {
   const port = parentPort;
   const env = workerData as { allowCommands: boolean; remote: boolean; cacheDir?: string; allowedPluginFiles?: string[] };
   const store: MemoStore = env.cacheDir ? new DiskStore(path.resolve(env.cacheDir), new RecentStore(STORE_ENTRIES)) : new RecentStore(STORE_ENTRIES);
-  port.on('message', (msg: { type: string; id: number; job: unknown }) => {
+  port.on('message', (msg: { type: string; id: number; job: unknown; pipeline?: unknown; baseDir?: string }) => {
+    if (msg.type === 'warm') {
+      // a failure here is the first job's to report
+      if (!env.remote && typeof msg.baseDir === 'string') registryOf(msg.pipeline, msg.baseDir).catch(() => undefined);
+      return;
+    }
     if (msg.type === 'segment') {
       const job = msg.job as SegmentInput;
       const answer = (result: SegmentResult) => port.postMessage({ type: 'result', id: msg.id, result });

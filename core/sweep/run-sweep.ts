@@ -122,6 +122,15 @@ function readStored(file: string): StoredResult | null {
 }
 
 export async function runSweep(o: SweepOptions): Promise<SweepResult> {
+  const early: { pool: PointPool | null } = { pool: null };
+  try {
+    return await sweepWith(o, early);
+  } finally {
+    await early.pool?.close();
+  }
+}
+
+async function sweepWith(o: SweepOptions, early: { pool: PointPool | null }): Promise<SweepResult> {
   const log = o.log ?? ((l: string) => process.stdout.write(l + '\n'));
   const progress = o.progress ?? ((l: string) => process.stderr.write(l + '\n'));
   const t0 = performance.now();
@@ -144,6 +153,11 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
     if (why) throw new InputError([issue('--plot', why)]);
   }
   if (o.resume && o.restart) throw new InputError([issue('--resume', 'and --restart contradict each other: continue the stored sweep, or discard it')]);
+  // the threads start now and load the pipeline's plugins while this thread plans the points (~10 ms a point)
+  if (!target) {
+    early.pool = new PointPool({ threads: workers, allowCommands: true, remote: false, cacheDir: o.cache });
+    early.pool.warm(Math.min(workers, source.points.length), base, baseDir);
+  }
 
   // 2. plan every point
   const keys: (string | null)[] = [];
@@ -272,12 +286,9 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
           await handle.close();
         }
       } else if (jobs.length) {
-        const pool = new PointPool({ threads: Math.min(workers, jobs.length), allowCommands: true, remote: false, cacheDir: o.cache });
-        try {
-          await untilAborted(Promise.all(jobs.map((j) => pool.run(j).then((r) => { if (!o.signal?.aborted) onResult(r); }))), o.signal);
-        } finally {
-          await pool.close();
-        }
+        const pool = early.pool ?? new PointPool({ threads: Math.min(workers, jobs.length), allowCommands: true, remote: false, cacheDir: o.cache });
+        early.pool = pool;
+        await untilAborted(Promise.all(jobs.map((j) => pool.run(j).then((r) => { if (!o.signal?.aborted) onResult(r); }))), o.signal);
       }
     } catch (e) {
       if (e instanceof Aborted) interrupted = true;

@@ -51,7 +51,9 @@ async function timed(o: Omit<SweepOptions, 'out'>): Promise<Timing> {
 const fisherSweep = { file: fisher, sets: noPlots, lhs: N, ranges: ['w0=-1.2:-0.8', 'wa=-0.4:0.4'], seed: 1 };
 const trivialSweep = { file: background, sets: ['stages.background.with.grid.count=41', 'stages.background.with.output_z.count=11'], vary: [`h=${Array.from({ length: TRIVIAL }, (_, i) => (0.6 + 0.002 * i).toFixed(3)).join(',')}`] };
 
-console.log(`cosmodag sweep: ${N} points of ${path.relative(root, fisher)} (Latin hypercube over w0, wa), ${os.availableParallelism()} cores\n`);
+// the CLI runs sweep and worker under --single-threaded (bin/relaunch.js); `npm run bench:sweep` starts this script so
+const v8Flags = process.execArgv.filter((a) => a.startsWith('--single-threaded')).join(' ') || 'V8 defaults (run through npm run bench:sweep for the CLI\'s --single-threaded)';
+console.log(`cosmodag sweep: ${N} points of ${path.relative(root, fisher)} (Latin hypercube over w0, wa), ${os.availableParallelism()} cores; this process: ${v8Flags}\n`);
 const one = await timed({ ...fisherSweep, workers: 1 });
 console.log(`1 worker thread      ${one.seconds.toFixed(2).padStart(7)} s   ${(N / one.seconds).toFixed(2).padStart(6)} points/s`);
 const two = await timed({ ...fisherSweep, workers: 2 });
