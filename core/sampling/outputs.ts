@@ -9,13 +9,14 @@
  *                                  (the format of getdist's README: "Samples and chain files")
  *   samples.tsv                    every post-warm-up draw: chain, iteration, walker, minus_log_post, lnL_plus_prior... 
  *   summary.tsv                    parameter, mean, sd, lo68, hi68, lo95, hi95, rhat, ess_bulk, ess_tail
- *   posterior.svg / .png           triangle plot of the samples, the Fisher ellipses overlaid
+ *   posterior.svg / .png           triangle plot of the samples of the cosmological parameters, the Fisher ellipses overlaid
  *   sample.json                    settings, seeds, per-chain statistics, diagnostics
  *
  * An ensemble chain's walkers are kept as separate series for the diagnostics (as ArviZ does with emcee's walkers)
  * and written to its chain file iteration by iteration.
  */
 import { latexToMarkup, sampleTriangleSvg } from '../plot/sample-triangle.js';
+import { triangleParameters } from '../../plugins/likelihood/plot-fisher.js';
 import { toPng } from '../plot/png.js';
 import { summarizeParameter, type ParameterSummary } from './diagnostics.js';
 import type { StoredDraw } from './checkpoint.js';
@@ -117,22 +118,26 @@ export async function sampleFiles(o: OutputInput): Promise<{ files: Record<strin
     fixed(s.rhat, 5), fixed(s.essBulk, 5), fixed(s.essTail, 5),
   ].join('\t'))].join('\n') + '\n';
 
-  // the triangle plot of all draws pooled
+  // the triangle plot of all draws pooled: the cosmological parameters (as fisher.png shows them; all of them when
+  // none is sampled): 19 panels a side made every label unreadable, and the nuisance parameters are in summary.tsv
   const total = series.reduce((a, s) => a + s.columns[0].length, 0);
   if (total >= 2) {
-    const columns = names.map((_, i) => {
+    const shown = triangleParameters(names).map((n) => names.indexOf(n));
+    const columns = shown.map((i) => {
       const out = new Float64Array(total);
       let k = 0;
       for (const s of series) { out.set(s.columns[i], k); k += s.columns[i].length; }
       return out;
     });
-    const svg = sampleTriangleSvg(names, columns, {
+    const D = names.length;
+    const hidden = D - shown.length;
+    const svg = sampleTriangleSvg(shown.map((i) => names[i]), columns, {
       title: o.title,
-      labels: parameters.map((p) => latexToMarkup(p.latex)),
-      label: `posterior samples (${total}): 68%, 95%`,
-      gaussian: o.fisher ? { center: parameters.map((p) => p.value), cov: o.fisher.cov, label: 'Fisher at the fiducial: 68%, 95%' } : undefined,
-      reference: parameters.map((p) => p.value),
-      bounds: parameters.map((p) => [p.lower, p.upper]),
+      labels: shown.map((i) => latexToMarkup(parameters[i].latex)),
+      label: `posterior samples (${total}): 68%, 95%${hidden ? `; marginalized over ${hidden} other parameter${hidden > 1 ? 's' : ''} (summary.tsv)` : ''}`,
+      gaussian: o.fisher ? { center: shown.map((i) => parameters[i].value), cov: shown.flatMap((i) => shown.map((j) => o.fisher!.cov[i * D + j])), label: 'Fisher at the fiducial: 68%, 95%' } : undefined,
+      reference: shown.map((i) => parameters[i].value),
+      bounds: shown.map((i) => [parameters[i].lower, parameters[i].upper]),
     });
     files['posterior.svg'] = svg;
     files['posterior.png'] = await toPng(svg);
