@@ -36,6 +36,11 @@ export interface LogLikelihoodDescription {
   field: string;
   /** with[fisherOption] = true adds output[fisherOption] with the Fisher matrix `F` over `names` (priors included). */
   fisherOption?: string;
+  /**
+   * Set (to the option's path under the stage, e.g. 'with.data') when the data are recomputed from the model at every
+   * point: ln L is then constant and the posterior is the prior, which `cosmodag sample` refuses.
+   */
+  dataFollowsModel?: string;
 }
 
 /** The log-likelihood stage of a plan and what it declares; an InputError when there is none (or several). */
@@ -53,6 +58,8 @@ export function likelihoodStage(plan: Plan): { stage: string; declared: LogLikel
   if (found.length > 1)
     throw new InputError([issue('stages', `several stages compute a log-likelihood (${found.map((f) => f.stage).join(', ')}); cosmodag sample needs exactly one`)]);
   const like = found[0];
+  if (like.declared.dataFollowsModel)
+    throw new InputError([issue(`stages.${like.stage}.${like.declared.dataFollowsModel}`, `is "model": the data are the model at every sampled point, so ln L is the same everywhere and the chains would sample the prior; write data first (cosmodag run PIPELINE --out out/mock writes cl.tsv at the parameters' values, --param NAME=VALUE for a mock elsewhere) and pass --set 'stages.${like.stage}.${like.declared.dataFollowsModel}="out/mock/cl.tsv"'`)]);
   // every other stage must feed it (a stage beside it would be computed for nothing, or be another result)
   const feeding = ancestors(plan, [like.stage]);
   const beside = plan.order.filter((n) => !feeding.has(n));

@@ -321,7 +321,7 @@ export const gaussianLikelihood: StagePlugin<GaussianConfig, { spectra: Spectra 
   // output.lnL, gradient in the order of output.names) and which option adds the Fisher matrix (output.fisher.F)
   describe: (config, ctx) => {
     const d = describeClLikelihood(config, ctx);
-    return d.problems?.length ? d : { ...d, description: { ...d.description, logLikelihood: { field: 'lnL', fisherOption: 'fisher' } } };
+    return d.problems?.length ? d : { ...d, description: { ...d.description, logLikelihood: { field: 'lnL', fisherOption: 'fisher', ...(config.data === 'model' ? { dataFollowsModel: 'with.data' } : {}) } } };
   },
 
   check(config, { baseDir }) {

@@ -41,6 +41,7 @@ const cases: [string, () => [string | object, ...string[]], RegExp][] = [
   ['a gaussian prior with sigma <= 0', () => [toy((p) => { p.parameters.a.prior = { gaussian: [0, -1] }; })], /^error: parameters\.a\.prior\.gaussian: \[0,-1\]: sigma = -1 must be > 0/],
   ['a bounded parameter without a prior', () => [toy((p) => { delete p.parameters.b.prior; })], /^error: parameters\.b\.prior: b is sampled and its physical range is b > 0 .*give it a uniform prior/],
   ['a NaN in the data file', () => [likelihood, '--set', `stages.like.with.data=${JSON.stringify(nanData())}`], /^error: stages\.like\.with\.data: .*cl\.tsv, line 4, column LL_1_1: "NaN" is not a finite number/],
+  ['data that are the model at every point (ln L constant)', () => [likelihood], /^error: stages\.like\.with\.data: is "model": the data are the model at every sampled point/],
   ['a pipeline without a likelihood stage', () => [path.join(root, 'pipelines/euclid-3x2pt-fisher.json')], /^error: stages\.fisher: likelihood\/gaussian-fisher does not compute a log-likelihood, and no other stage does/],
   ['nuts through a black box', () => [toy((p) => { p.stages.model.use = 'toy-model/blackbox'; }), '--sampler', 'nuts'], /^error: the sampler needs gradients, and this pipeline cannot give exact ones: stages\.model: toy-model\/blackbox is a black box/],
   ['an unknown sampler', () => [toy(), '--sampler', 'gibbs'], /^error: --sampler: unknown sampler method "gibbs"; available: .*nuts/],

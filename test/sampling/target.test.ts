@@ -11,6 +11,7 @@ import { InputError } from '../../core/schema/input-error.js';
 import { editedSource, targetFor, type PipelineSource } from '../../core/sampling/pipeline-source.js';
 import { scaledInverse, startingPoint } from '../../core/sampling/start.js';
 import { readSource } from '../../core/sampling/pipeline-source.js';
+import { fiducialData } from '../plugins/reverse/harness.js';
 
 const here = path.dirname(new URL(import.meta.url).pathname);
 const root = path.resolve(here, '../..');
@@ -111,7 +112,10 @@ describe('the posterior target', () => {
 
   it('on the main job\'s likelihood, a point with Omega_b > Omega_m is refused before compute', async () => {
     // a prior wide enough to reach Omega_b > Omega_m
-    const src = readSource(path.join(root, 'pipelines/euclid-3x2pt-likelihood.json'), [], ['stages.cl.with.plot=false', 'parameters.Omega_b.prior={"uniform": [0.02, 0.5]}']);
+    const main = path.join(root, 'pipelines/euclid-3x2pt-likelihood.json');
+    // its default data ("model") are refused for sampling, naming the option
+    await expect(targetFor(readSource(main, [], ['stages.cl.with.plot=false']), false)).rejects.toThrow(/stages\.like\.with\.data: is "model": .* the chains would sample the prior/);
+    const src = readSource(main, [], ['stages.cl.with.plot=false', 'parameters.Omega_b.prior={"uniform": [0.02, 0.5]}', `stages.like.with.data=${JSON.stringify(await fiducialData())}`]);
     const { target, problem } = await targetFor(src, false);
     expect(problem.parameters).toHaveLength(19);
     const theta = problem.parameters.map((p) => p.value);
