@@ -6,11 +6,10 @@
  * them, so that a consumer (the Limber stage) can name the field to change when the grid does not cover what
  * it needs. A stage computing P at the background's redshifts also reports a grid beyond the background's.
  */
-import { resolve } from 'node:path';
 import type { DescribeContext, StaticDescription } from '../../core/plugin/types.js';
 import { inputDescription, num, pathOf, setBy, type Described } from './describe.js';
 import { type KGridConfig, type ZGridConfig, configuredGridSizeProblems, gridSizeProblems, kCount } from './power-grid-spec.js';
-import { readPowerTable, type PowerGridFileConfig } from './power-table.js';
+import { readGridTables, type PowerGridFileConfig } from './power-table.js';
 
 /**
  * The grid of a stage configured by `k` and `z` blocks (power-grid-spec.ts: linear-power/eisenstein-hu,
@@ -65,9 +64,11 @@ export function describeOnLinearGrid(ctx: DescribeContext, opts: { background: b
 export function describePowerGridFile(config: PowerGridFileConfig, ctx: DescribeContext): Described {
   let t;
   try {
-    t = readPowerTable(resolve(ctx.baseDir ?? process.cwd(), config.file), { h_units: config.h_units ?? 'auto', h: ctx.params.h });
+    // both tables when a CDM + baryon one is given (with.cb_file): their k and z must agree; with.matter: 'cb' needs one
+    const tables = readGridTables(config, ctx.baseDir ?? process.cwd(), ctx.params.h);
+    t = (config.matter ?? 'total') === 'cb' ? tables.cb! : tables.total;
   } catch (e) {
-    return { problems: [`with.file: ${(e as Error).message}`] };
+    return { problems: [(e as Error).message] };
   }
   const tk = t.k_1overMpc, tz = t.z;
   const table = { k_min: tk[0], k_max: tk[tk.length - 1], z_min: tz[0], z_max: tz[tz.length - 1] };

@@ -12,6 +12,8 @@
  *   P columns:         `P_z<z>_Mpc3` | `P(z=<z>)[Mpc^3]`   P in Mpc^3
  *                      `P_z<z>_Mpc3overh3` | `P(z=<z>)[(Mpc/h)^3]`  P in (Mpc/h)^3 (CLASS's pk tables)
  *                      `P(z=<z>)`                          unit from `h_units`
+ *   P_cb columns:      `Pcb_z<z>_Mpc3` | `Pcb_z<z>_Mpc3overh3` the CDM + baryon spectrum (massive neutrinos), after
+ *                      the P columns, at the same redshifts (what linear-power/boltzmann writes when m_nu > 0)
  * Internally k is in 1/Mpc and P in Mpc^3: k = h k_h, P = P_h / h^3.
  *
  * Interpolation (powerTableAt): a not-a-knot cubic spline of ln P in ln k along each tabulated z, then a
@@ -39,6 +41,8 @@ export interface PowerTable {
   readonly z: Float64Array;
   /** P [Mpc^3], row-major z-by-k: P[iz * nk + ik]. */
   readonly P_Mpc3: Float64Array;
+  /** P_cb [Mpc^3] (CDM + baryons) from `Pcb_z<z>_Mpc3` columns, same z and layout as P_Mpc3; absent without them. */
+  readonly Pcb_Mpc3?: Float64Array;
 }
 
 /** true: columns without an explicit unit are in h-units; false: in Mpc units; 'auto': every column must say. */
@@ -58,6 +62,8 @@ interface KColumn {
 interface PColumn {
   z: number;
   unit: Unit;
+  /** a `Pcb_...` column (CDM + baryons) */
+  cb: boolean;
 }
 
 function parseKHeader(name: string): KColumn | null {
@@ -68,14 +74,14 @@ function parseKHeader(name: string): KColumn | null {
 }
 
 const NUM = '([-+]?(?:\\d+\\.?\\d*|\\.\\d+)(?:[eE][-+]?\\d+)?)';
-const OURS = new RegExp(`^P_z${NUM}_(Mpc3|Mpc3overh3)$`);
+const OURS = new RegExp(`^P(cb)?_z${NUM}_(Mpc3|Mpc3overh3)$`);
 const CLASS = new RegExp(`^P\\(z=${NUM}\\)(\\[Mpc\\^3\\]|\\[\\(Mpc/h\\)\\^3\\])?$`);
 
 function parsePHeader(name: string): PColumn | null {
   let m = OURS.exec(name);
-  if (m) return { z: Number(m[1]), unit: m[2] === 'Mpc3' ? 'Mpc' : 'h' };
+  if (m) return { z: Number(m[2]), unit: m[3] === 'Mpc3' ? 'Mpc' : 'h', cb: m[1] === 'cb' };
   m = CLASS.exec(name);
-  if (m) return { z: Number(m[1]), unit: m[2] === undefined ? 'unspecified' : m[2] === '[Mpc^3]' ? 'Mpc' : 'h' };
+  if (m) return { z: Number(m[1]), unit: m[2] === undefined ? 'unspecified' : m[2] === '[Mpc^3]' ? 'Mpc' : 'h', cb: false };
   return null;
 }
 
@@ -124,7 +130,7 @@ export function parsePowerTable(text: string, source: string, opts: PowerTableRe
     if (!c || !Number.isFinite(c.z) || c.z < 0)
       throw new Error(
         `${where(headerLine)}: column ${j + 1} '${head[j]}' is not a P(k, z) column; expected 'P_z<z>_Mpc3', ` +
-          `'P_z<z>_Mpc3overh3' or CLASS's 'P(z=<z>)[(Mpc/h)^3]' with z >= 0`,
+          `'P_z<z>_Mpc3overh3', CLASS's 'P(z=<z>)[(Mpc/h)^3]' or (CDM + baryons) 'Pcb_z<z>_Mpc3' with z >= 0`,
       );
     pCols.push(c);
   }
@@ -135,11 +141,20 @@ export function parsePowerTable(text: string, source: string, opts: PowerTableRe
   if (needH && !(h !== undefined && Number.isFinite(h) && h > 0))
     throw new Error(`${where(headerLine)}: the table is in h-units, so a positive parameter h is needed to convert it; got ${h}`);
 
-  // z columns: distinct; sorted ascending (the file may list them in any order)
-  const order = pCols.map((_, j) => j).sort((a, b) => pCols[a].z - pCols[b].z);
-  for (let a = 1; a < order.length; a++)
-    if (pCols[order[a]].z === pCols[order[a - 1]].z)
-      throw new Error(`${where(headerLine)}: two columns ('${head[order[a - 1] + 1]}', '${head[order[a] + 1]}') have the same z = ${pCols[order[a]].z}`);
+  // z columns: distinct; sorted ascending (the file may list them in any order); P_cb columns at the same z as P's
+  const sorted = (cb: boolean) => pCols.map((_, j) => j).filter((j) => pCols[j].cb === cb).sort((a, b) => pCols[a].z - pCols[b].z);
+  const order = sorted(false), orderCb = sorted(true);
+  for (const o of [order, orderCb])
+    for (let a = 1; a < o.length; a++)
+      if (pCols[o[a]].z === pCols[o[a - 1]].z)
+        throw new Error(`${where(headerLine)}: two columns ('${head[o[a - 1] + 1]}', '${head[o[a] + 1]}') have the same z = ${pCols[o[a]].z}`);
+  if (order.length === 0)
+    throw new Error(`${where(headerLine)}: the header has Pcb (CDM + baryon) columns but no P (total matter) column; a table gives P, and P_cb beside it`);
+  if (orderCb.length && (orderCb.length !== order.length || orderCb.some((j, a) => pCols[j].z !== pCols[order[a]].z)))
+    throw new Error(
+      `${where(headerLine)}: the Pcb columns are at z = [${orderCb.map((j) => pCols[j].z).join(', ')}] but the P columns at ` +
+        `z = [${order.map((j) => pCols[j].z).join(', ')}]; P_cb must be given at the same redshifts as P`,
+    );
 
   const ks: number[] = [];
   const rows: number[][] = [];
@@ -166,17 +181,21 @@ export function parsePowerTable(text: string, source: string, opts: PowerTableRe
   }
   if (ks.length < 4) throw new Error(`${source}: ${ks.length} data rows; need at least 4 k values for a cubic spline in k`);
 
-  const nk = ks.length, nz = pCols.length;
+  const nk = ks.length, nz = order.length;
   const kScale = kUnit === 'h' ? h! : 1;
   const k_1overMpc = Float64Array.from(ks, (k) => k * kScale);
   const z = Float64Array.from(order, (j) => pCols[j].z);
-  const P_Mpc3 = new Float64Array(nz * nk);
-  for (let a = 0; a < nz; a++) {
-    const j = order[a];
-    const pScale = pUnits[j] === 'h' ? 1 / (h! * h! * h!) : 1;
-    for (let i = 0; i < nk; i++) P_Mpc3[a * nk + i] = rows[i][j + 1] * pScale;
-  }
-  return { source, k_1overMpc, z, P_Mpc3 };
+  const columns = (o: number[]): Float64Array => {
+    const out = new Float64Array(nz * nk);
+    for (let a = 0; a < nz; a++) {
+      const j = o[a];
+      const pScale = pUnits[j] === 'h' ? 1 / (h! * h! * h!) : 1;
+      for (let i = 0; i < nk; i++) out[a * nk + i] = rows[i][j + 1] * pScale;
+    }
+    return out;
+  };
+  const P_Mpc3 = columns(order);
+  return orderCb.length ? { source, k_1overMpc, z, P_Mpc3, Pcb_Mpc3: columns(orderCb) } : { source, k_1overMpc, z, P_Mpc3 };
 }
 
 /** Read a table file (see parsePowerTable). */
@@ -300,13 +319,17 @@ export function formatZ(z: number): string {
   return String(Number(z.toPrecision(6)));
 }
 
-/** A P(k, z) table in the `k_1overMpc  P_z<z>_Mpc3 ...` format (P row-major z-by-k). */
-export function formatPowerTable(k_1overMpc: Float64Array, z: Float64Array, P_Mpc3: Float64Array): string {
+/**
+ * A P(k, z) table in the `k_1overMpc  P_z<z>_Mpc3 ...` format (P row-major z-by-k); with `Pcb_Mpc3` (the CDM +
+ * baryon spectrum, same layout) its `Pcb_z<z>_Mpc3` columns follow the P columns.
+ */
+export function formatPowerTable(k_1overMpc: Float64Array, z: Float64Array, P_Mpc3: Float64Array, Pcb_Mpc3?: Float64Array): string {
   const nk = k_1overMpc.length;
-  const lines = [['k_1overMpc', ...Array.from(z, (zz) => `P_z${formatZ(zz)}_Mpc3`)].join('\t')];
+  const sets = Pcb_Mpc3 ? [['P', P_Mpc3], ['Pcb', Pcb_Mpc3]] as const : [['P', P_Mpc3]] as const;
+  const lines = [['k_1overMpc', ...sets.flatMap(([name]) => Array.from(z, (zz) => `${name}_z${formatZ(zz)}_Mpc3`))].join('\t')];
   for (let i = 0; i < nk; i++) {
     const row = [k_1overMpc[i].toExponential(10)];
-    for (let j = 0; j < z.length; j++) row.push(P_Mpc3[j * nk + i].toExponential(10));
+    for (const [, P] of sets) for (let j = 0; j < z.length; j++) row.push(P[j * nk + i].toExponential(10));
     lines.push(row.join('\t'));
   }
   return lines.join('\n') + '\n';
@@ -314,14 +337,17 @@ export function formatPowerTable(k_1overMpc: Float64Array, z: Float64Array, P_Mp
 
 /**
  * The `pk.tsv` a power stage writes: P at the grid's k for the redshifts zq (interpolated in z as in
- * powerTableAt when zq are not grid nodes). Values only; tangents are not written.
+ * powerTableAt when zq are not grid nodes), and when the grid carries P_cb (massive neutrinos) its
+ * `Pcb_z<z>_Mpc3` columns after them. Values only; tangents are not written.
  */
 export function formatPowerGridAt(
-  grid: { k_1overMpc: Float64Array; z: Float64Array; P_Mpc3: { value: Float64Array }; source: string },
+  grid: { k_1overMpc: Float64Array; z: Float64Array; P_Mpc3: { value: Float64Array }; P_cb_Mpc3?: { value: Float64Array }; source: string },
   zq: Float64Array,
 ): string {
-  const t: PowerTable = { source: `${grid.source} P(k, z) grid`, k_1overMpc: grid.k_1overMpc, z: grid.z, P_Mpc3: grid.P_Mpc3.value };
-  return formatPowerTable(grid.k_1overMpc, zq, powerTableAt(t, grid.k_1overMpc, zq, { extrapolate: false }));
+  const at = (P: Float64Array, what: string) =>
+    powerTableAt({ source: `${grid.source} ${what} grid`, k_1overMpc: grid.k_1overMpc, z: grid.z, P_Mpc3: P }, grid.k_1overMpc, zq, { extrapolate: false });
+  const cb = grid.P_cb_Mpc3 ? at(grid.P_cb_Mpc3.value, 'P_cb(k, z)') : undefined;
+  return formatPowerTable(grid.k_1overMpc, zq, at(grid.P_Mpc3.value, 'P(k, z)'), cb);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -331,6 +357,10 @@ export function formatPowerGridAt(
 export interface PowerGridFileConfig {
   /** Path of the table (relative paths resolve against the pipeline file's folder). */
   file: string;
+  /** A second table whose P columns are the CDM + baryon spectrum (CLASS's pk_cb_lin.tsv), on file's (k, z) grid. */
+  cb_file?: string;
+  /** Which spectrum the stage outputs: 'total' (the P columns) or 'cb' (the Pcb columns, or cb_file's). */
+  matter?: 'total' | 'cb';
   h_units: HUnits;
   extrapolate: boolean;
   /** 'native': the table's own k; else a log-spaced grid (interpolated). */
@@ -351,6 +381,19 @@ export const powerGridFileSchema = {
       description:
         "TSV table: header 'k_1overMpc' | 'k_hoverMpc' | 'k[h/Mpc]', then one column per z: 'P_z<z>_Mpc3' or CLASS's 'P(z=<z>)[(Mpc/h)^3]' (docs/power.md); " +
         "a relative path resolves against the pipeline file's folder",
+    },
+    cb_file: {
+      type: 'string', minLength: 1,
+      description:
+        "massive neutrinos: a second table whose P columns are the CDM + baryon spectrum P_cb (e.g. CLASS's pk_cb_lin.tsv beside " +
+        "pk_lin.tsv), on the same k and z as file; not needed when file has Pcb_z<z>_Mpc3 columns (our pk.tsv with m_nu > 0)",
+    },
+    matter: {
+      // no schema default (absent = 'total'): the configs, and so the memo keys, of existing grid stages stay as they were
+      enum: ['total', 'cb'],
+      description:
+        "the spectrum this stage outputs: 'total' (default: the P columns; P_cb, when given, is carried along and written to pk.tsv) or " +
+        "'cb' (CDM + baryons: the Pcb columns or cb_file; for a consumer that wants P_cb, e.g. HMcode's cold input)",
     },
     h_units: {
       enum: ['auto', true, false], default: 'auto',
@@ -405,14 +448,82 @@ export const H_UNIT_SPEC: ParameterSpec = {
   max: 2,
 };
 
+/** The tables of a `grid` stage: total matter, and the CDM + baryon spectrum when given (Pcb columns or cb_file). */
+export interface GridTables {
+  total: PowerTable;
+  cb: PowerTable | null;
+}
+
+/**
+ * Read a `grid` stage's table(s) and check them against each other; errors start with the config path they
+ * concern (`with.file`, `with.cb_file`, `with.matter`) and say what is allowed. Used by run and by describe (so
+ * `cosmodag validate` reports them before compute).
+ */
+export function readGridTables(c: PowerGridFileConfig, baseDir: string, h: number | undefined): GridTables {
+  const opts = { h_units: c.h_units ?? 'auto', h };
+  const read = (path: string, file: string): PowerTable => {
+    try {
+      return readPowerTable(resolve(baseDir, file), opts);
+    } catch (e) {
+      throw new Error(`${path}: ${(e as Error).message}`);
+    }
+  };
+  const total = read('with.file', c.file);
+  let cb: PowerTable | null = total.Pcb_Mpc3
+    ? { source: `${total.source} (Pcb columns)`, k_1overMpc: total.k_1overMpc, z: total.z, P_Mpc3: total.Pcb_Mpc3 }
+    : null;
+  if (c.cb_file !== undefined) {
+    if (cb)
+      throw new Error(
+        `with.cb_file: ${c.file} (with.file) already has Pcb_z<z>_Mpc3 columns; give the CDM + baryon spectrum either as those ` +
+          'columns or as with.cb_file, not both (remove with.cb_file to use the columns)',
+      );
+    const u = read('with.cb_file', c.cb_file);
+    if (u.Pcb_Mpc3)
+      throw new Error(
+        `with.cb_file: ${c.cb_file} has Pcb_z<z>_Mpc3 columns; with.cb_file must be a table whose P columns are the CDM + baryon ` +
+          "spectrum (e.g. CLASS's pk_cb_lin.tsv); a pk.tsv with Pcb columns goes in with.file alone",
+      );
+    const nk = total.k_1overMpc.length, nz = total.z.length;
+    const fmt = (a: Float64Array) => `[${Array.from(a).join(', ')}]`;
+    if (u.z.length !== nz || u.z.some((v, i) => v !== total.z[i]))
+      throw new Error(
+        `with.cb_file: its redshifts ${fmt(u.z)} (${c.cb_file}) differ from with.file's ${fmt(total.z)} (${c.file}); ` +
+          'the two tables must share their z columns (and their k rows)',
+      );
+    if (u.k_1overMpc.length !== nk)
+      throw new Error(
+        `with.cb_file: ${u.k_1overMpc.length} k rows (${c.cb_file}) against ${nk} in with.file (${c.file}); the two tables must ` +
+          'share their k rows (and z columns)',
+      );
+    for (let i = 0; i < nk; i++)
+      if (Math.abs(u.k_1overMpc[i] / total.k_1overMpc[i] - 1) > 1e-9)
+        throw new Error(
+          `with.cb_file: k row ${i + 1} is ${u.k_1overMpc[i].toPrecision(10)} 1/Mpc (${c.cb_file}) but ${total.k_1overMpc[i].toPrecision(10)} 1/Mpc in with.file ` +
+            `(${c.file}); the two tables must share their k rows (to 1e-9) and z columns`,
+        );
+    cb = u;
+  }
+  if ((c.matter ?? 'total') === 'cb' && !cb)
+    throw new Error(
+      `with.matter: 'cb' needs the CDM + baryon spectrum, but ${c.file} (with.file) has no Pcb_z<z>_Mpc3 columns and with.cb_file ` +
+        "is not set; add with.cb_file (e.g. CLASS's pk_cb_lin.tsv), or use with.matter: 'total' (allowed: 'total', 'cb')",
+    );
+  return { total, cb };
+}
+
 /**
  * The table of a `grid` stage on its output grid: values only (P_Mpc3 without tangents: a fixed table does
- * not depend on the cosmological parameters; h, when needed for h-units, is used at its value).
+ * not depend on the cosmological parameters; h, when needed for h-units, is used at its value). With
+ * `matter: 'cb'` P_Mpc3 is the CDM + baryon spectrum; with 'total' and a P_cb given, P_cb_Mpc3 carries it.
  */
 export function powerGridFromFile(id: string, c: PowerGridFileConfig, h: number | undefined, baseDir = process.cwd()): {
-  k_1overMpc: Float64Array; z: Float64Array; P_Mpc3: { value: Float64Array; tangent: null; P: 0 }; source: string;
+  k_1overMpc: Float64Array; z: Float64Array; P_Mpc3: { value: Float64Array; tangent: null; P: 0 };
+  P_cb_Mpc3?: { value: Float64Array; tangent: null; P: 0 }; source: string;
 } {
-  const t = readPowerTable(resolve(baseDir, c.file), { h_units: c.h_units ?? 'auto', h });
+  const { total, cb } = readGridTables(c, baseDir, h);
+  const wantCb = (c.matter ?? 'total') === 'cb';
+  const t = wantCb ? cb! : total;
   let k = t.k_1overMpc, z = t.z;
   if (c.k !== 'native' && c.k !== undefined) {
     const kc = {
@@ -435,8 +546,9 @@ export function powerGridFromFile(id: string, c: PowerGridFileConfig, h: number 
     }
     z[zc.count - 1] = zc.z_max;
   }
-  const P = k === t.k_1overMpc && z === t.z ? t.P_Mpc3 : powerTableAt(t, k, z, { extrapolate: c.extrapolate ?? false });
-  return { k_1overMpc: k, z, P_Mpc3: { value: P, tangent: null, P: 0 }, source: `table ${c.file}` };
+  const on = (u: PowerTable) => (k === u.k_1overMpc && z === u.z ? u.P_Mpc3 : powerTableAt(u, k, z, { extrapolate: c.extrapolate ?? false }));
+  const grid = { k_1overMpc: k, z, P_Mpc3: { value: on(t), tangent: null, P: 0 as const }, source: `table ${c.file}${wantCb ? ' (cb)' : ''}` };
+  return !wantCb && cb ? { ...grid, P_cb_Mpc3: { value: on(cb), tangent: null, P: 0 } } : grid;
 }
 
 /**
@@ -457,7 +569,10 @@ export function powerGridFileStage(port: 'linear-power' | 'nonlinear-power', des
     differentiable: 'forward',
     describe: (config, ctx) => describePowerGridFile(config, ctx),
     // the table's content enters the memo key (a file edited in place recomputes)
-    fingerprint: (config, ctx) => fileFingerprint(resolve(ctx.baseDir, config.file)),
+    fingerprint: (config, ctx) =>
+      config.cb_file === undefined
+        ? fileFingerprint(resolve(ctx.baseDir, config.file))
+        : `${fileFingerprint(resolve(ctx.baseDir, config.file))}+${fileFingerprint(resolve(ctx.baseDir, config.cb_file))}`,
     run(ctx): PowerGrid {
       const h = ctx.config.h_units === false ? undefined : ctx.param('h').v;
       return powerGridFromFile(id, ctx.config, h, ctx.baseDir);

@@ -14,6 +14,13 @@ export interface PowerGrid {
   readonly P_Mpc3: DualArray;
   /** What produced it (e.g. `eisenstein-hu`, `halofit`), for metadata. */
   readonly source: string;
+  /**
+   * Optional, with massive neutrinos: the CDM + baryon P_cb(k, z) [Mpc^3] on the same grid, carried beside a
+   * total-matter P (linear-power/boltzmann, linear-power/grid) so that pk.tsv gets its `Pcb_z<z>_Mpc3` columns.
+   * Consumers do not read it: which spectrum a stage uses is wiring (a stage whose P_Mpc3 is P_cb, e.g.
+   * `with.matter: "cb"`, on the input that wants it; docs/power.md "Which spectrum each probe uses").
+   */
+  readonly P_cb_Mpc3?: DualArray;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -28,6 +35,8 @@ export function checkPowerGrid(x: unknown, out: Messages): void {
   const okZ = checkAscending(out, 'z', z, 1);
   const nk = okK ? k.length : 0, nz = okZ ? z.length : 0;
   checkDualArray(out, 'P_Mpc3', x.P_Mpc3, okK && okZ ? nz * nk : undefined, okK && okZ ? `nz*nk = ${nz}*${nk}` : undefined, blocks());
+  if (x.P_cb_Mpc3 !== undefined)
+    checkDualArray(out, 'P_cb_Mpc3', x.P_cb_Mpc3, okK && okZ ? nz * nk : undefined, okK && okZ ? `nz*nk = ${nz}*${nk}` : undefined, blocks());
   checkString(out, 'source', x.source);
 }
 

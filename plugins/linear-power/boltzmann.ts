@@ -27,15 +27,16 @@ import type { OdeSolver } from '../../core/numerics/ode/index.js';
 import { PLUGIN_API_VERSION, type ParameterSpec, type StageChunk, type StagePlugin } from '../../core/plugin/types.js';
 import type { Background } from '../contracts/background.js';
 import {
-  type CosmoQuantity, type Cosmology, type CosmologyRequirements, cosmologyOf, cosmologyProblems, cosmologyReads, cosmologyValues,
+  type CosmoQuantity, type Cosmology, type CosmologyRequirements, cosmologyOf, cosmologyProblems, cosmologyReads, cosmologyValues, parametersOf,
 } from '../contracts/cosmology.js';
 import { type NeutrinoSplit, type NeutrinoSplitName, NEUTRINO_SPLIT_PROPERTIES, T_NCDM_DEFAULT, neutrinoSplit } from '../contracts/neutrinos.js';
 import type { PowerGrid } from '../contracts/power.js';
 import type { Recombination } from '../contracts/recombination.js';
 import { DEFAULT_RECOMBINATION_QUANTITIES, defaultRecombination } from '../recombination/index.js';
 import { solveModes } from './boltzmann/parallel.js';
+import { type PowerBar, boltzmannStageVjp } from './boltzmann/adjoint-power.js';
 import type { ModeResult } from './boltzmann/mode.js';
-import { type ApproximationSettings, DEFAULT_APPROXIMATIONS, buildModeSetup } from './boltzmann/setup.js';
+import { type ApproximationSettings, DEFAULT_APPROXIMATIONS, type ModeSetup, buildModeSetup } from './boltzmann/setup.js';
 import { type TransferSplines, type TransferTable, transferAt, transferKGrid, transferSplines } from './boltzmann/transfer.js';
 import {
   type KGridConfig, type ZGridConfig, kGridProblems, kGridSchema, logKGrid, outputZProblems, outputZSchema, zGrid,
@@ -52,7 +53,8 @@ export interface BoltzmannConfig {
   output_z: number[];
   normalization: 'sigma8' | 'A_s';
   k_pivot: number;
-  transfer: { k_max: number; per_decade: number; bao: { k_min: number; k_max: number; step: number } };
+  /** k_max absent: the output grid's largest k, at most TRANSFER_K_MAX_H h/Mpc (transferKMax). */
+  transfer: { k_max?: number; per_decade: number; bao: { k_min: number; k_max: number; step: number } };
   precision: {
     rtol: number;
     atol: number;
@@ -119,7 +121,12 @@ const configSchema = {
       type: 'object', additionalProperties: false, default: {},
       description: 'k-modes actually solved; the output grid is interpolated (and extrapolated beyond k_max) from them',
       properties: {
-        k_max: num(1.0, 'largest solved k [1/Mpc]; beyond it delta_m = A ln(c k) (Meszaros), see docs/boltzmann.md', { exclusiveMinimum: 0 }),
+        k_max: {
+          type: 'number', exclusiveMinimum: 0,
+          description:
+            'largest solved k [1/Mpc] (never above the output grid\'s k_max); default: the output grid\'s k_max, at most 50 h/Mpc. ' +
+            'Beyond it delta_m = A ln(c k) (Meszaros), see docs/boltzmann.md',
+        },
         per_decade: { type: 'integer', minimum: 5, maximum: 1000, default: 16, description: 'log-spaced modes per decade (plus the uniform BAO modes)' },
         bao: {
           type: 'object', additionalProperties: false, default: {},
@@ -179,7 +186,7 @@ function configProblems(c: BoltzmannConfig): string[] {
   return out;
 }
 
-function approximations(c: BoltzmannConfig): ApproximationSettings {
+export function approximations(c: BoltzmannConfig): ApproximationSettings {
   const p = c.precision;
   return {
     ...DEFAULT_APPROXIMATIONS,
@@ -236,6 +243,17 @@ function modeBlocks(ks: Float64Array, z: Float64Array, size: number, emit: (c: S
   };
 }
 
+/** Default top of the solved modes, in h/Mpc: the output is solved, not extrapolated, up to here (issue 17). */
+export const TRANSFER_K_MAX_H = 50;
+
+/**
+ * Largest solved k [1/Mpc]: with.transfer.k_max when given, else TRANSFER_K_MAX_H h/Mpc (h at its value: the
+ * mode grid is not differentiated); never above the output's largest k.
+ */
+export function transferKMax(cfg: { transfer: { k_max?: number } }, h: number, kOutMax: number): number {
+  return Math.min(cfg.transfer.k_max ?? TRANSFER_K_MAX_H * h, kOutMax);
+}
+
 /**
  * Solve the modes and assemble P(k, z): the computation of the stage, callable without a StageContext
  * (benchmarks, tests).
@@ -251,6 +269,8 @@ export async function boltzmannPower(
     /** Output grids overriding cfg.k / cfg.z (benchmarks): ascending k [1/Mpc], ascending z. */
     kOut?: Float64Array;
     zOut?: Float64Array;
+    /** Test hook (parallel.ts ParallelOptions.scheduleFrom): the modes' switching times from this setup. */
+    scheduleFrom?: ModeSetup;
   },
 ): Promise<BoltzmannPower> {
   const problems = configProblems(cfg);
@@ -269,7 +289,7 @@ export async function boltzmannPower(
       `linear-power/boltzmann: w0 = ${c.w0.v}, wa = ${c.wa.v} needs dark-energy perturbations; ` +
         "set with.dark_energy.perturbations to 'ppf'",
     );
-  const kSolveMax = Math.min(cfg.transfer.k_max, kOut[kOut.length - 1]);
+  const kSolveMax = transferKMax(cfg, c.h.v, kOut[kOut.length - 1]);
   const kSolveMin = Math.min(kOut[0], kSolveMax / 10);
   const ks = transferKGrid({
     kMin: kSolveMin, kMax: kSolveMax, perDecade: cfg.transfer.per_decade,
@@ -284,7 +304,7 @@ export async function boltzmannPower(
   const blocks = inp.onChunk ? modeBlocks(ks, Float64Array.from(zs), Math.max(1, Math.ceil(ks.length / 16)), inp.onChunk) : undefined;
   const run = await solveModes(setup, ks, xOut, inp.solver,
     { rtol: cfg.precision.rtol, atol: cfg.precision.atol, sensitivities: Pa > 0 },
-    { threads: cfg.threads, onProgress: inp.onProgress, onMode: blocks ? (i, r) => blocks.add(i, r) : undefined });
+    { threads: cfg.threads, onProgress: inp.onProgress, onMode: blocks ? (i, r) => blocks.add(i, r) : undefined, scheduleFrom: inp.scheduleFrom });
   blocks?.flush();
   const nk = ks.length;
   const table = (pick: (r: ModeResult) => [Float64Array, Float64Array | null]): TransferTable => {
@@ -373,15 +393,8 @@ export async function boltzmannPower(
  * Pcb_z<z>_Mpc3 (CDM + baryons) per z. Without massive neutrinos P_cb = P_m and the file is the massless one.
  */
 export function formatBoltzmannPower(output: BoltzmannPower, zq: Float64Array): string {
-  const main = formatPowerGridAt(output, zq);
-  if (!output.P_cb_Mpc3) return main;
-  const cb = formatPowerGridAt({ ...output, P_Mpc3: output.P_cb_Mpc3 }, zq);
-  const a = main.trimEnd().split('\n'), b = cb.trimEnd().split('\n');
-  const lines = a.map((l, i) => {
-    const extra = b[i].split('\t').slice(1);
-    return [l, ...(i === 0 ? extra.map((h) => h.replace(/^P_/, 'Pcb_')) : extra)].join('\t');
-  });
-  return lines.join('\n') + '\n';
+  // the table format's writer adds the Pcb columns when the grid carries P_cb (contracts/power-table.ts)
+  return formatPowerGridAt(output, zq);
 }
 
 export const boltzmann: StagePlugin<BoltzmannConfig, { background: Background; recombination?: Recombination }, BoltzmannPower> = {
@@ -421,6 +434,17 @@ export const boltzmann: StagePlugin<BoltzmannConfig, { background: Background; r
       onProgress: (done, total) => ctx.progress(done, total, 'k-modes'),
       onChunk: ctx.chunk ? (c) => ctx.chunk!(c) : undefined,
     });
+  },
+
+  // reverse mode: the discrete adjoint of the modes' tsit5 steps (boltzmann/adjoint-power.ts, docs/reverse-mode.md)
+  vjp(ctx, outputBar) {
+    const cfg = ctx.config;
+    const quantities = boltzmannQuantities(cfg);
+    const r = boltzmannStageVjp(cfg, {
+      values: cosmologyValues(ctx, quantities), reads: parametersOf(quantities), split: splitOf(cfg),
+      recombination: ctx.inputs.recombination, solver: ctx.method<OdeSolver>('ode-solver'),
+    }, outputBar as PowerBar);
+    return r.recombination ? { params: r.params, inputs: { recombination: { ...r.recombination } } } : { params: r.params };
   },
 
   summarize(o) {

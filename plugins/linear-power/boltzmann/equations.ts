@@ -201,7 +201,20 @@ function splineRow(y: Float64Array, m: Float64Array, o: number, i: number, t: nu
   return u * y[o + i] + t * y[o + i + 1] + ((h * h) / 6) * ((u * u * u - u) * m[o + i] + (t * t * t - t) * m[o + i + 1]);
 }
 
+/**
+ * Indices of PerturbationRhs.nudge: the base quantities (P_* of setup.ts, 0..9), then the thermal scalars read at the
+ * evaluation point: ln kappa', d ln kappa'/dx, c_b^2, d c_b^2/dx, tau (x >= the table's start; above it, NUDGE_LK
+ * offsets ln of the early kappa' coefficient and NUDGE_CB2 ln c_b^2, the others have no effect).
+ */
+export const NUDGE_LK = 10, NUDGE_DLK = 11, NUDGE_CB2 = 12, NUDGE_DCB2 = 13, NUDGE_TAU = 14, NUDGE_COUNT = 15;
+
 export class PerturbationRhs {
+  /**
+   * Additive offsets of what the equations read at a point (indices NUDGE_*), or null: reverse mode
+   * (adjoint.ts) differentiates f, delta_m and the switch maps with respect to these few scalars and accumulates
+   * their cotangents onto the base quantities and the spline nodes (flat in the number of directions).
+   */
+  nudge: Float64Array | null = null;
   readonly L: Layout;
   readonly k: number;
   readonly k2: number;
@@ -234,6 +247,7 @@ export class PerturbationRhs {
       for (let a = 0; a < Pa; a++) v += S.Jq[j * S.Pa + a] * sv![a];
       q[j] = v;
     }
+    if (this.nudge) for (let j = 0; j < 10; j++) q[j] += this.nudge[j];
     return q;
   }
 
@@ -276,16 +290,17 @@ export class PerturbationRhs {
     p.aH = Math.sqrt(aH2);
     // (aH)' = -(1/2) sum rho-hat (1 + 3w)   (conformal-time Friedmann acceleration equation)
     p.aHprime = -0.5 * (p.rb + p.rc + 2 * (p.rg + p.rn) + (1 + 3 * p.w) * p.rde + p.rnc + 3 * p.pnc);
+    const nd = this.nudge;
     if (x >= S.xMin) {
-      const lk = this.spline(S.lnKappa, x, sv, false);
+      const lk = this.spline(S.lnKappa, x, sv, false) + (nd ? nd[NUDGE_LK] : 0);
       p.kappa = Math.exp(lk);
-      p.kappaPrime = p.kappa * this.spline(S.lnKappa, x, sv, true) * p.aH;
-      p.cb2 = this.spline(S.cb2, x, sv, false);
-      p.cb2Prime = this.spline(S.cb2, x, sv, true) * p.aH;
-      p.tau = this.spline(S.tau, x, sv, false);
+      p.kappaPrime = p.kappa * (this.spline(S.lnKappa, x, sv, true) + (nd ? nd[NUDGE_DLK] : 0)) * p.aH;
+      p.cb2 = this.spline(S.cb2, x, sv, false) + (nd ? nd[NUDGE_CB2] : 0);
+      p.cb2Prime = (this.spline(S.cb2, x, sv, true) + (nd ? nd[NUDGE_DCB2] : 0)) * p.aH;
+      p.tau = this.spline(S.tau, x, sv, false) + (nd ? nd[NUDGE_TAU] : 0);
     } else {
-      let lk = S.lnKappaEarly - 2 * x;
-      let lc = Math.log(S.cb2Early) - x;
+      let lk = S.lnKappaEarly - 2 * x + (nd ? nd[NUDGE_LK] : 0);
+      let lc = Math.log(S.cb2Early) - x + (nd ? nd[NUDGE_CB2] : 0);
       if (sv)
         for (let j = 0; j < S.Pa; j++) {
           lk += sv[j] * S.dLnKappaEarly[j];
@@ -305,9 +320,12 @@ export class PerturbationRhs {
 
   /** dy/dx at x (s: the sensitivity parameters, or an empty array). */
   f = (x: number, y: Float64Array, dy: Float64Array, sv: Float64Array): void => {
+    this.evaluate(this.point(x, sv.length > 0 ? sv : null), y, dy);
+  };
+
+  /** dy/dx from the background and thermal quantities p of the point (f without the point's evaluation). */
+  private evaluate(p: Point, y: Float64Array, dy: Float64Array): void {
     const L = this.L, S = this.s;
-    const sp = sv.length > 0 ? sv : null;
-    const p = this.point(x, sp);
     const k = this.k, k2 = this.k2;
     const aH = p.aH;
     const kap = p.kappa;
@@ -507,16 +525,21 @@ export class PerturbationRhs {
     d.thetaN = tn;
     d.deltaN = dn;
     d.sigmaG = sigmaG;
-  };
+  }
 
-  /** Jacobian J[i*n + j] = df_i/dy_j: f is linear and homogeneous in y, so column j is f(e_j). */
+  /**
+   * Jacobian J[i*n + j] = df_i/dy_j: f is linear and homogeneous in y, so column j is f(e_j) (the point's
+   * quantities evaluated once for the n columns).
+   */
   jacobian = (x: number, _y: Float64Array, J: Float64Array, sv: Float64Array): void => {
     const n = this.L.n;
     const e = this.unit, c = this.col;
+    const p = this.point(x, sv.length > 0 ? sv : null);
+    e.fill(0);
     for (let j = 0; j < n; j++) {
-      e.fill(0);
       e[j] = 1;
-      this.f(x, e, c, sv);
+      this.evaluate(p, e, c);
+      e[j] = 0;
       for (let i = 0; i < n; i++) J[i * n + j] = c[i];
     }
   };

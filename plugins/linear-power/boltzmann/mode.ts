@@ -129,7 +129,7 @@ export function schedule(setup: ModeSetup, k: number): Schedule {
 }
 
 /** Adiabatic initial state at x (layout of flags {tca, full neutrinos}) for parameters sv. */
-function initialState(rhs: PerturbationRhs, x: number, sv: Float64Array | null): Float64Array {
+export function initialState(rhs: PerturbationRhs, x: number, sv: Float64Array | null): Float64Array {
   const L = rhs.L;
   const p = rhs.point(x, sv);
   const y = new Float64Array(L.n);
@@ -165,7 +165,7 @@ function initialState(rhs: PerturbationRhs, x: number, sv: Float64Array | null):
 }
 
 /** The state in layout `to` from the state in layout `from` at a switch x (see the file comment). */
-function convert(from: PerturbationRhs, to: PerturbationRhs, x: number, y: Float64Array, sv: Float64Array, scratch: Float64Array): Float64Array {
+export function convert(from: PerturbationRhs, to: PerturbationRhs, x: number, y: Float64Array, sv: Float64Array, scratch: Float64Array): Float64Array {
   const A = from.L, B = to.L;
   const out = new Float64Array(B.n);
   for (const key of ['eta', 'dc', 'db', 'tb', 'gam', 'dg', 'dn', 'tn'] as const) if (B[key] >= 0) out[B[key]] = y[A[key]];
@@ -203,6 +203,19 @@ function convert(from: PerturbationRhs, to: PerturbationRhs, x: number, y: Float
   return out;
 }
 
+/** The flags of the first regime (tight coupling, full neutrino hierarchies). */
+export const INITIAL_FLAGS: Flags = { tca: true, ufa: false, rsa: false };
+
+/** The switches before xEnd in time order: where, and the flags they change. */
+export function regimeCuts(sch: Schedule, xEnd: number): { x: number; change: (f: Flags) => Flags }[] {
+  return [
+    { x: sch.xTca, change: (f: Flags) => ({ ...f, tca: false }) },
+    { x: sch.xUfa, change: (f: Flags) => ({ ...f, ufa: true }) },
+    { x: sch.xRsa, change: (f: Flags) => ({ ...f, rsa: true, ufa: true }) },
+    { x: sch.xNcdm ?? Infinity, change: (f: Flags) => ({ ...f, ncdmFluid: true }) },
+  ].filter((c) => Number.isFinite(c.x) && c.x < xEnd).sort((a, b) => a.x - b.x);
+}
+
 /**
  * Solve mode k and return delta_m at the ascending x values xOut (all > the start time). Sensitivities use
  * params s = 0 of length setup.Pa; conversions and delta_m are differentiated by central differences along
@@ -216,14 +229,8 @@ export function solveMode(setup: ModeSetup, k: number, xOut: Float64Array, solve
   if (nx === 0) throw new Error('linear-power/boltzmann: no output times');
   if (!(xOut[0] > sch.xIni)) throw new Error(`linear-power/boltzmann: output x = ${xOut[0]} precedes the start of mode k = ${k}`);
   const xEnd = xOut[nx - 1];
-  // regimes in time order
-  const cuts = [
-    { x: sch.xTca, change: (f: Flags) => ({ ...f, tca: false }) },
-    { x: sch.xUfa, change: (f: Flags) => ({ ...f, ufa: true }) },
-    { x: sch.xRsa, change: (f: Flags) => ({ ...f, rsa: true, ufa: true }) },
-    { x: sch.xNcdm ?? Infinity, change: (f: Flags) => ({ ...f, ncdmFluid: true }) },
-  ].filter((c) => Number.isFinite(c.x) && c.x < xEnd).sort((a, b) => a.x - b.x);
-  let flags: Flags = { tca: true, ufa: false, rsa: false };
+  const cuts = regimeCuts(sch, xEnd);
+  let flags: Flags = INITIAL_FLAGS;
   let rhs = new PerturbationRhs(setup, k, flags);
   let y: Float64Array;
   let S: Float64Array | null = null; // Pa blocks of n
@@ -300,7 +307,7 @@ export function solveMode(setup: ModeSetup, k: number, xOut: Float64Array, solve
 }
 
 /** dy0dp layout (n x Pa row-major) from Pa blocks of n. */
-function transposeBlocks(S: Float64Array, Pa: number, n: number): Float64Array {
+export function transposeBlocks(S: Float64Array, Pa: number, n: number): Float64Array {
   const out = new Float64Array(n * Pa);
   for (let a = 0; a < Pa; a++) for (let i = 0; i < n; i++) out[i * Pa + a] = S[a * n + i];
   return out;
@@ -310,7 +317,7 @@ function transposeBlocks(S: Float64Array, Pa: number, n: number): Float64Array {
  * d g(s, y(s)) / d s_a at s = 0 for each active direction a, by a central difference along (S_a, e_a)
  * (exact in y when g is linear in y; O(sigma^2) in s). Returns Pa blocks of m.
  */
-function directional(
+export function directional(
   Pa: number, m: number,
   g: (sv: Float64Array, y: Float64Array | null) => Float64Array,
   y: Float64Array | null, S: Float64Array | null,

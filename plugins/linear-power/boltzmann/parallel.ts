@@ -14,7 +14,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { OdeSolver } from '../../../core/numerics/ode/index.js';
-import { type ModeOptions, type ModeResult, solveMode } from './mode.js';
+import { type ModeOptions, type ModeResult, schedule, solveMode } from './mode.js';
 import type { ModeSetup } from './setup.js';
 
 const BUILTIN = new Set(['tsit5', 'rosenbrock', 'bdf', 'auto']);
@@ -33,6 +33,12 @@ export interface ParallelOptions {
   onProgress?: (done: number, total: number) => void;
   /** Called with each mode as it finishes (index into ks), before onProgress. */
   onMode?: (index: number, result: ModeResult) => void;
+  /**
+   * Test hook: take each mode's switching times from this setup (e.g. the fiducial one) instead of from `setup`,
+   * so that a difference quotient of the stage sees the schedule the forward sensitivities assume (fixed); the
+   * modes then run in this thread. test/plugins/boltzmann/mnu-derivative.test.ts, docs/boltzmann.md.
+   */
+  scheduleFrom?: ModeSetup;
 }
 
 export interface ModesRun {
@@ -48,11 +54,12 @@ export async function solveModes(
   const nThreads = Math.min(par.threads > 0 ? par.threads : availableParallelism(), total);
   const script = workerScript();
   const order = Array.from(ks, (_, i) => i).sort((a, b) => ks[b] - ks[a]);
-  if (nThreads <= 1 || !script || !BUILTIN.has(solver.name)) {
+  if (nThreads <= 1 || !script || !BUILTIN.has(solver.name) || par.scheduleFrom) {
     const results = new Array<ModeResult>(total);
     let done = 0;
     for (const i of order) {
-      results[i] = solveMode(setup, ks[i], xOut, solver, opt);
+      const o = par.scheduleFrom ? { ...opt, schedule: schedule(par.scheduleFrom, ks[i]) } : opt;
+      results[i] = solveMode(setup, ks[i], xOut, solver, o);
       par.onMode?.(i, results[i]);
       par.onProgress?.(++done, total);
     }

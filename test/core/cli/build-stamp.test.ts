@@ -81,7 +81,7 @@ describe('bin/run.js', () => {
   it('refuses a stale build with exit code 1 and says what to do', () => {
     // a copy of the launcher in the temporary tree: its sources are newer than its (absent) build
     fs.mkdirSync(path.join(root, 'bin'));
-    for (const f of ['run.js', 'build-stamp.js']) fs.copyFileSync(path.join(repo, 'bin', f), path.join(root, 'bin', f));
+    for (const f of ['run.js', 'build-stamp.js', 'relaunch.js']) fs.copyFileSync(path.join(repo, 'bin', f), path.join(root, 'bin', f));
     const r = spawnSync(process.execPath, [path.join(root, 'bin/run.js'), 'plugins'], { encoding: 'utf8', env: { ...process.env, COSMODAG_SKIP_BUILD_CHECK: '' } });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('the build in dist/ is older than the sources: run npm run build');
