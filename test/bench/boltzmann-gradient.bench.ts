@@ -7,35 +7,18 @@
  * Last line: `RESULT boltzmann_adjoint_over_solve <adjoint gradient time / plain solve time, 12 parameters>`
  * (target 3 or less, flat in the number of parameters).
  */
-import { createTsit5 } from '../../core/numerics/ode/index.js';
-import { cosmologyFrom, seededCosmology } from '../../plugins/contracts/cosmology.js';
-import type { Recombination } from '../../plugins/contracts/recombination.js';
 import { type BoltzmannConfig, boltzmann, boltzmannPower } from '../../plugins/linear-power/boltzmann.js';
 import { boltzmannPowerVjp } from '../../plugins/linear-power/boltzmann/adjoint-power.js';
-import { recfastRecombination } from '../../plugins/recombination/recfast.js';
-import { W0WA, configOf, fakeContext, runBackground } from '../plugins/boltzmann/harness.js';
+import { W0WA, configOf } from '../plugins/boltzmann/harness.js';
+import { ADJOINT_GRID, ADJOINT_VARY, adjointWeights, requestInputs } from '../plugins/boltzmann/adjoint-harness.js';
 
 const REPEAT = Number(process.env.REPEAT ?? 3);
-const SEVEN = ['h', 'Omega_b', 'Omega_m', 'n_s', 'w0', 'wa', 'N_eff'];
+const SEVEN = ADJOINT_VARY;
 // m_nu = 0 here: seeded but not a direction of the modes (docs/boltzmann.md); 9 of the 12 are active in the ODE
 const TWELVE = [...SEVEN, 'T_cmb', 'tau_reio', 'sigma8', 'm_nu', 'Omega_k'];
-const GRID = {
-  k: { k_min: 1e-4, k_max: 0.5, per_decade: 5 },
-  z: { z_max: 2, count: 3, spacing: 'linear' },
-  output_z: [0, 1, 2],
-  transfer: { per_decade: 6, bao: { step: 0 } },
-  threads: 1,
-};
-const tsit5 = createTsit5();
 const params = { ...W0WA, tau_reio: 0.0544 };
-const cfg = configOf<BoltzmannConfig>(boltzmann, GRID);
-
-function inputs(vary: string[]) {
-  const bg = runBackground(params, vary);
-  const recombination = recfastRecombination.run(fakeContext(recfastRecombination, { params, vary, inputs: { background: bg } })) as Recombination;
-  const cosmology = vary.length ? seededCosmology(params, vary) : cosmologyFrom(params);
-  return { cosmology, recombination, P: vary.length, solver: tsit5 };
-}
+const cfg = configOf<BoltzmannConfig>(boltzmann, ADJOINT_GRID);
+const inputs = (vary: string[]) => requestInputs(params, vary);
 
 async function best(f: () => unknown): Promise<number> {
   await f(); // JIT warm-up
@@ -51,7 +34,7 @@ async function best(f: () => unknown): Promise<number> {
 const plainIn = inputs([]);
 const plain = await best(() => boltzmannPower(cfg, plainIn));
 const N = (await boltzmannPower(cfg, plainIn)).P_Mpc3.value.length;
-const w = Float64Array.from({ length: N }, (_, i) => Math.sin(2.3 * i + 0.7) + 0.3);
+const w = adjointWeights(N);
 console.log(`F = sum w P over ${N} outputs (w0wa, k 1e-4..0.5 /Mpc, z = 0, 1, 2; one thread, best of ${REPEAT}); plain solve ${plain.toFixed(0)} ms`);
 console.log('| parameters | forward sensitivities [ms] | / plain | discrete adjoint [ms] | / plain |');
 console.log('|---|---:|---:|---:|---:|');

@@ -32,8 +32,8 @@ import { ReadBars } from './adjoint-reads.js';
 import { type RecombinationBar, recombinationBar } from './adjoint-recombination.js';
 import { continuousRegime } from './adjoint-continuous.js';
 import { logKGrid, zGrid } from '../../contracts/power-grid-spec.js';
-import { type BoltzmannConfig, transferKMax } from '../boltzmann.js';
-import { type ApproximationSettings, DEFAULT_APPROXIMATIONS, type ModeSetup, buildModeSetup } from './setup.js';
+import { type BoltzmannConfig, approximations, transferKMax } from '../boltzmann.js';
+import { type ApproximationSettings, type ModeSetup, buildModeSetup } from './setup.js';
 import { type TransferTable, transferAt, transferKGrid, transferSplines } from './transfer.js';
 
 /** The discretisation of a Boltzmann request (built from the stage config: boltzmannPowerVjp). */
@@ -251,26 +251,6 @@ export function powerVjp(plan: PowerPlan, inp: PowerVjpInput, bar: PowerBar): Po
 }
 
 /**
- * The approximation settings of a stage config (the same mapping as boltzmann.ts `approximations`, which is
- * private there; to be shared when the vjp is wired into the descriptor).
- */
-function approximationsOf(c: BoltzmannConfig): ApproximationSettings {
-  const p = c.precision;
-  return {
-    ...DEFAULT_APPROXIMATIONS,
-    lmaxPhotons: p.l_max_photons,
-    lmaxPolarization: p.l_max_polarization,
-    lmaxNeutrinos: p.l_max_neutrinos,
-    tcaTauCOverTauK: p.tca_tau_c_over_tau_k,
-    tcaTauCOverTauH: p.tca_tau_c_over_tau_h,
-    ufaKTau: p.ufa_k_tau,
-    rsaKTau: p.rsa_k_tau,
-    rsaTauCOverTau: p.rsa_tau_c_over_tau,
-    ...(c.neutrinos ? { ncdmQBins: c.neutrinos.q_bins, lmaxNcdm: c.neutrinos.l_max, ncdmFluidKTau: c.neutrinos.fluid_k_tau } : {}),
-  };
-}
-
-/**
  * The vjp of the request boltzmannPower(cfg, inp) computes (same solved modes, output grid, normalisation and
  * precision): d(bar . output)/d(direction) over the P tangent directions of inp.cosmology and inp.recombination.
  * cfg is a validated stage config (schema defaults filled in).
@@ -286,7 +266,7 @@ export function boltzmannPowerVjp(
     baoMin: cfg.transfer.bao.k_min, baoMax: cfg.transfer.bao.k_max, baoStep: cfg.transfer.bao.step,
   });
   const plan: PowerPlan = {
-    approx: approximationsOf(cfg), darkEnergy: cfg.dark_energy.perturbations, ppfCGammaOverCs: cfg.dark_energy.c_gamma_over_c_s,
+    approx: approximations(cfg), darkEnergy: cfg.dark_energy.perturbations, ppfCGammaOverCs: cfg.dark_energy.c_gamma_over_c_s,
     ks, kOut, zOut, kPivot: cfg.k_pivot, normalization: cfg.normalization, rtol: cfg.precision.rtol, atol: cfg.precision.atol,
   };
   return powerVjp(plan, inp, bar);

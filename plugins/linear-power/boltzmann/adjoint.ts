@@ -36,7 +36,7 @@ import { type Flags, NUDGE_COUNT, PerturbationRhs, layoutNames } from './equatio
 import { DELTA_READS, INITIAL_READS, ReadBars, nudgeBars, rhsReads } from './adjoint-reads.js';
 import { transposeRhs } from './equations-transpose.js';
 import { addSwitchMotion } from './adjoint-switches.js';
-import { INITIAL_FLAGS, type Schedule, convert, directional, initialState, regimeCuts, schedule, transposeBlocks } from './mode.js';
+import { INITIAL_FLAGS, type Schedule, convert, crossCut, directional, initialState, regimeCuts, schedule, transposeBlocks } from './mode.js';
 import type { ModeSetup } from './setup.js';
 
 export const EMPTY = new Float64Array(0);
@@ -231,16 +231,10 @@ export function recordMode(setup: ModeSetup, k: number, xOut: Float64Array, solv
       x0 = x1;
     }
     if (seg < cuts.length) {
-      const nextFlags = cuts[seg].change(flags);
-      const next = new PerturbationRhs(setup, k, nextFlags);
-      const scratch = new Float64Array(rhs.L.n);
-      const from = rhs, yOld = y, xs = x0;
-      y = convert(from, next, xs, yOld, params, scratch);
-      if (S) S = directional(Pa, next.L.n, (sv, yy) => convert(from, next, xs, yy!, sv, scratch), yOld, S);
-      ops.push({ kind: 'switch', from, to: next, x: xs, yIn: yOld });
+      const from = rhs, yOld = y;
+      ({ rhs, flags, y, S } = crossCut(setup, k, cuts[seg].change(flags), from, x0, yOld, S, params));
+      ops.push({ kind: 'switch', from, to: rhs, x: x0, yIn: yOld });
       stored += yOld.length;
-      rhs = next;
-      flags = nextFlags;
     }
   }
   return { setup, schedule: sch, k, xOut, ops, delta, deltaCb, steps, storedDoubles: stored, rtol: opt.rtol, atol: opt.atol };

@@ -292,16 +292,7 @@ export function solveMode(setup: ModeSetup, k: number, xOut: Float64Array, solve
       if (S) S = Float64Array.from(sol.sensitivity(last));
       x0 = x1;
     }
-    if (seg < cuts.length) {
-      const nextFlags = cuts[seg].change(flags);
-      const next = new PerturbationRhs(setup, k, nextFlags);
-      const scratch = new Float64Array(rhs.L.n);
-      const from = rhs, yOld = y, xs = x0;
-      y = convert(from, next, xs, yOld, params, scratch);
-      if (S) S = directional(Pa, next.L.n, (sv, yy) => convert(from, next, xs, yy!, sv, scratch), yOld, S);
-      rhs = next;
-      flags = nextFlags;
-    }
+    if (seg < cuts.length) ({ rhs, flags, y, S } = crossCut(setup, k, cuts[seg].change(flags), rhs, x0, y, S, params));
   }
   return { k, delta, dDelta, deltaCb, dDeltaCb, xIni: sch.xIni, xTca: sch.xTca, xUfa: sch.xUfa, xRsa: sch.xRsa, steps, rhsEvals };
 }
@@ -311,6 +302,20 @@ export function transposeBlocks(S: Float64Array, Pa: number, n: number): Float64
   const out = new Float64Array(n * Pa);
   for (let a = 0; a < Pa; a++) for (let i = 0; i < n; i++) out[i * Pa + a] = S[a * n + i];
   return out;
+}
+
+/**
+ * Cross a regime cut at x into the regime `flags`: its right-hand side, and the state (and, when S is given, the
+ * sensitivities along the params' Pa directions) mapped into its variables.
+ */
+export function crossCut(
+  setup: ModeSetup, k: number, flags: Flags, from: PerturbationRhs, x: number, y: Float64Array, S: Float64Array | null, params: Float64Array,
+): { rhs: PerturbationRhs; flags: Flags; y: Float64Array; S: Float64Array | null } {
+  const to = new PerturbationRhs(setup, k, flags);
+  const scratch = new Float64Array(from.L.n);
+  const yTo = convert(from, to, x, y, params, scratch);
+  const STo = S ? directional(params.length, to.L.n, (sv, yy) => convert(from, to, x, yy!, sv, scratch), y, S) : null;
+  return { rhs: to, flags, y: yTo, S: STo };
 }
 
 /**

@@ -12,45 +12,16 @@
  * The cost against the plain solve and forward AD is measured by `npm run bench:boltzmann-gradient`.
  */
 import { describe, expect, test } from 'vitest';
-import { createTsit5 } from '../../../core/numerics/ode/index.js';
-import { cosmologyFrom, seededCosmology } from '../../../plugins/contracts/cosmology.js';
-import type { Recombination } from '../../../plugins/contracts/recombination.js';
 import { type BoltzmannConfig, boltzmann, boltzmannPower } from '../../../plugins/linear-power/boltzmann.js';
 import { boltzmannPowerVjp } from '../../../plugins/linear-power/boltzmann/adjoint-power.js';
-import { recfastRecombination } from '../../../plugins/recombination/recfast.js';
-import { W0WA, configOf, fakeContext, runBackground } from './harness.js';
+import { W0WA, configOf } from './harness.js';
+import { ADJOINT_GRID, ADJOINT_VARY, adjointWeights, requestInputs, worstRelative } from './adjoint-harness.js';
 
-const VARY = ['h', 'Omega_b', 'Omega_m', 'n_s', 'w0', 'wa', 'N_eff'];
+const VARY = ADJOINT_VARY;
 const STEP: Record<string, number> = { h: 2.5e-4, Omega_b: 2.5e-4, Omega_m: 5e-4, n_s: 1e-3, w0: 1e-3, wa: 3e-3, N_eff: 1e-2 };
-const GRID = {
-  k: { k_min: 1e-4, k_max: 0.5, per_decade: 5 },
-  z: { z_max: 2, count: 3, spacing: 'linear' },
-  output_z: [0, 1, 2],
-  transfer: { per_decade: 6, bao: { step: 0 } },
-  threads: 1,
-};
-const tsit5 = createTsit5();
-
-function inputs(params: Record<string, number>, vary: string[]) {
-  const bg = runBackground(params, vary);
-  const recombination = recfastRecombination.run(fakeContext(recfastRecombination, { params, vary, inputs: { background: bg } })) as Recombination;
-  const cosmology = vary.length ? seededCosmology(params, vary) : cosmologyFrom(params);
-  return { cosmology, recombination, P: vary.length, solver: tsit5 };
-}
-
-const weights = (N: number) => Float64Array.from({ length: N }, (_, i) => Math.sin(2.3 * i + 0.7) + 0.3);
-
-function worstRelative(g: ArrayLike<number>, ref: ArrayLike<number>): { worst: number; each: string } {
-  const scale = Math.max(...Array.from(ref, Math.abs));
-  let worst = 0;
-  const each: string[] = [];
-  for (let p = 0; p < ref.length; p++) {
-    const e = Math.abs(g[p] - ref[p]) / Math.max(Math.abs(ref[p]), 1e-3 * scale);
-    each.push(`${VARY[p]} ${e.toExponential(2)}`);
-    worst = Math.max(worst, e);
-  }
-  return { worst, each: each.join(', ') };
-}
+const GRID = ADJOINT_GRID;
+const inputs = requestInputs;
+const weights = adjointWeights;
 
 describe('discrete adjoint of P(k, z)', () => {
   test('equals forward AD of the stage on the same steps (1e-6), and on its own steps to the ODE tolerance', async () => {

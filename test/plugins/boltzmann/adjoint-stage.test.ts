@@ -9,41 +9,17 @@
 import { describe, expect, test } from 'vitest';
 import { createTsit5 } from '../../../core/numerics/ode/index.js';
 import type { VjpContext } from '../../../core/plugin/types.js';
-import { cosmologyFrom } from '../../../plugins/contracts/cosmology.js';
 import type { Recombination } from '../../../plugins/contracts/recombination.js';
 import { type BoltzmannConfig, type BoltzmannPower, boltzmann, boltzmannPower } from '../../../plugins/linear-power/boltzmann.js';
 import { recfastRecombination } from '../../../plugins/recombination/recfast.js';
 import { W0WA, configOf, fakeContext, runBackground } from './harness.js';
+import { ADJOINT_GRID, ADJOINT_VARY, adjointWeights, requestInputs, worstRelative } from './adjoint-harness.js';
 
-const VARY = ['h', 'Omega_b', 'Omega_m', 'n_s', 'w0', 'wa', 'N_eff'];
-const GRID = {
-  k: { k_min: 1e-4, k_max: 0.5, per_decade: 5 },
-  z: { z_max: 2, count: 3, spacing: 'linear' },
-  output_z: [0, 1, 2],
-  transfer: { per_decade: 6, bao: { step: 0 } },
-  threads: 1,
-};
+const VARY = ADJOINT_VARY;
+const GRID = ADJOINT_GRID;
 const tsit5 = createTsit5();
-
-function inputs(params: Record<string, number>) {
-  const bg = runBackground(params);
-  const recombination = recfastRecombination.run(fakeContext(recfastRecombination, { params, inputs: { background: bg } })) as Recombination;
-  return { cosmology: cosmologyFrom(params), recombination, P: 0, solver: tsit5 };
-}
-
-const weights = (N: number) => Float64Array.from({ length: N }, (_, i) => Math.sin(2.3 * i + 0.7) + 0.3);
-
-function worstRelative(g: ArrayLike<number>, ref: ArrayLike<number>): { worst: number; each: string } {
-  const scale = Math.max(...Array.from(ref, Math.abs));
-  let worst = 0;
-  const each: string[] = [];
-  for (let p = 0; p < ref.length; p++) {
-    const e = Math.abs(g[p] - ref[p]) / Math.max(Math.abs(ref[p]), 1e-3 * scale);
-    each.push(`${VARY[p]} ${e.toExponential(2)}`);
-    worst = Math.max(worst, e);
-  }
-  return { worst, each: each.join(', ') };
-}
+const inputs = (params: Record<string, number>) => requestInputs(params);
+const weights = adjointWeights;
 
 describe('the stage vjp (descriptor) against forward AD through the stage', () => {
   const cfgWith = { ...GRID, precision: { rtol: 1e-7, atol: 1e-12 } };
