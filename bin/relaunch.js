@@ -13,23 +13,37 @@
 // same way at once: a `kill -9` of the sweep stops its work as it would without the child.
 // COSMODAG_V8_DEFAULTS=1 runs the command in this process with V8's defaults.
 import { spawn } from 'node:child_process';
-import net from 'node:net';
+import { SHARE_ENV, Worker } from 'node:worker_threads';
 
 const FLAGS = ['--single-threaded'];
+// the main thread runs sweep points too (core/sweep/point-pool.ts `inline`): its heap starts as the worker threads'
+// do (core/sweep/worker-heap.ts says why; COSMODAG_WORKER_OLD_SPACE_MB=0 leaves V8's default)
+const oldSpace = process.env.COSMODAG_WORKER_OLD_SPACE_MB;
+const HEAP = oldSpace === '0' ? [] : [`--initial-old-space-size=${/^\d+$/.test(oldSpace ?? '') ? oldSpace : 256}`];
 const RELAUNCHED = 'COSMODAG_RELAUNCHED_BY';
 
-/** In a relaunched child: die like the parent when the parent dies (its end of the fd-3 pipe closes). */
+/**
+ * In a relaunched child: die like the parent when the parent dies (its end of the fd-3 pipe closes). The pipe is
+ * watched from a small worker thread of its own: the main thread may be busy computing a sweep point for seconds
+ * (core/sweep/point-pool.ts `inline`), and the child must not finish that point after its parent was killed.
+ */
 export function watchParent() {
   if (!process.env[RELAUNCHED]) return;
   delete process.env[RELAUNCHED];
-  const die = () => process.kill(process.pid, 'SIGKILL');
-  const lifeline = new net.Socket({ fd: 3, readable: true, writable: false });
-  lifeline.on('end', die);
-  lifeline.on('close', die);
-  lifeline.on('error', die);
-  lifeline.on('data', () => {});
-  lifeline.unref(); // the command ends the process when it is done, not the lifeline
+  const watcher = new Worker(LIFELINE, { eval: true, env: SHARE_ENV, stdout: false, stderr: false });
+  watcher.unref(); // the command ends the process when it is done, not the lifeline
 }
+
+// runs in the watcher thread: any end of the pipe kills the whole process at once
+const LIFELINE = `
+const net = require('node:net');
+const die = () => process.kill(process.pid, 'SIGKILL');
+const lifeline = new net.Socket({ fd: 3, readable: true, writable: false });
+lifeline.on('end', die);
+lifeline.on('close', die);
+lifeline.on('error', die);
+lifeline.on('data', () => {});
+`;
 
 /** True when this process should run the command itself. */
 export function runsHere(command) {
@@ -40,7 +54,7 @@ export function runsHere(command) {
 
 /** Run the same command line in a child with FLAGS; resolves never (this process exits as the child does). */
 export function relaunch() {
-  const child = spawn(process.execPath, [...process.execArgv, ...FLAGS, ...process.argv.slice(1)], {
+  const child = spawn(process.execPath, [...process.execArgv, ...FLAGS, ...HEAP, ...process.argv.slice(1)], {
     stdio: ['inherit', 'inherit', 'inherit', 'pipe'], detached: true, env: { ...process.env, [RELAUNCHED]: String(process.pid) },
   });
   const forward = (sig) => () => { if (child.exitCode === null && child.signalCode === null) child.kill(sig); };

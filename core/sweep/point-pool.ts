@@ -5,6 +5,12 @@
  * memo store between points. A thread that dies (out of memory, a crash in native code) is replaced and its point is
  * tried once more before it is recorded as failed.
  *
+ * With `inline`, the calling thread is one of the runners: `threads - 1` worker threads plus this thread (a sweep's
+ * main thread has nothing else to do while its points run, and has loaded the plugins already to plan them). A job
+ * goes to a thread only once the thread has loaded its modules (and the plugins, when warmed), so that this thread
+ * computes points meanwhile instead of queueing them behind a thread's start-up (~1 s of module loading per thread;
+ * docs/scaling.md).
+ *
  * Threads run the compiled point-thread.js beside this module. Under a TypeScript runner (the sources, not dist/),
  * where a thread could not load the sources, the points run in this thread one after another: same numbers.
  */
@@ -33,6 +39,11 @@ export interface PoolOptions {
   cacheDir?: string;
   /** Plugin files (canonical absolute paths) jobs from a queue may load. */
   allowedPluginFiles?: readonly string[];
+  /**
+   * This thread runs points too (then `threads - 1` worker threads). Not for a queue worker, whose main thread
+   * must stay free to renew its job locks.
+   */
+  inline?: boolean;
 }
 
 /** Path of the compiled thread script, or null when this module is not the compiled one. */
@@ -46,7 +57,8 @@ export function threadScript(): string | null {
 type Task = { kind: 'point'; job: PointJob } | { kind: 'segment'; job: SegmentInput };
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a PointResult or a SegmentResult, by the task's kind
 interface Pending { task: Task; resolve: (r: any) => void; tries: number }
-interface Slot { worker: Worker; busy: { id: number; p: Pending } | null }
+/** A worker thread; it takes jobs once `loaded` (its modules) and not `warming` (loading a pipeline's plugins). */
+interface Slot { worker: Worker; busy: { id: number; p: Pending } | null; loaded: boolean; warming: boolean }
 
 export class PointPool {
   private readonly queue: Pending[] = [];
@@ -67,7 +79,17 @@ export class PointPool {
    */
   warm(threads: number, pipeline: unknown, baseDir: string): void {
     if (!this.threaded || this.closed || this.o.remote) return;
-    while (this.slots.length < Math.min(threads, Math.max(1, this.o.threads))) this.spawn().worker.postMessage({ type: 'warm', pipeline, baseDir });
+    const n = Math.min(this.o.inline ? threads - 1 : threads, this.maxThreads());
+    while (this.slots.length < n) {
+      const slot = this.spawn();
+      slot.warming = true;
+      slot.worker.postMessage({ type: 'warm', pipeline, baseDir });
+    }
+  }
+
+  /** Worker threads this pool may start. */
+  private maxThreads(): number {
+    return this.o.inline ? Math.max(0, this.o.threads - 1) : Math.max(1, this.o.threads);
   }
 
   /** Run a point (queued until a thread is free). Never rejects: a failure is a failed result. */
@@ -98,15 +120,17 @@ export class PointPool {
       this.runHere();
       return;
     }
+    // threads for the jobs no idle thread (ready or starting) will take; they take jobs once ready
+    while (this.slots.length < this.maxThreads() && this.slots.filter((s) => !s.busy).length < this.queue.length) this.spawn();
     while (this.queue.length) {
-      let slot = this.slots.find((s) => !s.busy);
-      if (!slot && this.slots.length < Math.max(1, this.o.threads)) slot = this.spawn();
-      if (!slot) return;
+      const slot = this.slots.find((s) => !s.busy && s.loaded && !s.warming);
+      if (!slot) break;
       const p = this.queue.shift()!;
       const id = this.nextId++;
       slot.busy = { id, p };
       slot.worker.postMessage(p.task.kind === 'point' ? { type: 'job', id, job: p.task.job } : { type: 'segment', id, job: p.task.job });
     }
+    if (this.o.inline && this.queue.length) this.runHere();
   }
 
   private spawn(): Slot {
@@ -114,8 +138,14 @@ export class PointPool {
     const worker = new Worker(threadScript()!, {
       workerData: { allowCommands: this.o.allowCommands, remote: this.o.remote, cacheDir: this.o.cacheDir, allowedPluginFiles: this.o.allowedPluginFiles ?? [] },
     });
-    const slot: Slot = { worker, busy: null };
+    const slot: Slot = { worker, busy: null, loaded: false, warming: false };
     worker.on('message', (m: { type: string; id: number; result: PointResult | SegmentResult }) => {
+      if (m.type === 'ready' || m.type === 'warmed') {
+        if (m.type === 'ready') slot.loaded = true;
+        else slot.warming = false;
+        this.pump();
+        return;
+      }
       if (m.type !== 'result' || !slot.busy || slot.busy.id !== m.id) return;
       const { p } = slot.busy;
       slot.busy = null;
@@ -140,7 +170,10 @@ export class PointPool {
     return slot;
   }
 
-  /** No thread script: run the queue here, one point after another. */
+  /**
+   * Run queued jobs here, one after another: every job without a thread script; with `inline`, whatever the ready
+   * threads have not taken (this thread yields between jobs, so that a thread that finished is given the next one).
+   */
   private runHere(): void {
     if (this.localBusy) return;
     this.localBusy = true;
@@ -152,6 +185,7 @@ export class PointPool {
           const p = this.queue.shift()!;
           const env = { allowCommands: this.o.allowCommands, remote: this.o.remote, allowedPluginFiles: this.o.allowedPluginFiles };
           p.resolve(p.task.kind === 'point' ? await runPoint(p.task.job, { store, ...env }) : await runSegment(p.task.job, env));
+          if (this.o.inline) await new Promise((r) => setImmediate(r)); // results from threads first
         }
       } finally {
         this.localBusy = false;

@@ -9,7 +9,8 @@
  * workerData: {allowCommands, remote, cacheDir?, allowedPluginFiles}
  * Messages in:  {type: 'job', id, job: PointJob} | {type: 'segment', id, job: SegmentInput} | {type: 'warm', pipeline, baseDir}
  *               (load the pipeline's plugins before the first job; local pools only)
- * Messages out: {type: 'result', id, result: PointResult | SegmentResult}
+ * Messages out: {type: 'ready'} (modules loaded), {type: 'warmed'} (a warm request's plugins loaded, or failed to),
+ *               {type: 'result', id, result: PointResult | SegmentResult}
  */
 import path from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -26,7 +27,9 @@ if (parentPort) {
   port.on('message', (msg: { type: string; id: number; job: unknown; pipeline?: unknown; baseDir?: string }) => {
     if (msg.type === 'warm') {
       // a failure here is the first job's to report
-      if (!env.remote && typeof msg.baseDir === 'string') registryOf(msg.pipeline, msg.baseDir).catch(() => undefined);
+      const warmed = () => port.postMessage({ type: 'warmed' });
+      if (!env.remote && typeof msg.baseDir === 'string') registryOf(msg.pipeline, msg.baseDir).then(warmed, warmed);
+      else warmed();
       return;
     }
     if (msg.type === 'segment') {
@@ -48,4 +51,5 @@ if (parentPort) {
     runPoint(job, { store, allowCommands: env.allowCommands, remote: env.remote, allowedPluginFiles: env.allowedPluginFiles }).then(answer, (e: Error) =>
       answer({ key: job.key, status: 'failed', seconds: 0, columns: {}, error: e.message, retry: true, computed: 0, cached: 0 }));
   });
+  port.postMessage({ type: 'ready' });
 }

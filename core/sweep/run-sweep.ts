@@ -153,9 +153,10 @@ async function sweepWith(o: SweepOptions, early: { pool: PointPool | null }): Pr
     if (why) throw new InputError([issue('--plot', why)]);
   }
   if (o.resume && o.restart) throw new InputError([issue('--resume', 'and --restart contradict each other: continue the stored sweep, or discard it')]);
-  // the threads start now and load the pipeline's plugins while this thread plans the points (~10 ms a point)
+  // this thread runs points too, beside workers - 1 threads (point-pool.ts `inline`); the threads start now and load
+  // the pipeline's plugins while this thread plans the points (~10 ms a point)
   if (!target) {
-    early.pool = new PointPool({ threads: workers, allowCommands: true, remote: false, cacheDir: o.cache });
+    early.pool = new PointPool({ threads: workers, allowCommands: true, remote: false, cacheDir: o.cache, inline: true });
     early.pool.warm(Math.min(workers, source.points.length), base, baseDir);
   }
 
@@ -286,7 +287,7 @@ async function sweepWith(o: SweepOptions, early: { pool: PointPool | null }): Pr
           await handle.close();
         }
       } else if (jobs.length) {
-        const pool = early.pool ?? new PointPool({ threads: Math.min(workers, jobs.length), allowCommands: true, remote: false, cacheDir: o.cache });
+        const pool = early.pool ?? new PointPool({ threads: Math.min(workers, jobs.length), allowCommands: true, remote: false, cacheDir: o.cache, inline: true });
         early.pool = pool;
         await untilAborted(Promise.all(jobs.map((j) => pool.run(j).then((r) => { if (!o.signal?.aborted) onResult(r); }))), o.signal);
       }

@@ -1,7 +1,10 @@
 /**
  * `npm run bench:sweep`: a 32-point sweep of the main job's Fisher forecast (pipelines/euclid-3x2pt-fisher.json, a
- * Latin hypercube over w0 and wa, so that every point recomputes every stage but the n(z)) on 1 and 2 worker threads
- * and on 2 queue workers (`cosmodag worker` processes, one thread each, on a private redis-server), in points per
+ * Latin hypercube over w0 and wa, so that every point recomputes every stage but the n(z)) with `--workers 1` (the
+ * calling thread alone) and `--workers 2` (the calling thread and one worker thread: core/sweep/point-pool.ts
+ * `inline`), after an untimed 4-point sweep that leaves the calling thread's code JIT-warm for both (so the second
+ * timed run is not favoured by the first; the two-runner sweep still pays its worker thread's start-up and cold
+ * first point), and on 2 queue workers (`cosmodag worker` processes, one thread each, on a private redis-server), in points per
  * second; and the queue's overhead per job on a trivial pipeline (the background alone on a coarse grid): the time
  * from handing N points to one warm queue worker to the last result, minus the time the worker spent in them, per
  * point (the same for one local thread, for comparison; planning the points up front is not included). Every sweep starts from an empty output directory (nothing reused).
@@ -51,13 +54,15 @@ async function timed(o: Omit<SweepOptions, 'out'>): Promise<Timing> {
 const fisherSweep = { file: fisher, sets: noPlots, lhs: N, ranges: ['w0=-1.2:-0.8', 'wa=-0.4:0.4'], seed: 1 };
 const trivialSweep = { file: background, sets: ['stages.background.with.grid.count=41', 'stages.background.with.output_z.count=11'], vary: [`h=${Array.from({ length: TRIVIAL }, (_, i) => (0.6 + 0.002 * i).toFixed(3)).join(',')}`] };
 
-// the CLI runs sweep and worker under --single-threaded (bin/relaunch.js); `npm run bench:sweep` starts this script so
-const v8Flags = process.execArgv.filter((a) => a.startsWith('--single-threaded')).join(' ') || 'V8 defaults (run through npm run bench:sweep for the CLI\'s --single-threaded)';
+// the CLI runs sweep and worker under --single-threaded --initial-old-space-size=256 (bin/relaunch.js); `npm run
+// bench:sweep` starts this script so
+const v8Flags = process.execArgv.filter((a) => a.startsWith('--single-threaded') || a.startsWith('--initial-old-space')).join(' ') || 'V8 defaults (run through npm run bench:sweep for the CLI\'s flags)';
 console.log(`cosmodag sweep: ${N} points of ${path.relative(root, fisher)} (Latin hypercube over w0, wa), ${os.availableParallelism()} cores; this process: ${v8Flags}\n`);
+await timed({ ...fisherSweep, lhs: 4, workers: 1 }); // warm-up, untimed
 const one = await timed({ ...fisherSweep, workers: 1 });
-console.log(`1 worker thread      ${one.seconds.toFixed(2).padStart(7)} s   ${(N / one.seconds).toFixed(2).padStart(6)} points/s`);
+console.log(`--workers 1          ${one.seconds.toFixed(2).padStart(7)} s   ${(N / one.seconds).toFixed(2).padStart(6)} points/s`);
 const two = await timed({ ...fisherSweep, workers: 2 });
-console.log(`2 worker threads     ${two.seconds.toFixed(2).padStart(7)} s   ${(N / two.seconds).toFixed(2).padStart(6)} points/s`);
+console.log(`--workers 2          ${two.seconds.toFixed(2).padStart(7)} s   ${(N / two.seconds).toFixed(2).padStart(6)} points/s`);
 
 const redis = await startRedis();
 const workers: Background[] = [];

@@ -27,7 +27,7 @@ export default class Sweep extends Command {
     out: Flags.string({ char: 'o', description: 'output directory (default out/<pipeline name>-sweep)' }),
     param: Flags.string({ char: 'p', multiple: true, description: 'NAME=VALUE: set a parameter\'s fiducial value (all points)' }),
     set: Flags.string({ char: 's', multiple: true, description: 'DOTTED.PATH=JSON: set any pipeline value (all points)' }),
-    workers: Flags.integer({ char: 'w', description: 'worker threads on this machine (default: the number of cores)' }),
+    workers: Flags.integer({ char: 'w', description: 'points computed at once on this machine: this process plus N - 1 worker threads (default: the number of cores)' }),
     queue: Flags.string({ description: 'redis://HOST:PORT[/DB] or rediss://[:PASSWORD@]HOST:PORT[/DB], or env:NAME (the URL in that environment variable): run the points as jobs on this queue (cosmodag worker runs them)' }),
     'queue-name': Flags.string({ description: 'name of the BullMQ queue (default cosmodag-sweep; workers must use the same)' }),
     attempts: Flags.integer({ description: 'attempts per point on the queue before it is recorded as failed', default: 3 }),
