@@ -13,6 +13,7 @@
 // same way at once: a `kill -9` of the sweep stops its work as it would without the child.
 // COSMODAG_V8_DEFAULTS=1 runs the command in this process with V8's defaults.
 import { spawn } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { SHARE_ENV, Worker } from 'node:worker_threads';
 
 const FLAGS = ['--single-threaded'];
@@ -71,4 +72,26 @@ export function relaunch() {
     process.exit(code ?? 1);
   });
   return new Promise(() => {});
+}
+
+/**
+ * `cosmodag sweep` without --queue: start its N - 1 point threads now (N = --workers, default the cores), before
+ * the CLI's own modules load, so that the threads' ~1.5 s of module loading overlaps the main thread's (the CLI, the
+ * plugins, planning the points) instead of following it (core/sweep/prestart.ts; docs/scaling.md).
+ */
+export async function prestartSweepThreads(args) {
+  if (process.env.COSMODAG_NO_PRESTART || args[0] !== 'sweep' || args.some((a) => a === '--queue' || a.startsWith('--queue='))) return;
+  let workers = availableParallelism();
+  args.forEach((a, i) => {
+    const v = a === '--workers' || a === '-w' ? args[i + 1] : a.startsWith('--workers=') ? a.slice(10) : undefined;
+    if (v !== undefined && /^\d+$/.test(v)) workers = Number(v);
+  });
+  const n = Math.min(Math.max(workers - 1, 0), 64);
+  if (!n) return;
+  try {
+    const { prestartPointThreads } = await import('../dist/core/sweep/prestart.js');
+    prestartPointThreads(new URL('../dist/core/sweep/point-thread.js', import.meta.url), n);
+  } catch {
+    /* no build to start them from: the sweep starts its threads itself */
+  }
 }

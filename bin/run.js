@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkBuild, CLI_SOURCES } from './build-stamp.js';
-import { relaunch, runsHere, watchParent } from './relaunch.js';
+import { prestartSweepThreads, relaunch, runsHere, watchParent } from './relaunch.js';
 
 if (!process.env.COSMODAG_SKIP_BUILD_CHECK) {
   const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -19,6 +19,7 @@ if (!process.env.COSMODAG_SKIP_BUILD_CHECK) {
 // sweep and worker run in a child process with V8 flags of their own (bin/relaunch.js says why)
 if (!runsHere(process.argv[2])) await relaunch();
 watchParent();
+await prestartSweepThreads(process.argv.slice(2));
 
 const { execute } = await import('@oclif/core');
 await execute({ dir: import.meta.url });

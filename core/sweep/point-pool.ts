@@ -22,6 +22,7 @@ import { DiskStore, type MemoStore } from '../cache/store.js';
 import { RecentStore } from '../sampling/target.js';
 import { runSegment, type SegmentInput, type SegmentResult } from '../sampling/segment.js';
 import { runPoint, type PointJob, type PointResult } from './run-point.js';
+import { takePrestarted } from './prestart.js';
 import { configureWorkerHeaps } from './worker-heap.js';
 
 /**
@@ -57,8 +58,11 @@ export function threadScript(): string | null {
 type Task = { kind: 'point'; job: PointJob } | { kind: 'segment'; job: SegmentInput };
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a PointResult or a SegmentResult, by the task's kind
 interface Pending { task: Task; resolve: (r: any) => void; tries: number }
-/** A worker thread; it takes jobs once `loaded` (its modules) and not `warming` (loading a pipeline's plugins). */
-interface Slot { worker: Worker; busy: { id: number; p: Pending } | null; loaded: boolean; warming: boolean }
+/**
+ * A worker thread; it takes jobs once `loaded` (its modules) and not `warming` (loading a pipeline's plugins). `jobs`:
+ * the jobs sent to it and not yet answered, run there one after another.
+ */
+interface Slot { worker: Worker; jobs: Map<number, Pending>; loaded: boolean; warming: boolean }
 
 export class PointPool {
   private readonly queue: Pending[] = [];
@@ -121,13 +125,16 @@ export class PointPool {
       return;
     }
     // threads for the jobs no idle thread (ready or starting) will take; they take jobs once ready
-    while (this.slots.length < this.maxThreads() && this.slots.filter((s) => !s.busy).length < this.queue.length) this.spawn();
+    while (this.slots.length < this.maxThreads() && this.slots.filter((s) => !s.jobs.size).length < this.queue.length) this.spawn();
+    // with `inline`, each thread holds its next job too: this thread answers a thread's result only between its own
+    // points (a stage's awaits do not yield to the event loop), and the thread must not wait that long for work
+    const depth = this.o.inline ? 2 : 1;
     while (this.queue.length) {
-      const slot = this.slots.find((s) => !s.busy && s.loaded && !s.warming);
+      const slot = this.slots.find((s) => s.jobs.size < depth && s.loaded && !s.warming);
       if (!slot) break;
       const p = this.queue.shift()!;
       const id = this.nextId++;
-      slot.busy = { id, p };
+      slot.jobs.set(id, p);
       slot.worker.postMessage(p.task.kind === 'point' ? { type: 'job', id, job: p.task.job } : { type: 'segment', id, job: p.task.job });
     }
     if (this.o.inline && this.queue.length) this.runHere();
@@ -135,10 +142,12 @@ export class PointPool {
 
   private spawn(): Slot {
     configureWorkerHeaps();
-    const worker = new Worker(threadScript()!, {
-      workerData: { allowCommands: this.o.allowCommands, remote: this.o.remote, cacheDir: this.o.cacheDir, allowedPluginFiles: this.o.allowedPluginFiles ?? [] },
-    });
-    const slot: Slot = { worker, busy: null, loaded: false, warming: false };
+    const settings = { allowCommands: this.o.allowCommands, remote: this.o.remote, cacheDir: this.o.cacheDir, allowedPluginFiles: this.o.allowedPluginFiles ?? [] };
+    // a thread the launcher started early (prestart.ts) if there is one, else a new one
+    const pre = takePrestarted();
+    const worker = pre?.worker ?? new Worker(threadScript()!, { workerData: settings });
+    if (pre) worker.postMessage({ type: 'settings', settings });
+    const slot: Slot = { worker, jobs: new Map(), loaded: pre?.loaded ?? false, warming: false };
     worker.on('message', (m: { type: string; id: number; result: PointResult | SegmentResult }) => {
       if (m.type === 'ready' || m.type === 'warmed') {
         if (m.type === 'ready') slot.loaded = true;
@@ -146,9 +155,9 @@ export class PointPool {
         this.pump();
         return;
       }
-      if (m.type !== 'result' || !slot.busy || slot.busy.id !== m.id) return;
-      const { p } = slot.busy;
-      slot.busy = null;
+      const p = m.type === 'result' ? slot.jobs.get(m.id) : undefined;
+      if (!p) return;
+      slot.jobs.delete(m.id);
       p.resolve(m.result);
       this.pump();
     });
@@ -156,13 +165,19 @@ export class PointPool {
       const i = this.slots.indexOf(slot);
       if (i < 0) return;
       this.slots.splice(i, 1);
-      const busy = slot.busy;
-      slot.busy = null;
-      if (busy && !this.closed) {
-        if (++busy.p.tries < 2) this.queue.unshift(busy.p);
-        else busy.p.resolve(this.failure(busy.p.task, `the worker thread running it died twice (${why})`, false));
-      } else if (busy) busy.p.resolve(this.failure(busy.p.task, 'the point pool was closed while the point ran', false));
-      if (!this.closed) this.pump();
+      // the first job held was running (it counts as a try); the one behind it had not started
+      const [running, ...waiting] = [...slot.jobs.values()];
+      slot.jobs.clear();
+      if (this.closed) {
+        for (const p of [running, ...waiting]) p?.resolve(this.failure(p.task, 'the point pool was closed while the point ran', false));
+        return;
+      }
+      this.queue.unshift(...waiting);
+      if (running) {
+        if (++running.tries < 2) this.queue.unshift(running);
+        else running.resolve(this.failure(running.task, `the worker thread running it died twice (${why})`, false));
+      }
+      this.pump();
     };
     worker.on('error', (e) => died(e.message));
     worker.on('exit', (code) => died(`exit code ${code}`));

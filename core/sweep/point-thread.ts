@@ -6,7 +6,8 @@
  * It also runs segments of sampling chains (cosmodag sample --queue: core/sampling/segment.ts), which keep their own
  * planned pipelines and memo stores.
  *
- * workerData: {allowCommands, remote, cacheDir?, allowedPluginFiles}
+ * workerData: {allowCommands, remote, cacheDir?, allowedPluginFiles}, or {deferred: true} for a thread started before
+ *             the sweep had its settings (prestart.ts): they come in the first message, {type: 'settings', settings}
  * Messages in:  {type: 'job', id, job: PointJob} | {type: 'segment', id, job: SegmentInput} | {type: 'warm', pipeline, baseDir}
  *               (load the pipeline's plugins before the first job; local pools only)
  * Messages out: {type: 'ready'} (modules loaded), {type: 'warmed'} (a warm request's plugins loaded, or failed to),
@@ -22,9 +23,19 @@ import { checkJob, claimedKey, registryOf, runPoint, type PointJob, type PointRe
 
 if (parentPort) {
   const port = parentPort;
-  const env = workerData as { allowCommands: boolean; remote: boolean; cacheDir?: string; allowedPluginFiles?: string[] };
-  const store: MemoStore = env.cacheDir ? new DiskStore(path.resolve(env.cacheDir), new RecentStore(STORE_ENTRIES)) : new RecentStore(STORE_ENTRIES);
-  port.on('message', (msg: { type: string; id: number; job: unknown; pipeline?: unknown; baseDir?: string }) => {
+  type Settings = { allowCommands: boolean; remote: boolean; cacheDir?: string; allowedPluginFiles?: string[] };
+  const storeFor = (e: Settings): MemoStore => (e.cacheDir ? new DiskStore(path.resolve(e.cacheDir), new RecentStore(STORE_ENTRIES)) : new RecentStore(STORE_ENTRIES));
+  // a prestarted thread (prestart.ts) gets its settings in a first message, from the pool that adopts it
+  const deferred = !!(workerData as { deferred?: boolean } | null)?.deferred;
+  let env = workerData as Settings;
+  let store: MemoStore = deferred ? new RecentStore(STORE_ENTRIES) : storeFor(env);
+  let queue: Promise<void> = Promise.resolve();
+  port.on('message', (msg: { type: string; id: number; job: unknown; pipeline?: unknown; baseDir?: string; settings?: Settings }) => {
+    if (msg.type === 'settings') {
+      env = msg.settings!;
+      store = storeFor(env);
+      return;
+    }
     if (msg.type === 'warm') {
       // a failure here is the first job's to report
       const warmed = () => port.postMessage({ type: 'warmed' });
@@ -48,8 +59,13 @@ if (parentPort) {
       answer({ key, status: 'failed', seconds: 0, columns: {}, error: (e as Error).message, retry: false, computed: 0, cached: 0 });
       return;
     }
-    runPoint(job, { store, allowCommands: env.allowCommands, remote: env.remote, allowedPluginFiles: env.allowedPluginFiles }).then(answer, (e: Error) =>
-      answer({ key: job.key, status: 'failed', seconds: 0, columns: {}, error: e.message, retry: true, computed: 0, cached: 0 }));
+    // one point at a time: the pool may send the next job before this one is done
+    queue = queue.then(() => runPoint(job, { store, allowCommands: env.allowCommands, remote: env.remote, allowedPluginFiles: env.allowedPluginFiles }).then(answer, (e: Error) =>
+      answer({ key: job.key, status: 'failed', seconds: 0, columns: {}, error: e.message, retry: true, computed: 0, cached: 0 })));
   });
-  port.postMessage({ type: 'ready' });
+  if (deferred) {
+    // started before the sweep knew its pipeline: load the built-in plugins now (a job's registry finds them loaded)
+    const ready = () => port.postMessage({ type: 'ready' });
+    import('cosmodag/plugins').then(ready, ready);
+  } else port.postMessage({ type: 'ready' });
 }

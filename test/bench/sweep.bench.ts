@@ -2,9 +2,10 @@
  * `npm run bench:sweep`: a 32-point sweep of the main job's Fisher forecast (pipelines/euclid-3x2pt-fisher.json, a
  * Latin hypercube over w0 and wa, so that every point recomputes every stage but the n(z)) with `--workers 1` (the
  * calling thread alone) and `--workers 2` (the calling thread and one worker thread: core/sweep/point-pool.ts
- * `inline`), after an untimed 4-point sweep that leaves the calling thread's code JIT-warm for both (so the second
- * timed run is not favoured by the first; the two-runner sweep still pays its worker thread's start-up and cold
- * first point), and on 2 queue workers (`cosmodag worker` processes, one thread each, on a private redis-server), in points per
+ * `inline`), after an untimed sweep of the same size on the calling thread, so that its code is equally JIT-warm for
+ * both timed runs (a first run would otherwise pay the calling thread's warm-up for the second: ~1.4 s of a 6 s run);
+ * the two-runner sweep still pays its worker thread's start-up (~1 s of module loading) and cold first points, which
+ * for 32 points of ~0.13 s is most of what a second core can give (docs/scaling.md), and on 2 queue workers (`cosmodag worker` processes, one thread each, on a private redis-server), in points per
  * second; and the queue's overhead per job on a trivial pipeline (the background alone on a coarse grid): the time
  * from handing N points to one warm queue worker to the last result, minus the time the worker spent in them, per
  * point (the same for one local thread, for comparison; planning the points up front is not included). Every sweep starts from an empty output directory (nothing reused).
@@ -58,7 +59,7 @@ const trivialSweep = { file: background, sets: ['stages.background.with.grid.cou
 // bench:sweep` starts this script so
 const v8Flags = process.execArgv.filter((a) => a.startsWith('--single-threaded') || a.startsWith('--initial-old-space')).join(' ') || 'V8 defaults (run through npm run bench:sweep for the CLI\'s flags)';
 console.log(`cosmodag sweep: ${N} points of ${path.relative(root, fisher)} (Latin hypercube over w0, wa), ${os.availableParallelism()} cores; this process: ${v8Flags}\n`);
-await timed({ ...fisherSweep, lhs: 4, workers: 1 }); // warm-up, untimed
+await timed({ ...fisherSweep, workers: 1 }); // warm-up of this thread, untimed
 const one = await timed({ ...fisherSweep, workers: 1 });
 console.log(`--workers 1          ${one.seconds.toFixed(2).padStart(7)} s   ${(N / one.seconds).toFixed(2).padStart(6)} points/s`);
 const two = await timed({ ...fisherSweep, workers: 2 });
