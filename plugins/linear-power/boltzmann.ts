@@ -70,6 +70,14 @@ export interface BoltzmannConfig {
   dark_energy: { perturbations: 'ppf' | 'none'; c_gamma_over_c_s: number };
   neutrinos: { split: NeutrinoSplitName; T_ncdm: number; q_bins: number; l_max: number; fluid_k_tau: number };
   threads: number;
+  /** How the stage's vjp differentiates the modes (reverse mode only; docs/reverse-mode.md, "The Boltzmann stage"). */
+  adjoint: BoltzmannAdjointConfig;
+}
+
+/** with.adjoint: the scheme of the Boltzmann adjoint and whether the switching times move (boltzmann/adjoint-power.ts). */
+export interface BoltzmannAdjointConfig {
+  scheme: 'discrete' | 'continuous';
+  switchTimes: boolean;
 }
 
 /** The output: the PowerGrid contract plus the normalisation actually used. */
@@ -172,6 +180,25 @@ const configSchema = {
       },
     },
     threads: { type: 'integer', minimum: 0, maximum: 256, default: 0, description: 'worker threads for the k-modes (0: one per core, 1: none)' },
+    adjoint: {
+      type: 'object', additionalProperties: false, default: {},
+      description: 'reverse mode (the stage\'s vjp) only: how the k-modes are differentiated; docs/reverse-mode.md, "The Boltzmann stage"',
+      properties: {
+        scheme: {
+          enum: ['discrete', 'continuous'], default: 'discrete',
+          description:
+            "'discrete': the adjoint of the forward solve's accepted tsit5 steps (equals forward AD to rounding on the same steps); " +
+            "'continuous': lambda' = -A^T lambda solved backwards against the dense forward solution (agrees to the ODE tolerance)",
+        },
+        switchTimes: {
+          type: 'boolean', default: false,
+          description:
+            'add the motion of the approximation switches (tight coupling, fluid, radiation streaming) with the parameters: ' +
+            'the gradient of P as computed (what central differences and a sampler see); false: the switches held at the ' +
+            'fiducial schedule, as forward AD and the Fisher matrices differentiate',
+        },
+      },
+    },
   },
 } as const;
 
@@ -436,13 +463,15 @@ export const boltzmann: StagePlugin<BoltzmannConfig, { background: Background; r
     });
   },
 
-  // reverse mode: the discrete adjoint of the modes' tsit5 steps (boltzmann/adjoint-power.ts, docs/reverse-mode.md)
+  // reverse mode: the adjoint of the modes (with.adjoint: discrete or continuous scheme, switch times fixed or moving;
+  // boltzmann/adjoint-power.ts, docs/reverse-mode.md)
   vjp(ctx, outputBar) {
     const cfg = ctx.config;
     const quantities = boltzmannQuantities(cfg);
     const r = boltzmannStageVjp(cfg, {
       values: cosmologyValues(ctx, quantities), reads: parametersOf(quantities), split: splitOf(cfg),
       recombination: ctx.inputs.recombination, solver: ctx.method<OdeSolver>('ode-solver'),
+      scheme: cfg.adjoint.scheme, switchTimes: cfg.adjoint.switchTimes,
     }, outputBar as PowerBar);
     return r.recombination ? { params: r.params, inputs: { recombination: { ...r.recombination } } } : { params: r.params };
   },

@@ -2,7 +2,7 @@
  * `recombination/recfast`: the ionisation history x_e(z), the baryon temperature and sound speed, the Thomson
  * opacity, visibility function and the epochs z_star, z_drag with the sound horizon there, from the RECFAST
  * model (recfast.ts; SSS 1999/2000, WMS08, RECFAST 1.5) plus CAMB/CLASS-style tanh reionisation, with forward
- * tangents for every varied parameter. Equations and measured accuracy against CLASS/HyRec: docs/boltzmann.md.
+ * tangents for every varied parameter, and a vjp (recfast-vjp.ts). Equations and measured accuracy against CLASS/HyRec: docs/boltzmann.md.
  *
  * Helium: Y_He from standard BBN as a function of omega_b and N_eff (bbn.ts), or the parameter YHe.
  * Reionisation: the input is tau_reio (z_reio found by root finding, as CLASS does) or z_reio.
@@ -14,13 +14,14 @@ import { PLUGIN_API_VERSION, type ParameterSpec, type StagePlugin } from '../../
 import type { Background } from '../contracts/background.js';
 import {
   type CosmoQuantity, type Cosmology, type CosmologyRequirements, cosmologyFrom, cosmologyOf, cosmologyProblems, cosmologyReads,
-  cosmologyValues,
+  cosmologyValues, parametersOf,
 } from '../contracts/cosmology.js';
 import { neutrinoAmplitude, neutrinoMassOverT } from '../contracts/neutrinos.js';
 import type { Recombination } from '../contracts/recombination.js';
 import { bbnRangeProblem, heliumDual } from './bbn.js';
 import { thermalHistory } from './history.js';
 import { CAMB_REIONIZATION } from './reionization.js';
+import { recfastVjp } from './recfast-vjp.js';
 
 export interface RecfastConfig {
   z_max: number;
@@ -116,6 +117,26 @@ export function bbnHelium(c: Cosmology): { Y: Dual; problem: null } | { Y: null;
   return problem ? { Y: null, problem } : { Y: heliumDual(c.omega_b, c.N_eff), problem: null };
 }
 
+/** The thermal history of a configuration for a cosmology whose Duals carry P tangent directions (the stage's computation). */
+export function recfastHistory(cfg: RecfastConfig, c: Cosmology, P: number): Recombination {
+  let Y: Dual;
+  if (cfg.helium.source === 'parameter') Y = c.YHe;
+  else {
+    const bbn = bbnHelium(c);
+    if (bbn.problem !== null) throw new Error(`recombination/recfast: ${bbn.problem}`);
+    Y = bbn.Y;
+  }
+  const q = recombinationBase(c, Y);
+  const r = cfg.reionization;
+  const reio = r.input === 'z_reio' ? { kind: 'z' as const, z: c.z_reio } : { kind: 'tau' as const, tau: c.tau_reio };
+  return thermalHistory(q, P, reio, {
+    zMax: cfg.z_max,
+    dlna: cfg.dlna,
+    rtol: cfg.rtol,
+    reionization: { exponent: r.exponent, width: r.width, heliumRedshift: r.helium_redshift, heliumWidth: r.helium_width },
+  });
+}
+
 function fmt(x: number): string {
   return x.toExponential(9);
 }
@@ -145,26 +166,19 @@ export const recfastRecombination: StagePlugin<RecfastConfig, { background: Back
 
   run(ctx): Recombination {
     const cfg = ctx.config;
-    const P = ctx.tangentParams.length;
     const quantities = recombinationQuantities(cfg);
     const problems = cosmologyProblems(cosmologyValues(ctx, quantities), quantities, RECOMBINATION_REQUIREMENTS);
     if (problems.length) throw new Error(`recombination/recfast: ${problems.join('; ')}`);
-    const c = cosmologyOf(ctx);
-    let Y: Dual;
-    if (cfg.helium.source === 'parameter') Y = c.YHe;
-    else {
-      const bbn = bbnHelium(c);
-      if (bbn.problem !== null) throw new Error(`recombination/recfast: ${bbn.problem}`);
-      Y = bbn.Y;
-    }
-    const q = recombinationBase(c, Y);
-    const r = cfg.reionization;
-    const reio = r.input === 'z_reio' ? { kind: 'z' as const, z: c.z_reio } : { kind: 'tau' as const, tau: c.tau_reio };
-    return thermalHistory(q, P, reio, {
-      zMax: cfg.z_max,
-      dlna: cfg.dlna,
-      rtol: cfg.rtol,
-      reionization: { exponent: r.exponent, width: r.width, heliumRedshift: r.helium_redshift, heliumWidth: r.helium_width },
+    return recfastHistory(cfg, cosmologyOf(ctx), ctx.tangentParams.length);
+  },
+
+  // reverse mode: the Jacobian in the parameters it reads (one forward tangent each), transposed (recfast-vjp.ts)
+  vjp(ctx, outputBar) {
+    const cfg = ctx.config;
+    const quantities = recombinationQuantities(cfg);
+    return recfastVjp(ctx.output, outputBar, {
+      values: cosmologyValues(ctx, quantities), reads: parametersOf(quantities),
+      solve: (c, P) => recfastHistory(cfg, c, P),
     });
   },
 

@@ -44,10 +44,14 @@ export interface AdjointRhs {
   readonly n: number;
   /** Number of parameters whose cotangent vjpP accumulates (0: none). */
   readonly np: number;
-  /** dy = f(t, y) (allocate nothing). */
-  f(t: number, y: Float64Array, dy: Float64Array): void;
-  /** out = (df/dy)^T(t, y) lam (overwrite out). */
-  vjpY(t: number, y: Float64Array, lam: Float64Array, out: Float64Array): void;
+  /**
+   * dy = f(t, y) (allocate nothing). stage: the stage index when called by rkStages (a problem may keep what it
+   * computed there for the vjpY of the same stage, which rkAdjoint calls, in reverse order, before the next step's
+   * rkStages; a problem that keeps nothing ignores it).
+   */
+  f(t: number, y: Float64Array, dy: Float64Array, stage?: number): void;
+  /** out = (df/dy)^T(t, y) lam (overwrite out); stage: as for f, when called by rkAdjoint. */
+  vjpY(t: number, y: Float64Array, lam: Float64Array, out: Float64Array, stage?: number): void;
   /**
    * pbar += (df/dp)^T(t, y) lam (pbar: np entries, as passed to rkAdjoint), or, with pbar null, into the
    * problem's own accumulator (e.g. cotangents of tabulated coefficients, scattered by t).
@@ -66,16 +70,61 @@ export class RkWork {
   readonly k: Float64Array[];
   readonly u: Float64Array[];
   readonly kbar: Float64Array[];
-  readonly ubar: Float64Array;
+  /** ubar_i of every stage of the step being undone (gathered into the kbar_j and into ybar_n: rkAdjoint) */
+  readonly ubar: Float64Array[];
   readonly w: Float64Array;
   readonly live: Uint8Array;
+  /** the stages whose ubar the step has formed */
+  readonly done: Uint8Array;
+  /** the terms of one gather (gatherInto) */
+  readonly terms: Float64Array[] = [];
+  readonly coefs: Float64Array;
+  /** the state at the start of the step being undone */
+  readonly yn: Float64Array;
   constructor(readonly n: number, readonly stages: number) {
     this.k = Array.from({ length: stages }, () => new Float64Array(n));
     this.u = Array.from({ length: stages }, () => new Float64Array(n));
     this.kbar = Array.from({ length: stages }, () => new Float64Array(n));
-    this.ubar = new Float64Array(n);
+    this.ubar = Array.from({ length: stages }, () => new Float64Array(n));
     this.w = new Float64Array(stages);
     this.live = new Uint8Array(stages);
+    this.done = new Uint8Array(stages);
+    this.coefs = new Float64Array(stages);
+    this.yn = new Float64Array(n);
+  }
+}
+
+/** out += sum_m c[m] terms[m] over m < count: one pass over out per 6 terms (unrolled by count; RK tableaux). */
+function gatherInto(out: Float64Array, terms: Float64Array[], c: Float64Array, count: number, n: number): void {
+  for (let m = 0; m < count; m += 6) {
+    const r = Math.min(count - m, 6);
+    const A = terms[m], ca = c[m];
+    if (r === 1) {
+      for (let q = 0; q < n; q++) out[q] += ca * A[q];
+      continue;
+    }
+    const B = terms[m + 1], cb = c[m + 1];
+    if (r === 2) {
+      for (let q = 0; q < n; q++) out[q] += ca * A[q] + cb * B[q];
+      continue;
+    }
+    const C = terms[m + 2], cc = c[m + 2];
+    if (r === 3) {
+      for (let q = 0; q < n; q++) out[q] += ca * A[q] + cb * B[q] + cc * C[q];
+      continue;
+    }
+    const D = terms[m + 3], cd = c[m + 3];
+    if (r === 4) {
+      for (let q = 0; q < n; q++) out[q] += ca * A[q] + cb * B[q] + cc * C[q] + cd * D[q];
+      continue;
+    }
+    const E = terms[m + 4], ce = c[m + 4];
+    if (r === 5) {
+      for (let q = 0; q < n; q++) out[q] += ca * A[q] + cb * B[q] + cc * C[q] + cd * D[q] + ce * E[q];
+      continue;
+    }
+    const F = terms[m + 5], cf = c[m + 5];
+    for (let q = 0; q < n; q++) out[q] += ca * A[q] + cb * B[q] + cc * C[q] + cd * D[q] + ce * E[q] + cf * F[q];
   }
 }
 
@@ -90,12 +139,15 @@ export function rkStages(rhs: AdjointRhs, tab: ExplicitTableau, t0: number, t1: 
   const n = rhs.n, h = t1 - t0;
   for (let i = 0; i < count; i++) {
     const u = work.u[i], row = tab.a[i];
-    for (let q = 0; q < n; q++) {
-      let acc = 0;
-      for (let j = 0; j < i; j++) acc += row[j] * work.k[j][q];
-      u[q] = y0[q] + h * acc;
+    let nt = 0;
+    for (let j = 0; j < i; j++) {
+      if (row[j] === 0) continue;
+      work.terms[nt] = work.k[j];
+      work.coefs[nt++] = h * row[j];
     }
-    rhs.f(stageTime(tab, i, t0, t1), u, work.k[i]);
+    for (let q = 0; q < n; q++) u[q] = y0[q];
+    gatherInto(u, work.terms, work.coefs, nt, n);
+    rhs.f(stageTime(tab, i, t0, t1), u, work.k[i], i);
   }
 }
 
@@ -180,7 +232,8 @@ export function rkAdjoint(
   let o = nOut - 1;
   for (let s = N - 1; s >= 0; s--) {
     const t0 = times[s], t1 = times[s + 1], h = t1 - t0;
-    const yn = states.subarray(s * n, (s + 1) * n);
+    const yn = work.yn;
+    for (let q = 0, o0 = s * n; q < n; q++) yn[q] = states[o0 + q];
     // outputs in this step: t in (t0, t1] (an output at t_0 itself is handled after the loop)
     const oHi = o;
     while (o >= 0 && dense!.t[o] > t0) o--;
@@ -204,21 +257,35 @@ export function rkAdjoint(
       }
       for (let q = 0; q < n; q++) lam[q] += bar[q];
     }
-    // (3): stages in reverse; lam already holds ybar_{n+1} + ybar_out, the identity part of ybar_n
-    for (let i = count - 1; i >= 0; i--) {
-      if (!work.live[i]) continue;
-      const ti = stageTime(tab, i, t0, t1);
-      rhs.vjpY(ti, work.u[i], work.kbar[i], work.ubar);
-      if (rhs.vjpP) rhs.vjpP(ti, work.u[i], work.kbar[i], pbar);
-      const ub = work.ubar, row = tab.a[i];
-      for (let q = 0; q < n; q++) lam[q] += ub[q];
-      for (let j = 0; j < i; j++) {
-        if (row[j] === 0) continue;
-        const kb = work.kbar[j], ha = h * row[j];
-        for (let q = 0; q < n; q++) kb[q] += ha * ub[q];
+    // (3): stages in reverse; lam already holds ybar_{n+1} + ybar_out, the identity part of ybar_n. The terms
+    // h a_ij ubar_i of the later stages i are gathered into kbar_j when stage j is reached (one pass over kbar_j,
+    // not one per pair), and the ubar_i into ybar_n at the end.
+    const ub = work.ubar, done = work.done, terms = work.terms, coefs = work.coefs;
+    done.fill(0);
+    for (let j = count - 1; j >= 0; j--) {
+      let nt = 0;
+      for (let i = j + 1; i < count; i++) {
+        if (!done[i] || tab.a[i][j] === 0) continue;
+        terms[nt] = ub[i];
+        coefs[nt++] = h * tab.a[i][j];
+      }
+      if (nt > 0) {
+        gatherInto(work.kbar[j], terms, coefs, nt, n);
         work.live[j] = 1;
       }
+      if (!work.live[j]) continue;
+      const tj = stageTime(tab, j, t0, t1);
+      rhs.vjpY(tj, work.u[j], work.kbar[j], ub[j], j);
+      if (rhs.vjpP) rhs.vjpP(tj, work.u[j], work.kbar[j], pbar);
+      done[j] = 1;
     }
+    let nt = 0;
+    for (let i = 0; i < count; i++) {
+      if (!done[i]) continue;
+      terms[nt] = ub[i];
+      coefs[nt++] = 1;
+    }
+    gatherInto(lam, terms, coefs, nt, n);
   }
   // outputs at t_0 exactly
   for (; o >= 0; o--) {

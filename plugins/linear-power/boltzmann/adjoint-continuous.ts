@@ -15,9 +15,8 @@
  */
 import { gaussLegendre } from '../../../core/numerics/gauss-legendre.js';
 import { createTsit5 } from '../../../core/numerics/ode/index.js';
-import { EMPTY, type ModeTape, type ModeVjpResult, type Op, type RegimeBackward, RegimeAdjointRhs, modeVjp } from './adjoint.js';
-import { nudgeBars, rhsReads } from './adjoint-reads.js';
-import { NUDGE_COUNT } from './equations.js';
+import { type ModeTape, type ModeVjpResult, type Op, type RegimeBackward, RegimeAdjointRhs, modeVjp } from './adjoint.js';
+import { RhsReadBars } from './adjoint-reads.js';
 
 const GL = gaussLegendre(3);
 
@@ -65,14 +64,14 @@ export const continuousRegime: RegimeBackward = (op, lamEnd, dense, reads, _sBar
   const solver = createTsit5();
   const x0 = op.times[0], x1 = op.times[op.times.length - 1];
   let lam = lamEnd ? Float64Array.from(lamEnd) : new Float64Array(n);
-  const y = new Float64Array(n), l = new Float64Array(n), fy = new Float64Array(n), b = new Float64Array(NUDGE_COUNT);
+  const y = new Float64Array(n), l = new Float64Array(n);
+  const exact = new RhsReadBars(rhs);
   // lambda' = -A^T lambda (A^T by the transposed equations, equations-transpose.ts)
   const f = (x: number, lm: Float64Array, dl: Float64Array) => {
     adj.vjpY(x, y, lm, dl);
     for (let i = 0; i < n; i++) dl[i] = -dl[i];
   };
   const breaks = ppfBreaks(op, x0, x1);
-  const use = rhsReads(rhs);
   let o = dense.t.length - 1;
   let xa = x1;
   for (;;) {
@@ -100,12 +99,7 @@ export const continuousRegime: RegimeBackward = (op, lamEnd, dense, reads, _sBar
         const x = mid + half * GL.x[q];
         fwd.at(x, y);
         sol.interpolant!.at(x, l);
-        nudgeBars(rhs, x, () => {
-          rhs.f(x, y, fy, EMPTY);
-          let acc = 0;
-          for (let i = 0; i < n; i++) acc += l[i] * fy[i];
-          return acc;
-        }, reads, b, GL.w[q] * half, use);
+        exact.add(x, y, l, reads, GL.w[q] * half);
       }
     }
     lam = Float64Array.from(sol.state(T.length - 1));

@@ -241,7 +241,7 @@ export function powerVjp(plan: PowerPlan, inp: PowerVjpInput, bar: PowerBar): Po
       if (dcb) dcb[ix] = deltaCbBar![ix * nk + ik];
       any ||= db[ix] !== 0 || (dcb !== null && dcb[ix] !== 0);
     }
-    if (any) reads.addAll(modeVjp(tapes[ik], db, dcb, 'tables', continuous ? continuousRegime : discreteRegime, { switchTimes: inp.switchTimes }).reads!);
+    if (any) modeVjp(tapes[ik], db, dcb, 'tables', continuous ? continuousRegime : discreteRegime, { switchTimes: inp.switchTimes, into: reads });
     inp.onProgress?.(nk + ik + 1, 2 * nk);
   }
   // one contraction of the summed cotangents with the tangent rows of the base quantities and tables (Pa x table)
@@ -280,13 +280,17 @@ export function boltzmannPowerVjp(
  */
 export function boltzmannStageVjp(
   cfg: BoltzmannConfig,
-  o: { values: Record<string, number>; reads: readonly string[]; split: NeutrinoSplit; recombination?: Recombination; solver: OdeSolver },
+  o: {
+    values: Record<string, number>; reads: readonly string[]; split: NeutrinoSplit; recombination?: Recombination; solver: OdeSolver;
+    /** The stage's with.adjoint settings (PowerVjpInput.scheme, switchTimes); absent: discrete, switches fixed. */
+    scheme?: PowerVjpInput['scheme']; switchTimes?: boolean;
+  },
   bar: PowerBar,
 ): { params: Record<string, number>; recombination?: RecombinationBar } {
   const P = o.reads.length;
   const cosmology = seededCosmology(o.values, o.reads, o.split);
   const rec = o.recombination ?? defaultRecombination(cosmology, P);
-  const r = boltzmannPowerVjp(cfg, { cosmology, recombination: rec, P, solver: o.solver }, bar);
+  const r = boltzmannPowerVjp(cfg, { cosmology, recombination: rec, P, solver: o.solver, scheme: o.scheme, switchTimes: o.switchTimes }, bar);
   const params = Object.fromEntries(o.reads.map((name, p) => [name, r.gradient[p]]));
   return o.recombination ? { params, recombination: recombinationBar(r.reads, r.setup, o.recombination) } : { params };
 }

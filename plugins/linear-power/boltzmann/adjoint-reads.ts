@@ -1,12 +1,29 @@
 /**
  * Reverse mode through the Boltzmann modes, flat in the number of directions: the cotangents of the 15 scalars the
  * equations read at a point (equations.ts PerturbationRhs.nudge: the base quantities q of setup.ts and the thermal
- * scalars interpolated at x), by central differences of the (state-linear) quantity being pulled back, scattered
- * onto the spline nodes they are interpolated from (ReadBars), and contracted with the tangent rows once at the end
- * (ReadBars.directions) or turned into the bar of a recombination input (adjoint-recombination.ts).
+ * scalars interpolated at x), scattered onto the spline nodes they are interpolated from (ReadBars), and contracted
+ * with the tangent rows once at the end (ReadBars.directions) or turned into the bar of a recombination input
+ * (adjoint-recombination.ts). For the right-hand side they are exact (RhsReadBars: the reverse sweep of
+ * equations-transpose.ts and point-transpose.ts); for the other, per-mode quantities (delta_m, the switch maps, the
+ * initial state) and as the test oracle of the exact ones, by central differences (nudgeBars).
  */
-import { NUDGE_CB2, NUDGE_COUNT, NUDGE_DCB2, NUDGE_DLK, NUDGE_LK, NUDGE_TAU, type PerturbationRhs } from './equations.js';
+import {
+  type Derived, NUDGE_CB2, NUDGE_COUNT, NUDGE_DCB2, NUDGE_DLK, NUDGE_LK, NUDGE_TAU, type PerturbationRhs, type Point, copyDerived, copyPoint,
+  newDerived, newPoint,
+} from './equations.js';
+import { type ReadsSweep, transposeRhs } from './equations-transpose.js';
+import { PB_COUNT, pointTranspose } from './point-transpose.js';
 import { type ModeSetup, P_NA, P_NM, type SplineColumn } from './setup.js';
+
+/** The cotangents bv of a spline value and bd of its derivative in interval i at fraction t onto the nodes (ReadBars.add). */
+function scatter(c: { y: Float64Array; m: Float64Array }, i: number, t: number, h: number, bv: number, bd: number): void {
+  if (bv === 0 && bd === 0) return;
+  const u = 1 - t;
+  c.y[i] += bv * u - bd / h;
+  c.y[i + 1] += bv * t + bd / h;
+  c.m[i] += bv * ((h * h) / 6) * (u * u * u - u) - bd * (h / 6) * (3 * u * u - 1);
+  c.m[i + 1] += bv * ((h * h) / 6) * (t * t * t - t) + bd * (h / 6) * (3 * t * t - 1);
+}
 
 /**
  * Cotangents of one or more modes on what their equations read (flat in the number of directions): the base
@@ -44,29 +61,10 @@ export class ReadBars {
     let i = Math.floor((x - S.xMin) / h);
     if (i < 0) i = 0;
     if (i > S.n - 2) i = S.n - 2;
-    const t = (x - S.xMin) / h - i, u = 1 - t;
-    const scatter = (c: { y: Float64Array; m: Float64Array }, bv: number, bd: number) => {
-      if (bv === 0 && bd === 0) return;
-      c.y[i] += bv * u - bd / h;
-      c.y[i + 1] += bv * t + bd / h;
-      c.m[i] += bv * ((h * h) / 6) * (u * u * u - u) - bd * (h / 6) * (3 * u * u - 1);
-      c.m[i + 1] += bv * ((h * h) / 6) * (t * t * t - t) + bd * (h / 6) * (3 * t * t - 1);
-    };
-    scatter(this.lnKappa, b[NUDGE_LK], b[NUDGE_DLK]);
-    scatter(this.cb2, b[NUDGE_CB2], b[NUDGE_DCB2]);
-    scatter(this.tau, b[NUDGE_TAU], 0);
-  }
-
-  /** Sum another mode's cotangents into these. */
-  addAll(o: ReadBars): void {
-    const sum = (a: Float64Array, b: Float64Array) => { for (let i = 0; i < a.length; i++) a[i] += b[i]; };
-    sum(this.q, o.q);
-    for (const key of ['lnKappa', 'cb2', 'tau'] as const) {
-      sum(this[key].y, o[key].y);
-      sum(this[key].m, o[key].m);
-    }
-    this.lnKappaEarly += o.lnKappaEarly;
-    this.lnCb2Early += o.lnCb2Early;
+    const t = (x - S.xMin) / h - i;
+    scatter(this.lnKappa, i, t, h, b[NUDGE_LK], b[NUDGE_DLK]);
+    scatter(this.cb2, i, t, h, b[NUDGE_CB2], b[NUDGE_DCB2]);
+    scatter(this.tau, i, t, h, b[NUDGE_TAU], 0);
   }
 
   /**
@@ -92,17 +90,59 @@ export class ReadBars {
 }
 
 /**
- * Which read scalars can change the right-hand side of a regime (equations.ts): c_b^2' only in tight coupling,
- * kappa'' in tight coupling and radiation streaming, tau wherever a hierarchy is truncated or a fluid has a
- * 1/tau term (all but radiation streaming without massive neutrinos); the others always.
+ * The exact cotangents of the read scalars of the right-hand side, lam^T (df/d scalars)(x, y), and A^T lam, in one
+ * reverse sweep (equations-transpose.ts with a state, then point-transpose.ts): about two evaluations of f, against
+ * the 2 x 13 of nudgeBars. Allocates nothing per call.
  */
-export function rhsReads(rhs: PerturbationRhs): Uint8Array {
-  const use = new Uint8Array(NUDGE_COUNT).fill(1);
-  const { tca, rsa } = rhs.flags;
-  if (!tca) use[NUDGE_DCB2] = 0;
-  if (!tca && !rsa) use[NUDGE_DLK] = 0;
-  if (rsa && !rhs.setup.ncdm) use[NUDGE_TAU] = 0;
-  return use;
+export class RhsReadBars {
+  /** The cotangents of the last call (NUDGE_* order, times its weight). */
+  readonly b = new Float64Array(NUDGE_COUNT);
+  private readonly rd: ReadsSweep;
+  private readonly eps: Float64Array;
+  private readonly fd = new Float64Array(4);
+  private readonly scratch: Float64Array;
+  private readonly fy: Float64Array;
+  /** Kept evaluations (save): x, the point, the derived quantities and f of each slot. */
+  private readonly slots: { x: number; p: Point; d: Derived; f: Float64Array }[] = [];
+  constructor(private readonly rhs: PerturbationRhs) {
+    const n = rhs.L.n;
+    this.fy = new Float64Array(n);
+    this.rd = { y: this.fy, f: this.fy, pb: new Float64Array(PB_COUNT), known: false, p: null, d: null };
+    this.eps = new Float64Array(Math.max(rhs.L.nq, 1));
+    this.scratch = new Float64Array(n);
+  }
+
+  /**
+   * Keep the evaluation the rhs just made at x (its point and derived quantities) with its result f, in slot
+   * (an RK stage index): add at the same slot, x and state then skips the point and the forward evaluation.
+   */
+  save(slot: number, x: number, f: Float64Array): void {
+    while (this.slots.length <= slot) this.slots.push({ x: NaN, p: newPoint(), d: newDerived(), f: new Float64Array(this.rhs.L.n) });
+    const s = this.slots[slot];
+    s.x = x;
+    copyPoint(s.p, this.rhs.pt);
+    copyDerived(s.d, this.rhs.derived);
+    s.f.set(f);
+  }
+
+  /**
+   * weight x d(lam . f(x, y))/d(read scalars) into this.b and (when given) reads at x; out = A(x)^T lam (when given).
+   * The rhs's nudge must be null or zero. slot: that of a save at (x, y) (the caller guarantees the state: the
+   * stage state of the last RK step's stages), or -1.
+   */
+  add(x: number, y: Float64Array, lam: Float64Array, reads: ReadBars | null, weight = 1, out: Float64Array | null = null, slot = -1): void {
+    const rhs = this.rhs, b = this.b, rd = this.rd;
+    const s = slot >= 0 && slot < this.slots.length && this.slots[slot].x === x ? this.slots[slot] : null;
+    rd.y = y;
+    rd.known = s !== null;
+    rd.f = s ? s.f : this.fy;
+    rd.p = s ? s.p : null;
+    rd.d = s ? s.d : null;
+    const p = transposeRhs(rhs, x, lam, out ?? this.scratch, this.eps, rd);
+    pointTranspose(rhs.setup, x, p, this.rd.pb, b, this.fd);
+    if (weight !== 1) for (let j = 0; j < NUDGE_COUNT; j++) b[j] *= weight;
+    if (reads) reads.add(x, b);
+  }
 }
 
 /** delta_m reads only the base quantities (densities and aH). */
@@ -110,40 +150,55 @@ export const DELTA_READS = Uint8Array.from({ length: NUDGE_COUNT }, (_, j) => (j
 /** The initial conditions read the base quantities and tau. */
 export const INITIAL_READS = Uint8Array.from({ length: NUDGE_COUNT }, (_, j) => (j < 10 || j === NUDGE_TAU ? 1 : 0));
 
+/** The size of read scalar j at a point p at x (nudgeBars' steps are 1e-6 of it). */
+export function nudgeSize(S: ModeSetup, x: number, p: Point, j: number): number {
+  if (j < 10) return Math.abs(S.q0[j]) || 1;
+  switch (j) {
+    case NUDGE_LK: return 1;
+    case NUDGE_DLK: return Math.max(Math.abs(p.kappaPrime / (p.kappa * p.aH)), 1);
+    case NUDGE_CB2: return x < S.xMin ? 1 : Math.abs(p.cb2) || 1e-10;
+    case NUDGE_DCB2: return Math.max(Math.abs(p.cb2Prime / p.aH), Math.abs(p.cb2)) || 1e-10;
+    default: return Math.abs(p.tau) || 1;
+  }
+}
+
 /**
- * Cotangents of the scalars read at x (rhs.nudge indices) of the scalar g(): central differences with steps
- * 1e-6 of each scalar's size there (g is smooth in them; linear in the state, which is held fixed), added into
- * reads at x, times weight (a quadrature weight), for the scalars `use` marks (all when null). The
- * massive-neutrino quantities are skipped without massive neutrinos (they are 0 and unread).
+ * Cotangents of the scalars read at x (rhs.nudge indices) of the scalar g(), by central differences in each scalar
+ * (g is smooth in them; linear in the state, which is held fixed): fourth order (8 (g(h) - g(-h)) - (g(2h) - g(-2h)))
+ * / 12h with h = 1e-4 of the scalar's size there (nudgeSize; truncation ~1e-10, rounding ~1e-12 of g's terms), or
+ * second order (g(h) - g(-h))/2h with h = 1e-6 of it (the adjoint's scheme before the exact sweep: errors ~1e-8
+ * that reached the gradient as ~3e-8); rel(j) overrides the step. Added into reads at x, times weight (a
+ * quadrature weight), for the scalars `use` marks (all when null). The massive-neutrino quantities are skipped
+ * without massive neutrinos (they are 0 and unread).
  */
-export function nudgeBars(rhs: PerturbationRhs, x: number, g: () => number, reads: ReadBars, b: Float64Array, weight = 1, use: Uint8Array | null = null): void {
+export function nudgeBars(
+  rhs: PerturbationRhs, x: number, g: () => number, reads: ReadBars, b: Float64Array, weight = 1, use: Uint8Array | null = null,
+  rel: ((j: number) => number) | null = null, order: 2 | 4 = 4,
+): void {
   const nd = rhs.nudge!;
   const S = rhs.setup;
   nd.fill(0);
   const p = rhs.point(x, null);
-  const aH = p.aH;
-  const size = (j: number): number => {
-    if (j < 10) return Math.abs(S.q0[j]) || 1;
-    switch (j) {
-      case NUDGE_LK: return 1;
-      case NUDGE_DLK: return Math.max(Math.abs(p.kappaPrime / (p.kappa * aH)), 1);
-      case NUDGE_CB2: return x < S.xMin ? 1 : Math.abs(p.cb2) || 1e-10;
-      case NUDGE_DCB2: return Math.max(Math.abs(p.cb2Prime / aH), Math.abs(p.cb2)) || 1e-10;
-      default: return Math.abs(p.tau) || 1;
-    }
-  };
+  const size = (j: number) => nudgeSize(S, x, p, j);
   b.fill(0);
   for (let j = 0; j < NUDGE_COUNT; j++) {
     if (use && !use[j]) continue;
     if (!S.ncdm && (j === P_NA || j === P_NM)) continue;
     if (x < S.xMin && (j === NUDGE_DLK || j === NUDGE_DCB2 || j === NUDGE_TAU)) continue;
-    const h = 1e-6 * size(j);
+    const h = (rel ? rel(j) : order === 4 ? 1e-4 : 1e-6) * size(j);
     nd[j] = h;
     const up = g();
     nd[j] = -h;
     const dn = g();
+    let d = up - dn;
+    if (order === 4) {
+      nd[j] = 2 * h;
+      const up2 = g();
+      nd[j] = -2 * h;
+      d = (8 * d - (up2 - g())) / 6;
+    }
     nd[j] = 0;
-    b[j] = (weight * (up - dn)) / (2 * h);
+    b[j] = (weight * d) / (2 * h);
   }
   reads.add(x, b);
 }

@@ -23,17 +23,17 @@
  * accepted step sequence. The per-step stages are recomputed from the stored step-end states, so the memory of a
  * mode is (steps + 1) x n doubles per regime (ModeTape.storedDoubles).
  *
- * Cost, flat in the number of directions: A^T kbar by the transposed equations (equations-transpose.ts, about one
- * evaluation of f), and the cotangents of the ~15 scalars f reads by central differences (adjoint-reads.ts, up to
- * 2 x 13 evaluations of f per stage), contracted with the tangent rows once per request. A reverse sweep of the
- * equations that also gives those scalar cotangents is the next step (docs/reverse-mode.md, "The Boltzmann
- * stage"). how = 'directions' instead differentiates along each s_a (2 Pa evaluations per stage): the reference
- * the tests compare with.
+ * Cost, flat in the number of directions: per stage, A^T kbar and the exact cotangents of the 15 scalars f reads in
+ * one reverse sweep of the equations (equations-transpose.ts with the stage state, point-transpose.ts; about two
+ * evaluations of f: adjoint-reads.ts RhsReadBars), contracted with the tangent rows once per request. The per-mode
+ * pieces (delta_m at the outputs, the switch maps, the initial state) still take their scalar cotangents by central
+ * differences (nudgeBars, fourth order; a few per mode). how = 'directions' instead differentiates along each s_a (2 Pa
+ * evaluations per stage): the reference the tests compare with.
  */
 import { type AdjointRhs, type DenseBars, RkWork, TSIT5_TABLEAU, rkAdjoint, rkDenseAt, rkReplay } from '../../../core/numerics/ode/adjoint-rk.js';
 import { type OdeInterpolant, type OdeSolver, createTsit5 } from '../../../core/numerics/ode/index.js';
 import { type Flags, NUDGE_COUNT, PerturbationRhs, layoutNames } from './equations.js';
-import { DELTA_READS, INITIAL_READS, ReadBars, nudgeBars, rhsReads } from './adjoint-reads.js';
+import { DELTA_READS, INITIAL_READS, ReadBars, RhsReadBars, nudgeBars } from './adjoint-reads.js';
 import { transposeRhs } from './equations-transpose.js';
 import { addSwitchMotion } from './adjoint-switches.js';
 import { INITIAL_FLAGS, type Schedule, convert, crossCut, directional, initialState, regimeCuts, schedule, transposeBlocks } from './mode.js';
@@ -65,6 +65,11 @@ export interface ModeVjpOptions {
    * how = 'tables'). Off by default: forward AD holds the switching times fixed, and so does the adjoint.
    */
   switchTimes?: boolean;
+  /**
+   * With how = 'tables': accumulate the read cotangents into this (e.g. the sum over a request's modes) and leave
+   * sBar zero (contract once, at the end: ReadBars.directions) instead of a fresh ReadBars contracted per mode.
+   */
+  into?: ReadBars;
 }
 
 /** One operation of the forward chain, in time order. */
@@ -100,8 +105,7 @@ export class RegimeAdjointRhs implements AdjointRhs {
   private readonly fp: Float64Array;
   private readonly fm: Float64Array;
   private readonly sv: Float64Array;
-  private readonly b = new Float64Array(NUDGE_COUNT);
-  private readonly use: Uint8Array;
+  private readonly exact: RhsReadBars | null;
   /**
    * reads null: the parameter cotangent is that of the Pa directions s (one central difference of f per
    * direction and stage); else the cotangents of the scalars f reads, scattered into reads (flat in Pa).
@@ -113,27 +117,26 @@ export class RegimeAdjointRhs implements AdjointRhs {
     this.fp = new Float64Array(this.n);
     this.fm = new Float64Array(this.n);
     this.sv = new Float64Array(Pa);
-    this.use = rhsReads(rhs);
+    this.exact = reads ? new RhsReadBars(rhs) : null;
   }
-  f(t: number, y: Float64Array, dy: Float64Array): void {
+  /** f; at an RK stage of the tables scheme, its evaluation is kept for that stage's vjpY (RhsReadBars.save). */
+  f(t: number, y: Float64Array, dy: Float64Array, stage?: number): void {
     this.rhs.f(t, y, dy, EMPTY);
+    if (this.exact && stage !== undefined) this.exact.save(stage, t, dy);
   }
-  /** A^T lam by the transposed equations (equations-transpose.ts: about one evaluation of f, A never formed). */
-  vjpY(t: number, _y: Float64Array, lam: Float64Array, out: Float64Array): void {
-    transposeRhs(this.rhs, t, lam, out, this.eps);
+  /**
+   * A^T lam by the transposed equations (equations-transpose.ts: about one evaluation of f, A never formed); with
+   * reads, the same sweep also adds lam . (df/d(read scalars))(t, y) into reads (RhsReadBars), which is therefore
+   * the parameter part of the tables scheme (vjpP adds nothing then).
+   */
+  vjpY(t: number, y: Float64Array, lam: Float64Array, out: Float64Array, stage?: number): void {
+    if (this.exact) this.exact.add(t, y, lam, this.reads, 1, out, stage ?? -1);
+    else transposeRhs(this.rhs, t, lam, out, this.eps);
   }
-  /** lam . (df/d(read scalars)) u into reads, or pbar_a += lam . (dA/ds_a) u by central differences in s_a. */
+  /** pbar_a += lam . (dA/ds_a) u by central differences in s_a (how = 'directions'); with reads, nothing (vjpY). */
   vjpP(t: number, u: Float64Array, lam: Float64Array, pbar: Float64Array | null): void {
+    if (this.reads) return;
     const n = this.n, fp = this.fp;
-    if (this.reads) {
-      nudgeBars(this.rhs, t, () => {
-        this.rhs.f(t, u, fp, EMPTY);
-        let acc = 0;
-        for (let i = 0; i < n; i++) acc += lam[i] * fp[i];
-        return acc;
-      }, this.reads, this.b, 1, this.use);
-      return;
-    }
     const sv = this.sv, fm = this.fm;
     for (let a = 0; a < this.np; a++) {
       sv[a] = SIGMA;
@@ -271,7 +274,7 @@ export function modeVjp(
 ): ModeVjpResult {
   const Pa = tape.setup.Pa, xOut = tape.xOut;
   const sBar = new Float64Array(Pa);
-  const reads = how === 'tables' ? new ReadBars(tape.setup) : null;
+  const reads = how === 'tables' ? (vopt.into ?? new ReadBars(tape.setup)) : null;
   const b = new Float64Array(NUDGE_COUNT);
   const nudged = new Set<PerturbationRhs>();
   const nudge = (r: PerturbationRhs) => {
@@ -346,7 +349,7 @@ export function modeVjp(
   } finally {
     for (const r of nudged) r.nudge = null;
   }
-  if (reads) reads.directions(sBar);
+  if (reads && !vopt.into) reads.directions(sBar);
   return { sBar, reads };
 }
 

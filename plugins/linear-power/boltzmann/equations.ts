@@ -183,6 +183,23 @@ export const newPoint = (): Point => ({
   ma: 0, rrel: 0, rnc: 0, pnc: 0,
 });
 
+/** dst = src (no allocation). */
+export function copyPoint(dst: Point, s: Point): void {
+  dst.a = s.a; dst.aH = s.aH; dst.aHprime = s.aHprime; dst.rb = s.rb; dst.rc = s.rc; dst.rg = s.rg; dst.rn = s.rn; dst.rde = s.rde;
+  dst.w = s.w; dst.kappa = s.kappa; dst.kappaPrime = s.kappaPrime; dst.cb2 = s.cb2; dst.cb2Prime = s.cb2Prime; dst.tau = s.tau;
+  dst.ma = s.ma; dst.rrel = s.rrel; dst.rnc = s.rnc; dst.pnc = s.pnc;
+}
+
+export const newDerived = (): Derived => ({
+  hPrime: 0, etaPrime: 0, thetaG: 0, deltaG: 0, thetaN: 0, deltaN: 0, sigmaG: 0, dRhoT: 0, rpThetaT: 0, rpT: 0,
+});
+
+/** dst = src (no allocation). */
+export function copyDerived(dst: Derived, s: Derived): void {
+  dst.hPrime = s.hPrime; dst.etaPrime = s.etaPrime; dst.thetaG = s.thetaG; dst.deltaG = s.deltaG; dst.thetaN = s.thetaN;
+  dst.deltaN = s.deltaN; dst.sigmaG = s.sigmaG; dst.dRhoT = s.dRhoT; dst.rpThetaT = s.rpThetaT; dst.rpT = s.rpT;
+}
+
 /** Output slots of the derived (algebraic) quantities of the last evaluation. */
 export interface Derived {
   hPrime: number;
@@ -192,6 +209,10 @@ export interface Derived {
   thetaN: number;
   deltaN: number;
   sigmaG: number;
+  /** delta rho, (rho+p) theta and rho + p summed over all species but the dark energy (step 1; the PPF's T sums) */
+  dRhoT: number;
+  rpThetaT: number;
+  rpT: number;
 }
 
 /** Cubic spline on a uniform grid (step h): value or derivative in interval i at fraction t, row offset o. */
@@ -223,8 +244,9 @@ export class PerturbationRhs {
   private readonly fd = new Float64Array(4);
   /** eps_i = sqrt(q_i^2 + (M0 a)^2) of the last evaluation */
   private readonly eps: Float64Array;
-  private readonly pt: Point = newPoint();
-  readonly derived: Derived = { hPrime: 0, etaPrime: 0, thetaG: 0, deltaG: 0, thetaN: 0, deltaN: 0, sigmaG: 0 };
+  /** The point of the last evaluation (point(), f). */
+  readonly pt: Point = newPoint();
+  readonly derived: Derived = newDerived();
   private unit: Float64Array;
   private col: Float64Array;
 
@@ -323,8 +345,11 @@ export class PerturbationRhs {
     this.evaluate(this.point(x, sv.length > 0 ? sv : null), y, dy);
   };
 
-  /** dy/dx from the background and thermal quantities p of the point (f without the point's evaluation). */
-  private evaluate(p: Point, y: Float64Array, dy: Float64Array): void {
+  /**
+   * dy/dx from the background and thermal quantities p of the point (f without the point's evaluation); the
+   * algebraic quantities into this.derived (the reverse sweep of equations-transpose.ts reads them).
+   */
+  evaluate(p: Point, y: Float64Array, dy: Float64Array): void {
     const L = this.L, S = this.s;
     const k = this.k, k2 = this.k2;
     const aH = p.aH;
@@ -376,6 +401,10 @@ export class PerturbationRhs {
       tg = tb - slip;
     } else if (!rsa) tg = y[L.tg];
     if (!rsa) rpTheta += (4 / 3) * p.rg * tg;
+    const der = this.derived;
+    der.dRhoT = dRho;
+    der.rpThetaT = rpTheta;
+    der.rpT = rp;
 
     // 2. PPF dark energy
     let gamma = 0, gammaPrime = 0;
@@ -517,14 +546,13 @@ export class PerturbationRhs {
     const inv = 1 / aH;
     for (let i = 0; i < L.n; i++) dy[i] *= inv;
 
-    const d = this.derived;
-    d.hPrime = hP;
-    d.etaPrime = etaP;
-    d.thetaG = tg;
-    d.deltaG = dg;
-    d.thetaN = tn;
-    d.deltaN = dn;
-    d.sigmaG = sigmaG;
+    der.hPrime = hP;
+    der.etaPrime = etaP;
+    der.thetaG = tg;
+    der.deltaG = dg;
+    der.thetaN = tn;
+    der.deltaN = dn;
+    der.sigmaG = sigmaG;
   }
 
   /**
