@@ -141,7 +141,7 @@ const configSchema = {
           description: 'extra modes uniform in k over the baryon acoustic range (period 2 pi / r_s ~ 0.043 /Mpc)',
           properties: {
             k_min: num(0.02, '[1/Mpc]', { exclusiveMinimum: 0 }),
-            k_max: num(0.5, '[1/Mpc]', { exclusiveMinimum: 0 }),
+            k_max: num(0.4, '[1/Mpc]', { exclusiveMinimum: 0 }),
             step: num(0.006, 'step [1/Mpc]; 0 = none', { minimum: 0 }),
           },
         },
