@@ -7,7 +7,7 @@
  */
 import 'reflect-metadata';
 import { Container } from 'inversify';
-import { compile } from '../schema/ajv.js';
+import { ajv } from '../schema/ajv.js';
 import { PLUGIN_API_VERSION, isMethodPlugin, type AnyPlugin, type MethodPlugin, type PortContract, type ServiceProvider, type StagePlugin } from './types.js';
 import { childContainer, methodToken, serviceToken, type Bindings } from './bindings.js';
 
@@ -157,7 +157,9 @@ function describeProblems(p: any): string[] {
   else if (typeof p.id === 'string' && !p.id.startsWith(kind + '/')) out.push(`id ${p.id} must start with its ${isMethodPlugin(p) ? 'kind' : 'port'} "${kind}/"`);
   if (!p.configSchema || typeof p.configSchema !== 'object') out.push('configSchema (a JSON Schema object) is missing');
   else {
-    try { compile(p.configSchema); } catch (e) { out.push(`configSchema does not compile: ${(e as Error).message}`); }
+    // checked against the JSON Schema meta-schema here; compiled when a pipeline first uses the plugin (compiling all
+    // ~30 built-in schemas at every start cost each process and sweep thread ~0.15 s)
+    if (!ajv.validateSchema(p.configSchema)) out.push(`configSchema is not a valid JSON Schema: ${ajv.errorsText(ajv.errors)}`);
   }
   if (!isMethodPlugin(p)) {
     if (typeof p.run !== 'function') out.push('run(ctx) is missing');

@@ -13,7 +13,12 @@ const compiled = new WeakMap<object, ValidateFunction>();
 export function compile(schema: object): ValidateFunction {
   let v = compiled.get(schema);
   if (!v) {
-    v = ajv.compile(schema);
+    try {
+      v = ajv.compile(schema);
+    } catch (e) {
+      // a plugin's config schema is checked against the meta-schema when registered and compiled at first use
+      throw new Error(`a JSON Schema does not compile: ${(e as Error).message}`);
+    }
     compiled.set(schema, v);
   }
   return v;
