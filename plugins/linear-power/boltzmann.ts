@@ -52,6 +52,8 @@ export interface BoltzmannConfig {
   z: ZGridConfig;
   output_z: number[];
   normalization: 'sigma8' | 'A_s';
+  /** The spectrum in P_Mpc3: total matter, or CDM + baryons (docs/power.md, "Which spectrum each probe uses"). */
+  matter: 'total' | 'cb';
   k_pivot: number;
   /** k_max absent: the output grid's largest k, at most TRANSFER_K_MAX_H h/Mpc (transferKMax). */
   transfer: { k_max?: number; per_decade: number; bao: { k_min: number; k_max: number; step: number } };
@@ -180,6 +182,12 @@ const configSchema = {
       },
     },
     threads: { type: 'integer', minimum: 0, maximum: 256, default: 0, description: 'worker threads for the k-modes (0: one per core, 1: none)' },
+    matter: {
+      enum: ['total', 'cb'], default: 'total',
+      description:
+        "the spectrum of the output's P: 'total' matter (neutrinos included; P_cb beside it when m_nu > 0), or 'cb', CDM + " +
+        'baryons, for a stage that feeds galaxy clustering or Halofit/HMcode on the cold matter (without massive neutrinos the two are the same)',
+    },
     adjoint: {
       type: 'object', additionalProperties: false, default: {},
       description: 'reverse mode (the stage\'s vjp) only: how the k-modes are differentiated; docs/reverse-mode.md, "The Boltzmann stage"',
@@ -415,6 +423,20 @@ export async function boltzmannPower(
   };
 }
 
+/** with.matter = 'cb': P_cb as the output's P (with m_nu > 0; without, P_cb = P and nothing changes). */
+function asMatter(cfg: BoltzmannConfig, out: BoltzmannPower): BoltzmannPower {
+  if (cfg.matter !== 'cb' || !out.P_cb_Mpc3) return out;
+  const { P_cb_Mpc3, ...rest } = out;
+  return { ...rest, P_Mpc3: P_cb_Mpc3, source: 'boltzmann (cb)' };
+}
+
+/** The bar of asMatter's output as one of the full output's (P's bar on P_cb when P was P_cb: hasCb, m_nu > 0). */
+function barOfMatter(cfg: BoltzmannConfig, bar: PowerBar, hasCb: boolean): PowerBar {
+  if (cfg.matter !== 'cb' || !hasCb || !bar.P_Mpc3) return bar;
+  const { P_Mpc3, ...rest } = bar;
+  return { ...rest, P_cb_Mpc3: P_Mpc3 };
+}
+
 /**
  * pk.tsv: k_1overMpc, P_z<z>_Mpc3 (total matter) per z, and with massive neutrinos (m_nu > 0 only) then
  * Pcb_z<z>_Mpc3 (CDM + baryons) per z. Without massive neutrinos P_cb = P_m and the file is the massless one.
@@ -456,23 +478,25 @@ export const boltzmann: StagePlugin<BoltzmannConfig, { background: Background; r
     if (problems.length) throw new Error(`linear-power/boltzmann: ${problems.join('; ')}`);
     const cosmology = cosmologyOf(ctx, split);
     const rec = ctx.inputs.recombination ?? defaultRecombination(cosmology, P);
-    return boltzmannPower(cfg, {
+    const out = await boltzmannPower(cfg, {
       cosmology, recombination: rec, P, solver: ctx.method<OdeSolver>('ode-solver'),
       onProgress: (done, total) => ctx.progress(done, total, 'k-modes'),
       onChunk: ctx.chunk ? (c) => ctx.chunk!(c) : undefined,
     });
+    return asMatter(cfg, out);
   },
 
   // reverse mode: the adjoint of the modes (with.adjoint: discrete or continuous scheme, switch times fixed or moving;
-  // boltzmann/adjoint-power.ts, docs/reverse-mode.md)
-  vjp(ctx, outputBar) {
+  // on the stage's threads as the forward solve: boltzmann/adjoint-power.ts, adjoint-parallel.ts, docs/reverse-mode.md)
+  async vjp(ctx, outputBar) {
     const cfg = ctx.config;
     const quantities = boltzmannQuantities(cfg);
-    const r = boltzmannStageVjp(cfg, {
-      values: cosmologyValues(ctx, quantities), reads: parametersOf(quantities), split: splitOf(cfg),
+    const values = cosmologyValues(ctx, quantities);
+    const r = await boltzmannStageVjp(cfg, {
+      values, reads: parametersOf(quantities), split: splitOf(cfg),
       recombination: ctx.inputs.recombination, solver: ctx.method<OdeSolver>('ode-solver'),
       scheme: cfg.adjoint.scheme, switchTimes: cfg.adjoint.switchTimes,
-    }, outputBar as PowerBar);
+    }, barOfMatter(cfg, outputBar as PowerBar, (values.m_nu ?? 0) > 0));
     return r.recombination ? { params: r.params, inputs: { recombination: { ...r.recombination } } } : { params: r.params };
   },
 

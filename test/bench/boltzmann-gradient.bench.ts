@@ -5,7 +5,8 @@
  * the same request, in this process, one thread, JIT-warm (each case run once before it is timed; the best of REPEAT (default 7)
  * runs is kept). The request: w0wa cosmology (PPF on), k from 1e-4 to 0.5 /Mpc (5 per decade), z = 0, 1, 2, tsit5.
  * Last line: `RESULT boltzmann_adjoint_over_solve <adjoint gradient time / plain solve time, 12 parameters>`
- * (target 3 or less, flat in the number of parameters).
+ * (target 3 or less, flat in the number of parameters). One line before it: the 12-parameter adjoint over the plain
+ * solve with threads = 2 (each run starts its worker thread).
  */
 import { type BoltzmannConfig, boltzmann, boltzmannPower } from '../../plugins/linear-power/boltzmann.js';
 import { boltzmannPowerVjp } from '../../plugins/linear-power/boltzmann/adjoint-power.js';
@@ -46,4 +47,16 @@ for (const vary of [SEVEN, TWELVE]) {
   console.log(`| ${vary.length} | ${fwd.toFixed(0)} | ${(fwd / plain).toFixed(2)} | ${adj.toFixed(0)} | ${(adj / plain).toFixed(2)} |`);
   last = adj / plain;
 }
+// the same request on two threads (this one and a worker: the stage's `threads`), 12 parameters: the plain solve's
+// modes and the adjoint's tapes and backward passes split between them (adjoint-parallel.ts); each run starts its worker
+const cfg2 = configOf<BoltzmannConfig>(boltzmann, { ...ADJOINT_GRID, threads: 2 });
+const inp12 = inputs(TWELVE);
+const plain2 = await best(() => boltzmannPower(cfg2, plainIn));
+let onWorker = 0, modes = 0;
+const adj2 = await best(async () => {
+  const r = await boltzmannPowerVjp(cfg2, { ...inp12, onProgress: (_, total) => (modes = total / 2) }, { P_Mpc3: w });
+  onWorker = r.workerModes;
+});
+console.log(`2 threads, 12 parameters: plain solve ${plain2.toFixed(0)} ms, discrete adjoint ${adj2.toFixed(0)} ms ` +
+  `(last run: ${onWorker} of ${modes} modes on the worker), adjoint / plain ${(adj2 / plain2).toFixed(2)}`);
 console.log(`RESULT boltzmann_adjoint_over_solve ${last.toFixed(2)}`);

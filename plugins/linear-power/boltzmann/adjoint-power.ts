@@ -16,9 +16,12 @@
  *     or (a recombination input) turned into that input's bar (adjoint-recombination.ts).
  *
  * The scalars (A_s or sigma8, n_s, h through R8) carry the P tangents of the cosmology (Duals), so their bars are
- * contracted with them. The modes run on this thread (the forward solve's worker threads are not used yet); all
- * their tapes are held until the backward pass, since the sigma8 normalisation couples them.
+ * contracted with them. The modes run on the stage's threads as in the forward solve (adjoint-parallel.ts: each
+ * thread records and keeps the tapes of its modes, gets their output cotangents once the normalisation is
+ * transposed here, and returns its summed read cotangents), or on this thread (powerVjp); all the tapes are held
+ * until the backward pass, since the sigma8 normalisation couples the modes.
  */
+import { availableParallelism } from 'node:os';
 import type { Dual } from '../../../core/ad/dual.js';
 import { recip } from '../../../core/ad/dual.js';
 import type { OdeSolver } from '../../../core/numerics/ode/index.js';
@@ -31,6 +34,7 @@ import { type ModeTape, discreteRegime, modeVjp, recordMode } from './adjoint.js
 import { ReadBars } from './adjoint-reads.js';
 import { type RecombinationBar, recombinationBar } from './adjoint-recombination.js';
 import { continuousRegime } from './adjoint-continuous.js';
+import { adjointModesParallel, adjointWorkerScript } from './adjoint-parallel.js';
 import { logKGrid, zGrid } from '../../contracts/power-grid-spec.js';
 import { type BoltzmannConfig, approximations, transferKMax } from '../boltzmann.js';
 import { type ApproximationSettings, type ModeSetup, buildModeSetup } from './setup.js';
@@ -71,6 +75,10 @@ export interface PowerVjpInput {
    */
   switchTimes?: boolean;
   onProgress?: (done: number, total: number) => void;
+  /** Threads for the modes (boltzmannPowerVjp; default: the stage config's `threads`, 0 = one per core). */
+  threads?: number;
+  /** Test hook (adjoint-parallel.ts AdjointModesOptions.awaitWorkers): this thread waits for the workers to load. */
+  awaitWorkers?: boolean;
 }
 
 /** Cotangents of the differentiable outputs (missing: zero). */
@@ -95,6 +103,9 @@ export interface PowerVjpResult {
   /** Accepted steps over all modes, and the doubles the tapes held (all modes at once). */
   steps: number;
   storedDoubles: number;
+  /** Threads the modes ran on (1: this one), and how many modes worker threads recorded and differentiated. */
+  threadsUsed: number;
+  workerModes: number;
 }
 
 /**
@@ -120,38 +131,61 @@ function contractRows(nk: number, nq: number, row: number, dbar: Float64Array, j
 
 const tangentOf = (d: Dual, p: number) => (d.d ? d.d[p] : 0);
 
-export function powerVjp(plan: PowerPlan, inp: PowerVjpInput, bar: PowerBar): PowerVjpResult {
+/** A request's discretisation and forward values, shared by the one-thread and the worker-thread paths. */
+interface Request {
+  setup: ModeSetup;
+  active: number[];
+  xOut: Float64Array;
+  zs: number[];
+  /** Transfer tables of delta_m (and delta_cb), filled as the modes are recorded (store). */
+  T: TransferTable;
+  Tcb: TransferTable | null;
+  continuous: boolean;
+}
+
+function begin(plan: PowerPlan, inp: PowerVjpInput): Request {
   const { cosmology: c, P } = inp;
   const { setup, active } = buildModeSetup({
     cosmology: c, recombination: inp.recombination, P, approx: plan.approx, darkEnergy: plan.darkEnergy, ppfCGammaOverCs: plan.ppfCGammaOverCs,
   });
-  const { ks, kOut, zOut } = plan;
-  const nk = ks.length, nko = kOut.length, nzo = zOut.length;
+  const { ks, zOut } = plan;
+  const nk = ks.length;
   const zs = Array.from(new Set([0, ...Array.from(zOut)])).sort((a, b) => b - a);
   const xOut = Float64Array.from(zs, (z) => -Math.log1p(z));
   const nx = xOut.length;
-  const rowOf = (z: number) => zs.indexOf(z);
-  const iz0 = rowOf(0);
-
-  const continuous = inp.scheme === 'continuous';
-  // forward: every mode with its tape (values-only steps), the transfer tables
-  const tapes: ModeTape[] = [];
   const T: TransferTable = { k: ks, nz: nx, delta: new Float64Array(nx * nk), Pa: 0, dDelta: null };
   const Tcb: TransferTable | null = setup.ncdm ? { k: ks, nz: nx, delta: new Float64Array(nx * nk), Pa: 0, dDelta: null } : null;
-  let steps = 0, stored = 0;
-  for (let ik = 0; ik < nk; ik++) {
-    const tape = recordMode(setup, ks[ik], xOut, inp.solver, {
-      rtol: plan.rtol, atol: plan.atol, stepsFromSensitivities: inp.stepsFromSensitivities, dense: continuous,
-    });
-    tapes.push(tape);
-    steps += tape.steps;
-    stored += tape.storedDoubles;
-    for (let ix = 0; ix < nx; ix++) {
-      T.delta[ix * nk + ik] = tape.delta[ix];
-      if (Tcb) Tcb.delta[ix * nk + ik] = tape.deltaCb![ix];
-    }
-    inp.onProgress?.(ik + 1, 2 * nk);
+  return { setup, active, xOut, zs, T, Tcb, continuous: inp.scheme === 'continuous' };
+}
+
+/** Mode ik's delta_m (and delta_cb) at the output times into the transfer tables. */
+function store(req: Request, ik: number, delta: Float64Array, deltaCb: Float64Array | null): void {
+  const { T, Tcb } = req, nk = T.k.length;
+  for (let ix = 0; ix < T.nz; ix++) {
+    T.delta[ix * nk + ik] = delta[ix];
+    if (Tcb) Tcb.delta[ix * nk + ik] = deltaCb![ix];
   }
+}
+
+/** The transposition of P(k, z), the transfer interpolation and the normalisation: the modes' output cotangents. */
+interface Transposed {
+  gradient: Float64Array;
+  P_Mpc3: Float64Array;
+  P_cb_Mpc3: Float64Array | null;
+  A_s: number;
+  sigma8: number;
+  /** deltaBar[ix*nk + ik], and that of delta_cb. */
+  deltaBar: Float64Array;
+  deltaCbBar: Float64Array | null;
+}
+
+function transpose(plan: PowerPlan, inp: PowerVjpInput, req: Request, bar: PowerBar): Transposed {
+  const { cosmology: c, P } = inp;
+  const { kOut, zOut } = plan;
+  const { T, Tcb, zs } = req;
+  const nk = T.k.length, nko = kOut.length, nzo = zOut.length, nx = T.nz;
+  const rowOf = (z: number) => zs.indexOf(z);
+  const iz0 = rowOf(0);
 
   // normalisation (values), as boltzmann.ts step 3
   const kp = plan.kPivot, ns = c.n_s;
@@ -231,23 +265,93 @@ export function powerVjp(plan: PowerPlan, inp: PowerVjpInput, bar: PowerBar): Po
     gradient[p] += nsBar * tangentOf(ns, p) + R8Bar * tangentOf(R8, p);
     gradient[p] += sigma8Mode ? sigma8Bar * tangentOf(c.sigma8, p) : AsBar * tangentOf(c.A_s, p);
   }
+  return { gradient, P_Mpc3, P_cb_Mpc3, A_s, sigma8, deltaBar, deltaCbBar };
+}
+
+/** Mode ik's output cotangents into db (and dcb); false when they are all zero (no backward pass then). */
+function modeBars(tr: Transposed, nk: number, ik: number, db: Float64Array, dcb: Float64Array | null): boolean {
+  let any = false;
+  for (let ix = 0; ix < db.length; ix++) {
+    db[ix] = tr.deltaBar[ix * nk + ik];
+    if (dcb) dcb[ix] = tr.deltaCbBar![ix * nk + ik];
+    any ||= db[ix] !== 0 || (dcb !== null && dcb[ix] !== 0);
+  }
+  return any;
+}
+
+/** The summed read cotangents -> directions (one contraction with the tangent rows, Pa x table), and the result. */
+function finish(req: Request, tr: Transposed, reads: ReadBars, steps: number, stored: number, threadsUsed = 1, workerModes = 0): PowerVjpResult {
+  const { gradient } = tr;
+  const sBar = reads.directions();
+  for (let a = 0; a < req.active.length; a++) gradient[req.active[a]] += sBar[a];
+  return {
+    gradient, P_Mpc3: tr.P_Mpc3, P_cb_Mpc3: tr.P_cb_Mpc3, A_s: tr.A_s, sigma8: tr.sigma8, reads, setup: req.setup, steps,
+    storedDoubles: stored, threadsUsed, workerModes,
+  };
+}
+
+const recordOptions = (plan: PowerPlan, inp: PowerVjpInput, req: Request) => ({
+  rtol: plan.rtol, atol: plan.atol, stepsFromSensitivities: inp.stepsFromSensitivities, dense: req.continuous,
+});
+
+/** The request's vjp in this thread (every mode's tape held here until the backward pass). */
+export function powerVjp(plan: PowerPlan, inp: PowerVjpInput, bar: PowerBar): PowerVjpResult {
+  const req = begin(plan, inp);
+  const { setup, xOut, continuous } = req;
+  const { ks } = plan;
+  const nk = ks.length, nx = xOut.length;
+  // forward: every mode with its tape (values-only steps), the transfer tables
+  const tapes: ModeTape[] = [];
+  let steps = 0, stored = 0;
+  for (let ik = 0; ik < nk; ik++) {
+    const tape = recordMode(setup, ks[ik], xOut, inp.solver, recordOptions(plan, inp, req));
+    tapes.push(tape);
+    steps += tape.steps;
+    stored += tape.storedDoubles;
+    store(req, ik, tape.delta, tape.deltaCb);
+    inp.onProgress?.(ik + 1, 2 * nk);
+  }
+  const tr = transpose(plan, inp, req, bar);
   // the modes: deltaBar(k_j, .) -> s-cotangents -> directions
-  const db = new Float64Array(nx), dcb = deltaCbBar ? new Float64Array(nx) : null;
+  const db = new Float64Array(nx), dcb = tr.deltaCbBar ? new Float64Array(nx) : null;
   const reads = new ReadBars(setup);
   for (let ik = 0; ik < nk; ik++) {
-    let any = false;
-    for (let ix = 0; ix < nx; ix++) {
-      db[ix] = deltaBar[ix * nk + ik];
-      if (dcb) dcb[ix] = deltaCbBar![ix * nk + ik];
-      any ||= db[ix] !== 0 || (dcb !== null && dcb[ix] !== 0);
-    }
-    if (any) modeVjp(tapes[ik], db, dcb, 'tables', continuous ? continuousRegime : discreteRegime, { switchTimes: inp.switchTimes, into: reads });
+    if (modeBars(tr, nk, ik, db, dcb)) modeVjp(tapes[ik], db, dcb, 'tables', continuous ? continuousRegime : discreteRegime, { switchTimes: inp.switchTimes, into: reads });
     inp.onProgress?.(nk + ik + 1, 2 * nk);
   }
-  // one contraction of the summed cotangents with the tangent rows of the base quantities and tables (Pa x table)
-  const sBar = reads.directions();
-  for (let a = 0; a < active.length; a++) gradient[active[a]] += sBar[a];
-  return { gradient, P_Mpc3, P_cb_Mpc3, A_s, sigma8, reads, setup, steps, storedDoubles: stored };
+  return finish(req, tr, reads, steps, stored);
+}
+
+/**
+ * The request's vjp on `threads` threads (0: one per core; adjoint-parallel.ts): the workers record and keep the
+ * tapes of their modes and run their backward passes. In this thread (powerVjp) with one thread, or without a
+ * compiled worker script (the sources under a TypeScript runner).
+ */
+export async function powerVjpAsync(plan: PowerPlan, inp: PowerVjpInput, bar: PowerBar, threads: number): Promise<PowerVjpResult> {
+  const nk = plan.ks.length;
+  const nThreads = Math.min(threads > 0 ? threads : availableParallelism(), nk);
+  const script = nThreads > 1 ? adjointWorkerScript() : null;
+  if (!script) return powerVjp(plan, inp, bar);
+  const req = begin(plan, inp);
+  const reads = new ReadBars(req.setup);
+  let steps = 0, stored = 0, done = 0, tr: Transposed | null = null;
+  const run = await adjointModesParallel(req.setup, plan.ks, req.xOut, inp.solver, reads, {
+    threads: nThreads, script, record: recordOptions(plan, inp, req), scheme: req.continuous ? 'continuous' : 'discrete',
+    regime: req.continuous ? continuousRegime : discreteRegime, switchTimes: inp.switchTimes === true,
+    onRecorded: (ik, r) => {
+      steps += r.steps;
+      stored += r.storedDoubles;
+      store(req, ik, r.delta, r.deltaCb);
+    },
+    transpose: () => {
+      const t = transpose(plan, inp, req, bar);
+      tr = t;
+      return (ik, db, dcb) => modeBars(t, nk, ik, db, dcb);
+    },
+    onStep: () => inp.onProgress?.(++done, 2 * nk),
+    awaitWorkers: inp.awaitWorkers,
+  });
+  return finish(req, tr!, reads, steps, stored, run.threadsUsed, run.workerModes);
 }
 
 /**
@@ -257,7 +361,7 @@ export function powerVjp(plan: PowerPlan, inp: PowerVjpInput, bar: PowerBar): Po
  */
 export function boltzmannPowerVjp(
   cfg: BoltzmannConfig, inp: PowerVjpInput & { kOut?: Float64Array; zOut?: Float64Array }, bar: PowerBar,
-): PowerVjpResult {
+): Promise<PowerVjpResult> {
   const kOut = inp.kOut ?? logKGrid(cfg.k);
   const zOut = inp.zOut ?? zGrid(cfg.z);
   const kSolveMax = transferKMax(cfg, inp.cosmology.h.v, kOut[kOut.length - 1]);
@@ -269,7 +373,7 @@ export function boltzmannPowerVjp(
     approx: approximations(cfg), darkEnergy: cfg.dark_energy.perturbations, ppfCGammaOverCs: cfg.dark_energy.c_gamma_over_c_s,
     ks, kOut, zOut, kPivot: cfg.k_pivot, normalization: cfg.normalization, rtol: cfg.precision.rtol, atol: cfg.precision.atol,
   };
-  return powerVjp(plan, inp, bar);
+  return powerVjpAsync(plan, inp, bar, inp.threads ?? cfg.threads);
 }
 
 /**
@@ -278,7 +382,7 @@ export function boltzmannPowerVjp(
  * recombination with their tangents), and the bar of the recombination input when one is wired (then its
  * parameters are reached through that stage: the runtime's forward boundary, or its own vjp).
  */
-export function boltzmannStageVjp(
+export async function boltzmannStageVjp(
   cfg: BoltzmannConfig,
   o: {
     values: Record<string, number>; reads: readonly string[]; split: NeutrinoSplit; recombination?: Recombination; solver: OdeSolver;
@@ -286,11 +390,11 @@ export function boltzmannStageVjp(
     scheme?: PowerVjpInput['scheme']; switchTimes?: boolean;
   },
   bar: PowerBar,
-): { params: Record<string, number>; recombination?: RecombinationBar } {
+): Promise<{ params: Record<string, number>; recombination?: RecombinationBar }> {
   const P = o.reads.length;
   const cosmology = seededCosmology(o.values, o.reads, o.split);
   const rec = o.recombination ?? defaultRecombination(cosmology, P);
-  const r = boltzmannPowerVjp(cfg, { cosmology, recombination: rec, P, solver: o.solver, scheme: o.scheme, switchTimes: o.switchTimes }, bar);
+  const r = await boltzmannPowerVjp(cfg, { cosmology, recombination: rec, P, solver: o.solver, scheme: o.scheme, switchTimes: o.switchTimes }, bar);
   const params = Object.fromEntries(o.reads.map((name, p) => [name, r.gradient[p]]));
   return o.recombination ? { params, recombination: recombinationBar(r.reads, r.setup, o.recombination) } : { params };
 }

@@ -25,6 +25,16 @@ function scatter(c: { y: Float64Array; m: Float64Array }, i: number, t: number, 
   c.m[i + 1] += bv * ((h * h) / 6) * (t * t * t - t) + bd * (h / 6) * (3 * t * t - 1);
 }
 
+/** The arrays of a ReadBars (what a worker thread sends back: ReadBars.arrays, ReadBars.addArrays). */
+export interface ReadBarsArrays {
+  q: Float64Array;
+  lnKappa: { y: Float64Array; m: Float64Array };
+  cb2: { y: Float64Array; m: Float64Array };
+  tau: { y: Float64Array; m: Float64Array };
+  lnKappaEarly: number;
+  lnCb2Early: number;
+}
+
 /**
  * Cotangents of one or more modes on what their equations read (flat in the number of directions): the base
  * quantities q (setup.ts P_*), the nodes (values y and second derivatives m) of the ln kappa', c_b^2 and tau
@@ -65,6 +75,27 @@ export class ReadBars {
     scatter(this.lnKappa, i, t, h, b[NUDGE_LK], b[NUDGE_DLK]);
     scatter(this.cb2, i, t, h, b[NUDGE_CB2], b[NUDGE_DCB2]);
     scatter(this.tau, i, t, h, b[NUDGE_TAU], 0);
+  }
+
+  /** The arrays alone (no setup): what crosses threads. */
+  arrays(): ReadBarsArrays {
+    return { q: this.q, lnKappa: this.lnKappa, cb2: this.cb2, tau: this.tau, lnKappaEarly: this.lnKappaEarly, lnCb2Early: this.lnCb2Early };
+  }
+
+  /** Add another's cotangents (another thread's modes, same table grid), entry by entry. */
+  addArrays(o: ReadBarsArrays): this {
+    const add = (to: Float64Array, from: Float64Array) => {
+      if (from.length !== to.length) throw new Error(`linear-power/boltzmann: read cotangents of ${from.length} entries added to ${to.length}`);
+      for (let i = 0; i < to.length; i++) to[i] += from[i];
+    };
+    add(this.q, o.q);
+    for (const c of ['lnKappa', 'cb2', 'tau'] as const) {
+      add(this[c].y, o[c].y);
+      add(this[c].m, o[c].m);
+    }
+    this.lnKappaEarly += o.lnKappaEarly;
+    this.lnCb2Early += o.lnCb2Early;
+    return this;
   }
 
   /**

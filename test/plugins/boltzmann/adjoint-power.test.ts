@@ -34,17 +34,17 @@ describe('discrete adjoint of P(k, z)', () => {
     const w = weights(N);
     const ref = new Float64Array(VARY.length);
     for (let p = 0; p < VARY.length; p++) for (let i = 0; i < N; i++) ref[p] += w[i] * fwd.P_Mpc3.tangent![p * N + i];
-    const same = boltzmannPowerVjp(cfg, { ...inp, stepsFromSensitivities: true }, { P_Mpc3: w });
+    const same = await boltzmannPowerVjp(cfg, { ...inp, stepsFromSensitivities: true }, { P_Mpc3: w });
     const t2 = performance.now();
     let dv = 0;
     for (let i = 0; i < N; i++) dv = Math.max(dv, Math.abs(same.P_Mpc3[i] / fwd.P_Mpc3.value[i] - 1));
     expect(dv).toBeLessThan(1e-10);
     const a = worstRelative(same.gradient, ref);
-    const own = boltzmannPowerVjp(cfg, inp, { P_Mpc3: w });
+    const own = await boltzmannPowerVjp(cfg, inp, { P_Mpc3: w });
     const t3 = performance.now();
     const b = worstRelative(own.gradient, ref);
     const t4 = performance.now();
-    const cont = boltzmannPowerVjp(cfg, { ...inp, scheme: 'continuous' }, { P_Mpc3: w });
+    const cont = await boltzmannPowerVjp(cfg, { ...inp, scheme: 'continuous' }, { P_Mpc3: w });
     const t5 = performance.now();
     const c = worstRelative(cont.gradient, own.gradient);
     console.log(`continuous vs discrete scheme (rtol 1e-5): ${c.each}; continuous ${(t5 - t4).toFixed(0)} ms`);
@@ -62,8 +62,8 @@ describe('discrete adjoint of P(k, z)', () => {
     const inp = inputs(W0WA, VARY);
     const N = (await boltzmannPower(cfg, inputs(W0WA, []))).P_Mpc3.value.length;
     const w = weights(N);
-    const fixed = boltzmannPowerVjp(cfg, inp, { P_Mpc3: w }).gradient;
-    const moving = boltzmannPowerVjp(cfg, { ...inp, switchTimes: true }, { P_Mpc3: w }).gradient;
+    const fixed = (await boltzmannPowerVjp(cfg, inp, { P_Mpc3: w })).gradient;
+    const moving = (await boltzmannPowerVjp(cfg, { ...inp, switchTimes: true }, { P_Mpc3: w })).gradient;
     const F = async (params: Record<string, number>) => {
       const P = (await boltzmannPower(cfg, inputs(params, []))).P_Mpc3.value;
       let s = 0;

@@ -27,8 +27,8 @@ export async function runBoltzmann(
 }
 
 /** Largest |ours/CLASS - 1| at CLASS's k in [kLo, kHi] h/Mpc for the z of our grid. */
-export function compareToClass(out: BoltzmannPower, name: string, kLo: number, kHi: number): { max: number; atK: number; atZ: number } {
-  const file = classPath(name, 'pk_lin.tsv');
+export function compareToClass(out: BoltzmannPower, name: string, kLo: number, kHi: number, table = 'pk_lin.tsv'): { max: number; atK: number; atZ: number } {
+  const file = classPath(name, table);
   const cls = parsePowerTable(readFileSync(file, 'utf8'), file, { h_units: 'auto', h: H });
   const ours = { source: 'ours', k_1overMpc: out.k_1overMpc, z: out.z, P_Mpc3: out.P_Mpc3.value };
   const idx: number[] = [];

@@ -5,10 +5,9 @@
  * import closure (TypeScript's transpileModule, no type check) into a temporary directory and points the
  * stage at it with COSMODAG_BOLTZMANN_WORKER (what the compiled package finds next to parallel.js itself).
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createBdf, createTsit5, type OdeSolver } from '../../../core/numerics/ode/index.js';
 import type { Recombination } from '../../../plugins/contracts/recombination.js';
@@ -17,23 +16,7 @@ import { DEFAULT_APPROXIMATIONS, buildModeSetup } from '../../../plugins/linear-
 import { cosmologyFrom } from '../../../plugins/contracts/cosmology.js';
 import { recfastRecombination } from '../../../plugins/recombination/recfast.js';
 import { FID, fakeContext, repoRoot, runBackground } from './harness.js';
-
-/** Transpile `entry` and every relative import it reaches into outDir (same layout as the repository). */
-function transpileClosure(entry: string, outDir: string): string {
-  const seen = new Set<string>();
-  const visit = (file: string) => {
-    if (seen.has(file)) return;
-    seen.add(file);
-    const src = readFileSync(file, 'utf8');
-    const js = ts.transpileModule(src, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
-    const out = path.join(outDir, path.relative(repoRoot, file)).replace(/\.ts$/, '.js');
-    mkdirSync(path.dirname(out), { recursive: true });
-    writeFileSync(out, js);
-    for (const m of js.matchAll(/from\s+'(\.[^']+)\.js'/g)) visit(path.resolve(path.dirname(file), `${m[1]}.ts`));
-  };
-  visit(entry);
-  return path.join(outDir, path.relative(repoRoot, entry)).replace(/\.ts$/, '.js');
-}
+import { transpileClosure } from './worker-harness.js';
 
 describe('worker threads', () => {
   let dir = '';
