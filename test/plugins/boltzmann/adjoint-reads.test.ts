@@ -7,32 +7,11 @@
  * kept at an RK stage (RhsReadBars.save) against the one that re-evaluates.
  */
 import { describe, expect, test } from 'vitest';
-import { cosmologyFrom } from '../../../plugins/contracts/cosmology.js';
-import type { Recombination } from '../../../plugins/contracts/recombination.js';
 import { RhsReadBars, ReadBars, nudgeBars, nudgeSize } from '../../../plugins/linear-power/boltzmann/adjoint-reads.js';
-import { type Flags, NUDGE_CB2, NUDGE_COUNT, NUDGE_DCB2, NUDGE_DLK, PerturbationRhs } from '../../../plugins/linear-power/boltzmann/equations.js';
+import { NUDGE_CB2, NUDGE_COUNT, NUDGE_DCB2, NUDGE_DLK, PerturbationRhs } from '../../../plugins/linear-power/boltzmann/equations.js';
 import { transposeRhs } from '../../../plugins/linear-power/boltzmann/equations-transpose.js';
-import { DEFAULT_APPROXIMATIONS, buildModeSetup } from '../../../plugins/linear-power/boltzmann/setup.js';
-import { recfastRecombination } from '../../../plugins/recombination/recfast.js';
-import { W0WA, fakeContext, runBackground } from './harness.js';
-
-function setupOf(params: Record<string, number>) {
-  const bg = runBackground(params);
-  const rec = recfastRecombination.run(fakeContext(recfastRecombination, { params, inputs: { background: bg } })) as Recombination;
-  return buildModeSetup({
-    cosmology: cosmologyFrom(params), recombination: rec, P: 0,
-    approx: { ...DEFAULT_APPROXIMATIONS, ncdmQBins: 5, lmaxNcdm: 10 }, darkEnergy: 'ppf', ppfCGammaOverCs: 0.4,
-  }).setup;
-}
-
-const REGIMES: [string, Flags][] = [
-  ['tight coupling', { tca: true, ufa: false, rsa: false }],
-  ['full hierarchies', { tca: false, ufa: false, rsa: false }],
-  ['neutrino fluid', { tca: false, ufa: true, rsa: false }],
-  ['radiation streaming', { tca: false, ufa: true, rsa: true }],
-  ['radiation streaming, ncdm fluid', { tca: false, ufa: true, rsa: true, ncdmFluid: true }],
-  ['full, ncdm fluid', { tca: false, ufa: false, rsa: false, ncdmFluid: true }],
-];
+import { W0WA } from './harness.js';
+import { REGIMES, setupOf } from './regimes.js';
 const NAMES = ['H0', 'Omega_b', 'Omega_c', 'Omega_g', 'Omega_ur', 'Omega_de', 'w0', 'wa', 'A_ncdm', 'M0_ncdm', 'ln kappa\'', 'dln kappa\'/dx', 'c_b^2', 'dc_b^2/dx', 'tau'];
 
 /**

@@ -5,31 +5,10 @@
  * on both sides of the PPF cut, before and after the thermal table's start.
  */
 import { describe, expect, test } from 'vitest';
-import { cosmologyFrom } from '../../../plugins/contracts/cosmology.js';
-import type { Recombination } from '../../../plugins/contracts/recombination.js';
-import { type Flags, PerturbationRhs } from '../../../plugins/linear-power/boltzmann/equations.js';
+import { PerturbationRhs } from '../../../plugins/linear-power/boltzmann/equations.js';
 import { transposeRhs } from '../../../plugins/linear-power/boltzmann/equations-transpose.js';
-import { DEFAULT_APPROXIMATIONS, buildModeSetup } from '../../../plugins/linear-power/boltzmann/setup.js';
-import { recfastRecombination } from '../../../plugins/recombination/recfast.js';
-import { W0WA, fakeContext, runBackground } from './harness.js';
-
-function setupOf(params: Record<string, number>) {
-  const bg = runBackground(params);
-  const rec = recfastRecombination.run(fakeContext(recfastRecombination, { params, inputs: { background: bg } })) as Recombination;
-  return buildModeSetup({
-    cosmology: cosmologyFrom(params), recombination: rec, P: 0,
-    approx: { ...DEFAULT_APPROXIMATIONS, ncdmQBins: 5, lmaxNcdm: 10 }, darkEnergy: 'ppf', ppfCGammaOverCs: 0.4,
-  }).setup;
-}
-
-const REGIMES: [string, Flags][] = [
-  ['tight coupling', { tca: true, ufa: false, rsa: false }],
-  ['full hierarchies', { tca: false, ufa: false, rsa: false }],
-  ['neutrino fluid', { tca: false, ufa: true, rsa: false }],
-  ['radiation streaming', { tca: false, ufa: true, rsa: true }],
-  ['radiation streaming, ncdm fluid', { tca: false, ufa: true, rsa: true, ncdmFluid: true }],
-  ['full, ncdm fluid', { tca: false, ufa: false, rsa: false, ncdmFluid: true }],
-];
+import { W0WA } from './harness.js';
+import { REGIMES, setupOf } from './regimes.js';
 
 describe.each([['w0wa', W0WA], ['w0wa with m_nu = 0.06', { ...W0WA, m_nu: 0.06 }]] as const)('A^T lam without A (%s)', (_name, params) => {
   const setup = setupOf(params);
