@@ -75,9 +75,9 @@ export function relaunch() {
 }
 
 /**
- * `cosmodag sweep` without --queue: start its N - 1 point threads now (N = --workers, default the cores), before
- * the CLI's own modules load, so that the threads' ~1.5 s of module loading overlaps the main thread's (the CLI, the
- * plugins, planning the points) instead of following it (core/sweep/prestart.ts; docs/scaling.md).
+ * `cosmodag sweep` without --queue: start its N - 1 point threads now (N = --workers, default the cores; at most the
+ * other cores' worth), before the CLI's own modules load, so that the threads' ~1.5 s of module loading overlaps the
+ * main thread's (the CLI, the plugins, planning the points) instead of following it (core/sweep/prestart.ts).
  */
 export async function prestartSweepThreads(args) {
   if (process.env.COSMODAG_NO_PRESTART || args[0] !== 'sweep' || args.some((a) => a === '--queue' || a.startsWith('--queue='))) return;
@@ -86,8 +86,10 @@ export async function prestartSweepThreads(args) {
     const v = a === '--workers' || a === '-w' ? args[i + 1] : a.startsWith('--workers=') ? a.slice(10) : undefined;
     if (v !== undefined && /^\d+$/.test(v)) workers = Number(v);
   });
-  const n = Math.min(Math.max(workers - 1, 0), 64);
-  if (!n) return;
+  // at most one per other core: the sweep does not know its point count yet (a 4-point sweep with --workers 64 must not
+  // load 63 threads), and a thread beyond the cores gains nothing from starting early; the pool starts any others
+  const n = Math.min(workers - 1, availableParallelism() - 1);
+  if (n <= 0) return;
   try {
     const { prestartPointThreads } = await import('../dist/core/sweep/prestart.js');
     prestartPointThreads(new URL('../dist/core/sweep/point-thread.js', import.meta.url), n);

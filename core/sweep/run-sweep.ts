@@ -287,8 +287,7 @@ async function sweepWith(o: SweepOptions, early: { pool: PointPool | null }): Pr
           await handle.close();
         }
       } else if (jobs.length) {
-        const pool = early.pool ?? new PointPool({ threads: Math.min(workers, jobs.length), allowCommands: true, remote: false, cacheDir: o.cache, inline: true });
-        early.pool = pool;
+        const pool = early.pool!; // started with the planning (step 1), closed by runSweep
         await untilAborted(Promise.all(jobs.map((j) => pool.run(j).then((r) => { if (!o.signal?.aborted) onResult(r); }))), o.signal);
       }
     } catch (e) {

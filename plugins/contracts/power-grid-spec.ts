@@ -80,6 +80,15 @@ export const outputZSchema = {
   description: 'redshifts of the P(k) columns written to pk.tsv (inside the z grid)',
 } as const;
 
+/** `with.matter` of a linear P(k) stage: which matter its P is (docs/power.md, "Which spectrum each probe uses"). */
+export const linearMatterSchema = {
+  enum: ['total', 'cb'],
+  default: 'total',
+  description:
+    "'total': P(k) of all matter (CDM + baryons + massive neutrinos); 'cb': of CDM + baryons (galaxy clustering, Halofit or " +
+    "HMcode on the cold matter; without massive neutrinos the two are the same). sigma8 always normalises total matter",
+} as const;
+
 /** Problems with a k grid config, as `with.<path>...: text` messages. */
 export function kGridProblems(c: KGridConfig, path = 'with.k'): string[] {
   const out: string[] = [];

@@ -40,7 +40,7 @@ import { type ApproximationSettings, DEFAULT_APPROXIMATIONS, type ModeSetup, bui
 import { type TransferSplines, type TransferTable, transferAt, transferKGrid, transferSplines } from './boltzmann/transfer.js';
 import {
   type KGridConfig, type ZGridConfig, kGridProblems, kGridSchema, logKGrid, outputZProblems, outputZSchema, zGrid,
-  zGridProblems, zGridSchema,
+  zGridProblems, zGridSchema, linearMatterSchema,
 } from '../contracts/power-grid-spec.js';
 import { formatPowerGridAt } from '../contracts/power-table.js';
 import { describeConfiguredGrid } from '../contracts/power-describe.js';
@@ -182,12 +182,7 @@ const configSchema = {
       },
     },
     threads: { type: 'integer', minimum: 0, maximum: 256, default: 0, description: 'worker threads for the k-modes (0: one per core, 1: none)' },
-    matter: {
-      enum: ['total', 'cb'], default: 'total',
-      description:
-        "the spectrum of the output's P: 'total' matter (neutrinos included; P_cb beside it when m_nu > 0), or 'cb', CDM + " +
-        'baryons, for a stage that feeds galaxy clustering or Halofit/HMcode on the cold matter (without massive neutrinos the two are the same)',
-    },
+    matter: linearMatterSchema,
     adjoint: {
       type: 'object', additionalProperties: false, default: {},
       description: 'reverse mode (the stage\'s vjp) only: how the k-modes are differentiated; docs/reverse-mode.md, "The Boltzmann stage"',

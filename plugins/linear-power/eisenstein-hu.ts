@@ -40,7 +40,7 @@ import type { PowerGrid } from '../contracts/power.js';
 import { backgroundAtAdjoint, backgroundFieldAt } from '../contracts/background-eval.js';
 import {
   type KGridConfig, type ZGridConfig, kGridProblems, kGridSchema, logKGrid, outputZProblems, outputZSchema, zGrid,
-  zGridProblems, zGridSchema,
+  zGridProblems, zGridSchema, linearMatterSchema,
 } from '../contracts/power-grid-spec.js';
 import { formatPowerGridAt } from '../contracts/power-table.js';
 import { describeConfiguredGrid } from '../contracts/power-describe.js';
@@ -598,12 +598,7 @@ const configSchema = {
         "'eh98': Eisenstein & Hu (1998), CDM + baryons (no massive neutrinos); 'eh99': Eisenstein & Hu (1999) mixed dark " +
         'matter (CDM + baryons + massive neutrinos, scale-dependent growth, no wiggles: needs with.wiggles: false)',
     },
-    matter: {
-      enum: ['total', 'cb'], default: 'total',
-      description:
-        "'total': P(k) of all matter (CDM + baryons + massive neutrinos); 'cb': of CDM + baryons (galaxy clustering, " +
-        'HMcode\'s cold input). sigma8 always normalises total matter',
-    },
+    matter: linearMatterSchema,
     neutrinos: {
       type: 'object', additionalProperties: false, default: {},
       description: 'the mass split of parameters.m_nu (eh99; the same as the background stage\'s with.neutrinos)',

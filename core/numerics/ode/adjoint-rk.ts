@@ -152,7 +152,7 @@ export function rkStages(rhs: AdjointRhs, tab: ExplicitTableau, t0: number, t1: 
 }
 
 /** Dense output of the step [t0, t1] at t from its stages (all `stages` recomputed in work). */
-export function rkDenseFromStages(tab: ExplicitTableau, t0: number, t1: number, y0: Float64Array, t: number, work: RkWork, out: Float64Array): void {
+function rkDenseFromStages(tab: ExplicitTableau, t0: number, t1: number, y0: Float64Array, t: number, work: RkWork, out: Float64Array): void {
   const n = work.n, h = t1 - t0;
   const w = tab.dense!(h === 0 ? 1 : (t - t0) / h, work.w);
   for (let q = 0; q < n; q++) {
@@ -163,7 +163,7 @@ export function rkDenseFromStages(tab: ExplicitTableau, t0: number, t1: number, 
 }
 
 /** Index n of the step [times[n], times[n+1]] holding t (the first one whose end reaches t). */
-export function stepOf(times: Float64Array, t: number): number {
+function stepOf(times: Float64Array, t: number): number {
   let lo = 0, hi = times.length - 2;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
@@ -186,11 +186,12 @@ export function rkReplay(
   const states = new Float64Array((N + 1) * n);
   states.set(y0, 0);
   const outputs = new Float64Array(tOut.length * n);
+  const lastB = lastUpdateStage(tab);
   let o = 0;
   for (let s = 0; s < N; s++) {
     const yn = states.subarray(s * n, (s + 1) * n);
     const withOut = o < tOut.length && tOut[o] <= times[s + 1];
-    rkStages(rhs, tab, times[s], times[s + 1], yn, withOut ? tab.stages : lastUpdateStage(tab) + 1, work);
+    rkStages(rhs, tab, times[s], times[s + 1], yn, withOut ? tab.stages : lastB + 1, work);
     const next = states.subarray((s + 1) * n, (s + 2) * n);
     const h = times[s + 1] - times[s];
     for (let q = 0; q < n; q++) {

@@ -18,12 +18,14 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { OdeSolver } from '../../../core/numerics/ode/index.js';
-import { type ModeAdjointOptions, type ModeTape, type RegimeBackward, modeVjp, recordMode } from './adjoint.js';
+import { type ModeAdjointOptions, type ModeTape, discreteRegime, modeVjp, recordMode } from './adjoint.js';
+import { continuousRegime } from './adjoint-continuous.js';
 import type { ReadBars, ReadBarsArrays } from './adjoint-reads.js';
 import { workerScript } from './parallel.js';
 import type { ModeSetup } from './setup.js';
+import { largestKFirst, solverSpec, startWorker } from './threads.js';
 
 /** Modes a worker holds at once (solving one, the next queued). */
 const AHEAD = 2;
@@ -49,8 +51,8 @@ export interface AdjointModesOptions {
   threads: number;
   script: string;
   record: ModeAdjointOptions;
+  /** The backward pass of every thread: discreteRegime or continuousRegime (adjoint-continuous.ts). */
   scheme: 'discrete' | 'continuous';
-  regime: RegimeBackward;
   switchTimes: boolean;
   /** Each mode's forward values, as they arrive (index into ks). */
   onRecorded: (index: number, r: RecordedMode) => void;
@@ -84,7 +86,8 @@ export async function adjointModesParallel(
 ): Promise<AdjointModesRun> {
   const nk = ks.length, nx = xOut.length;
   const nW = opt.threads - 1;
-  const order = Array.from(ks, (_, i) => i).sort((a, b) => ks[b] - ks[a]);
+  const order = largestKFirst(ks);
+  const regime = opt.scheme === 'continuous' ? continuousRegime : discreteRegime;
   const owner = new Int32Array(nk).fill(-1); // -1: this thread
   const local = new Map<number, ModeTape>();
   const workers: Worker[] = [];
@@ -127,33 +130,25 @@ export async function adjointModesParallel(
       }
     };
     for (let t = 0; t < nW; t++) {
-      const w = new Worker(opt.script);
-      workers.push(w);
-      w.on('error', fail);
-      w.on('exit', (code) => {
-        if (!closing) fail(new Error(`linear-power/boltzmann: adjoint worker thread exited with code ${code}`));
-      });
-      w.on('message', (m: { type: string; index?: number; message?: string; reads?: ReadBarsArrays } & Partial<RecordedMode>) => {
-        try {
-          if (m.type === 'ready') {
-            if (--loading === 0) allReady();
-            dispatch(t);
-          } else if (m.type === 'mode') {
-            inFlight[t]--;
-            opt.onRecorded(m.index!, { delta: m.delta!, deltaCb: m.deltaCb ?? null, steps: m.steps!, storedDoubles: m.storedDoubles! });
-            opt.onStep?.();
-            dispatch(t);
-          } else if (m.type === 'vjp-mode') opt.onStep?.();
-          else if (m.type === 'reads') readsOf[t]?.(m.reads!);
-          else if (m.type === 'error') fail(new Error(`linear-power/boltzmann: adjoint of mode k = ${ks[m.index!]} /Mpc failed: ${m.message}`));
-        } catch (e) {
-          fail(e as Error);
-        }
-      });
-      w.postMessage({
-        type: 'init', setup, xOut, solver: { name: solver.name, config: solver.config ?? {} }, record: opt.record,
-        scheme: opt.scheme, switchTimes: opt.switchTimes,
-      });
+      const init = { type: 'init', setup, xOut, solver: solverSpec(solver), record: opt.record, scheme: opt.scheme, switchTimes: opt.switchTimes };
+      workers.push(startWorker(opt.script, init, fail, 'adjoint worker thread', () => !closing,
+        (m: { type: string; index?: number; message?: string; reads?: ReadBarsArrays } & Partial<RecordedMode>) => {
+          try {
+            if (m.type === 'ready') {
+              if (--loading === 0) allReady();
+              dispatch(t);
+            } else if (m.type === 'mode') {
+              inFlight[t]--;
+              opt.onRecorded(m.index!, { delta: m.delta!, deltaCb: m.deltaCb ?? null, steps: m.steps!, storedDoubles: m.storedDoubles! });
+              opt.onStep?.();
+              dispatch(t);
+            } else if (m.type === 'vjp-mode') opt.onStep?.();
+            else if (m.type === 'reads') readsOf[t]?.(m.reads!);
+            else if (m.type === 'error') fail(new Error(`linear-power/boltzmann: adjoint of mode k = ${ks[m.index!]} /Mpc failed: ${m.message}`));
+          } catch (e) {
+            fail(e as Error);
+          }
+        }));
     }
     if (opt.awaitWorkers) await race(ready);
     while (next < nk && !failure) {
@@ -192,7 +187,7 @@ export async function adjointModesParallel(
     for (const { index, db, dcb } of mine) {
       if (failure) break;
       try {
-        modeVjp(local.get(index)!, db, dcb, 'tables', opt.regime, { switchTimes: opt.switchTimes, into: reads });
+        modeVjp(local.get(index)!, db, dcb, 'tables', regime, { switchTimes: opt.switchTimes, into: reads });
       } catch (e) {
         throw new Error(`linear-power/boltzmann: adjoint of mode k = ${ks[index]} /Mpc failed: ${(e as Error).message}`);
       }

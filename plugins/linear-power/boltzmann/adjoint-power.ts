@@ -21,7 +21,6 @@
  * transposed here, and returns its summed read cotangents), or on this thread (powerVjp); all the tapes are held
  * until the backward pass, since the sigma8 normalisation couples the modes.
  */
-import { availableParallelism } from 'node:os';
 import type { Dual } from '../../../core/ad/dual.js';
 import { recip } from '../../../core/ad/dual.js';
 import type { OdeSolver } from '../../../core/numerics/ode/index.js';
@@ -38,6 +37,7 @@ import { adjointModesParallel, adjointWorkerScript } from './adjoint-parallel.js
 import { logKGrid, zGrid } from '../../contracts/power-grid-spec.js';
 import { type BoltzmannConfig, approximations, transferKMax } from '../boltzmann.js';
 import { type ApproximationSettings, type ModeSetup, buildModeSetup } from './setup.js';
+import { threadCount } from './threads.js';
 import { type TransferTable, transferAt, transferKGrid, transferSplines } from './transfer.js';
 
 /** The discretisation of a Boltzmann request (built from the stage config: boltzmannPowerVjp). */
@@ -302,9 +302,10 @@ export function powerVjp(plan: PowerPlan, inp: PowerVjpInput, bar: PowerBar): Po
   const nk = ks.length, nx = xOut.length;
   // forward: every mode with its tape (values-only steps), the transfer tables
   const tapes: ModeTape[] = [];
+  const record = recordOptions(plan, inp, req);
   let steps = 0, stored = 0;
   for (let ik = 0; ik < nk; ik++) {
-    const tape = recordMode(setup, ks[ik], xOut, inp.solver, recordOptions(plan, inp, req));
+    const tape = recordMode(setup, ks[ik], xOut, inp.solver, record);
     tapes.push(tape);
     steps += tape.steps;
     stored += tape.storedDoubles;
@@ -315,8 +316,9 @@ export function powerVjp(plan: PowerPlan, inp: PowerVjpInput, bar: PowerBar): Po
   // the modes: deltaBar(k_j, .) -> s-cotangents -> directions
   const db = new Float64Array(nx), dcb = tr.deltaCbBar ? new Float64Array(nx) : null;
   const reads = new ReadBars(setup);
+  const regime = continuous ? continuousRegime : discreteRegime;
   for (let ik = 0; ik < nk; ik++) {
-    if (modeBars(tr, nk, ik, db, dcb)) modeVjp(tapes[ik], db, dcb, 'tables', continuous ? continuousRegime : discreteRegime, { switchTimes: inp.switchTimes, into: reads });
+    if (modeBars(tr, nk, ik, db, dcb)) modeVjp(tapes[ik], db, dcb, 'tables', regime, { switchTimes: inp.switchTimes, into: reads });
     inp.onProgress?.(nk + ik + 1, 2 * nk);
   }
   return finish(req, tr, reads, steps, stored);
@@ -329,7 +331,7 @@ export function powerVjp(plan: PowerPlan, inp: PowerVjpInput, bar: PowerBar): Po
  */
 export async function powerVjpAsync(plan: PowerPlan, inp: PowerVjpInput, bar: PowerBar, threads: number): Promise<PowerVjpResult> {
   const nk = plan.ks.length;
-  const nThreads = Math.min(threads > 0 ? threads : availableParallelism(), nk);
+  const nThreads = threadCount(threads, nk);
   const script = nThreads > 1 ? adjointWorkerScript() : null;
   if (!script) return powerVjp(plan, inp, bar);
   const req = begin(plan, inp);
@@ -337,7 +339,7 @@ export async function powerVjpAsync(plan: PowerPlan, inp: PowerVjpInput, bar: Po
   let steps = 0, stored = 0, done = 0, tr: Transposed | null = null;
   const run = await adjointModesParallel(req.setup, plan.ks, req.xOut, inp.solver, reads, {
     threads: nThreads, script, record: recordOptions(plan, inp, req), scheme: req.continuous ? 'continuous' : 'discrete',
-    regime: req.continuous ? continuousRegime : discreteRegime, switchTimes: inp.switchTimes === true,
+    switchTimes: inp.switchTimes === true,
     onRecorded: (ik, r) => {
       steps += r.steps;
       stored += r.storedDoubles;

@@ -104,15 +104,15 @@ export class ReadBars {
    */
   directions(out = new Float64Array(this.setup.Pa)): Float64Array {
     const S = this.setup, Pa = S.Pa, n = S.n;
+    const rows = (c: { y: Float64Array; m: Float64Array }, col: SplineColumn, a: number) => {
+      let r = 0;
+      for (let i = 0; i < n; i++) r += c.y[i] * col.yt[a * n + i] + c.m[i] * col.mt[a * n + i];
+      return r;
+    };
     for (let a = 0; a < Pa; a++) {
       let acc = 0;
       for (let j = 0; j < 10; j++) acc += this.q[j] * S.Jq[j * Pa + a];
-      const rows = (c: { y: Float64Array; m: Float64Array }, col: SplineColumn) => {
-        let r = 0;
-        for (let i = 0; i < n; i++) r += c.y[i] * col.yt[a * n + i] + c.m[i] * col.mt[a * n + i];
-        return r;
-      };
-      acc += rows(this.lnKappa, S.lnKappa) + rows(this.cb2, S.cb2) + rows(this.tau, S.tau);
+      acc += rows(this.lnKappa, S.lnKappa, a) + rows(this.cb2, S.cb2, a) + rows(this.tau, S.tau, a);
       acc += this.lnKappaEarly * S.dLnKappaEarly[a] + this.lnCb2Early * S.dLnCb2Early[a];
       out[a] += acc;
     }
@@ -170,7 +170,7 @@ export class RhsReadBars {
     rd.p = s ? s.p : null;
     rd.d = s ? s.d : null;
     const p = transposeRhs(rhs, x, lam, out ?? this.scratch, this.eps, rd);
-    pointTranspose(rhs.setup, x, p, this.rd.pb, b, this.fd);
+    pointTranspose(rhs.setup, x, p, rd.pb, b, this.fd);
     if (weight !== 1) for (let j = 0; j < NUDGE_COUNT; j++) b[j] *= weight;
     if (reads) reads.add(x, b);
   }

@@ -11,39 +11,29 @@
  *               | {type: 'vjp-mode', index} (one per backward pass done) | {type: 'reads', reads: ReadBarsArrays}
  *               | {type: 'error', index, message}
  */
-import { parentPort } from 'node:worker_threads';
 import { type OdeSolver, createTsit5 } from '../../../core/numerics/ode/index.js';
 import { type ModeAdjointOptions, type ModeTape, discreteRegime, modeVjp, recordMode } from './adjoint.js';
 import { continuousRegime } from './adjoint-continuous.js';
 import { ReadBars } from './adjoint-reads.js';
 import type { ModeSetup } from './setup.js';
+import { type SolverSpec, serveWorker } from './threads.js';
 
 /** The solver recordMode uses (it differentiates tsit5's steps: another method is replaced by the default tsit5). */
-export function adjointSolver(s: { name: string; config?: Record<string, unknown> }): OdeSolver {
-  return s.name === 'tsit5' ? createTsit5(s.config ?? {}) : createTsit5();
+export function adjointSolver(s: SolverSpec): OdeSolver {
+  return s.name === 'tsit5' ? createTsit5(s.config) : createTsit5();
 }
 
-if (parentPort) {
-  const port = parentPort;
-  let setup: ModeSetup | null = null;
-  let xOut: Float64Array | null = null;
-  let solver: OdeSolver | null = null;
-  let record: ModeAdjointOptions | null = null;
-  let continuous = false, switchTimes = false;
-  const tapes = new Map<number, ModeTape>();
-  port.on('message', (msg: { type: string; [k: string]: unknown }) => {
-    if (msg.type === 'init') {
-      setup = msg.setup as ModeSetup;
-      xOut = msg.xOut as Float64Array;
-      solver = adjointSolver(msg.solver as { name: string; config: Record<string, unknown> });
-      record = msg.record as ModeAdjointOptions;
-      continuous = msg.scheme === 'continuous';
-      switchTimes = msg.switchTimes === true;
-      port.postMessage({ type: 'ready' });
-    } else if (msg.type === 'mode') {
+serveWorker(
+  (msg) => ({
+    setup: msg.setup as ModeSetup, xOut: msg.xOut as Float64Array, solver: adjointSolver(msg.solver as SolverSpec),
+    record: msg.record as ModeAdjointOptions, continuous: msg.scheme === 'continuous', switchTimes: msg.switchTimes === true,
+    tapes: new Map<number, ModeTape>(),
+  }),
+  ({ setup, xOut, solver, record, continuous, switchTimes, tapes }, msg, port) => {
+    if (msg.type === 'mode') {
       const index = msg.index as number;
       try {
-        const tape = recordMode(setup!, msg.k as number, xOut!, solver!, record!);
+        const tape = recordMode(setup, msg.k as number, xOut, solver, record);
         tapes.set(index, tape);
         // copies: the tape keeps its own
         const delta = tape.delta.slice(), deltaCb = tape.deltaCb ? tape.deltaCb.slice() : null;
@@ -54,7 +44,7 @@ if (parentPort) {
         port.postMessage({ type: 'error', index, message: (e as Error).message });
       }
     } else if (msg.type === 'vjp') {
-      const reads = new ReadBars(setup!);
+      const reads = new ReadBars(setup);
       const regime = continuous ? continuousRegime : discreteRegime;
       for (const { index, db, dcb } of msg.bars as { index: number; db: Float64Array; dcb: Float64Array | null }[]) {
         try {
@@ -70,5 +60,5 @@ if (parentPort) {
       const transfer = [a.q, a.lnKappa.y, a.lnKappa.m, a.cb2.y, a.cb2.m, a.tau.y, a.tau.m].map((v) => v.buffer as ArrayBuffer);
       port.postMessage({ type: 'reads', reads: a }, transfer);
     }
-  });
-}
+  },
+);

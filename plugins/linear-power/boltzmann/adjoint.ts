@@ -39,7 +39,7 @@ import { addSwitchMotion } from './adjoint-switches.js';
 import { INITIAL_FLAGS, type Schedule, convert, crossCut, directional, initialState, regimeCuts, schedule, transposeBlocks } from './mode.js';
 import type { ModeSetup } from './setup.js';
 
-export const EMPTY = new Float64Array(0);
+const EMPTY = new Float64Array(0);
 /** Step in s of the central differences of the closed-form s dependence (as mode.ts `directional`). */
 const SIGMA = 1e-5;
 
@@ -167,7 +167,7 @@ function addSDerivative(Pa: number, g: (sv: Float64Array) => ArrayLike<number>, 
 }
 
 /** The gradient of a functional linear in y (n entries) by unit vectors. */
-export function linearGradient(n: number, g: (y: Float64Array) => number): Float64Array {
+function linearGradient(n: number, g: (y: Float64Array) => number): Float64Array {
   const e = new Float64Array(n), out = new Float64Array(n);
   for (let j = 0; j < n; j++) {
     e[j] = 1;
@@ -251,12 +251,6 @@ export interface ModeVjpResult {
 }
 
 /**
- * The backward pass: dF/ds (setup.Pa entries) for F = deltaBar . delta (+ deltaCbBar . deltaCb), on the
- * discretisation recorded in the tape. how = 'tables' (default) accumulates the cotangents of the scalars the
- * equations read onto the base quantities and spline nodes (ReadBars: flat in Pa) and contracts them with the
- * tangent rows at the end; 'directions' differentiates along each s_a (cost proportional to Pa; the reference).
- */
-/**
  * The backward pass through one regime: from the cotangent of its end state (null: zero) and those of its dense
  * outputs, the cotangent of its start state; the parameter part into reads (or sBar for 'directions').
  */
@@ -268,6 +262,12 @@ export type RegimeBackward = (
 export const discreteRegime: RegimeBackward = (op, lam, dense, reads, sBar) =>
   rkAdjoint(new RegimeAdjointRhs(op.rhs, sBar.length, reads), TSIT5_TABLEAU, op.times, op.states, lam, dense, reads ? null : sBar);
 
+/**
+ * The backward pass: dF/ds (setup.Pa entries) for F = deltaBar . delta (+ deltaCbBar . deltaCb), on the
+ * discretisation recorded in the tape. how = 'tables' (default) accumulates the cotangents of the scalars the
+ * equations read onto the base quantities and spline nodes (ReadBars: flat in Pa) and contracts them with the
+ * tangent rows at the end; 'directions' differentiates along each s_a (cost proportional to Pa; the reference).
+ */
 export function modeVjp(
   tape: ModeTape, deltaBar: ArrayLike<number>, deltaCbBar: ArrayLike<number> | null = null, how: 'tables' | 'directions' = 'tables',
   regime: RegimeBackward = discreteRegime, vopt: ModeVjpOptions = {},

@@ -10,12 +10,12 @@
  * method (e.g. `bdf` with `formula: "ndf"`) runs identically on every thread.
  */
 import { existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { OdeSolver } from '../../../core/numerics/ode/index.js';
 import { type ModeOptions, type ModeResult, schedule, solveMode } from './mode.js';
 import type { ModeSetup } from './setup.js';
+import { largestKFirst, solverSpec, startWorker, threadCount } from './threads.js';
 
 const BUILTIN = new Set(['tsit5', 'rosenbrock', 'bdf', 'auto']);
 
@@ -51,9 +51,9 @@ export async function solveModes(
   setup: ModeSetup, ks: Float64Array, xOut: Float64Array, solver: OdeSolver, opt: ModeOptions, par: ParallelOptions,
 ): Promise<ModesRun> {
   const total = ks.length;
-  const nThreads = Math.min(par.threads > 0 ? par.threads : availableParallelism(), total);
+  const nThreads = threadCount(par.threads, total);
   const script = workerScript();
-  const order = Array.from(ks, (_, i) => i).sort((a, b) => ks[b] - ks[a]);
+  const order = largestKFirst(ks);
   if (nThreads <= 1 || !script || !BUILTIN.has(solver.name) || par.scheduleFrom) {
     const results = new Array<ModeResult>(total);
     let done = 0;
@@ -94,21 +94,19 @@ export async function solveModes(
         } else if (--live === 0) resolve();
       };
       for (let t = 0; t < nThreads - 1; t++) {
-        const w = new Worker(script);
-        workers.push(w);
-        w.on('error', fail);
-        w.on('exit', (code) => code !== 0 && !failure && done < total && fail(new Error(`linear-power/boltzmann: worker thread exited with code ${code}`)));
-        w.on('message', (m: { type: string; index?: number; result?: ModeResult; message?: string }) => {
-          if (m.type === 'ready') dispatch(w);
-          else if (m.type === 'error') fail(new Error(`linear-power/boltzmann: mode k = ${ks[m.index!]} /Mpc failed: ${m.message}`));
-          else if (m.type === 'mode') {
-            finish(m.index!, m.result!);
-            dispatch(w);
-          }
-        });
         // the solver's own configuration (the pipeline's `methods` settings: bdf formula, tolerances, ...) goes with
         // its name, so the worker rebuilds the same configured solver (worker.ts solverByName)
-        w.postMessage({ type: 'init', setup, xOut, solver: { name: solver.name, config: solver.config ?? {} }, options: opt });
+        const init = { type: 'init', setup, xOut, solver: solverSpec(solver), options: opt };
+        const w = startWorker(script, init, fail, 'worker thread', (code) => code !== 0 && !failure && done < total,
+          (m: { type: string; index?: number; result?: ModeResult; message?: string }) => {
+            if (m.type === 'ready') dispatch(w);
+            else if (m.type === 'error') fail(new Error(`linear-power/boltzmann: mode k = ${ks[m.index!]} /Mpc failed: ${m.message}`));
+            else if (m.type === 'mode') {
+              finish(m.index!, m.result!);
+              dispatch(w);
+            }
+          });
+        workers.push(w);
       }
     });
     workersDone.catch(() => undefined); // observed below

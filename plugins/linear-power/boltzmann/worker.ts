@@ -6,10 +6,10 @@
  *               {type: 'mode', index, k}
  * Messages out: {type: 'ready'} | {type: 'mode', index, result} | {type: 'error', index, message}
  */
-import { parentPort } from 'node:worker_threads';
 import { createAuto, createBdf, createRosenbrock, createTsit5, type OdeSolver } from '../../../core/numerics/ode/index.js';
 import { type ModeOptions, solveMode } from './mode.js';
 import type { ModeSetup } from './setup.js';
+import { type SolverSpec, serveWorker } from './threads.js';
 
 /** The built-in solvers a worker can rebuild by name (the bound object itself cannot cross threads). */
 export function solverByName(name: string, config: Record<string, unknown> = {}): OdeSolver {
@@ -27,32 +27,23 @@ export function solverByName(name: string, config: Record<string, unknown> = {})
   }
 }
 
-if (parentPort) {
-  const port = parentPort;
-  let setup: ModeSetup | null = null;
-  let xOut: Float64Array | null = null;
-  let solver: OdeSolver | null = null;
-  let options: ModeOptions | null = null;
-  port.on('message', (msg: { type: string; [k: string]: unknown }) => {
-    if (msg.type === 'init') {
-      setup = msg.setup as ModeSetup;
-      xOut = msg.xOut as Float64Array;
-      const s = msg.solver as { name: string; config: Record<string, unknown> };
-      solver = solverByName(s.name, s.config);
-      options = msg.options as ModeOptions;
-      port.postMessage({ type: 'ready' });
-    } else if (msg.type === 'mode') {
-      const index = msg.index as number;
-      try {
-        const result = solveMode(setup!, msg.k as number, xOut!, solver!, options!);
-        const transfer = [result.delta.buffer] as ArrayBuffer[];
-        if (result.dDelta) transfer.push(result.dDelta.buffer as ArrayBuffer);
-        if (result.deltaCb) transfer.push(result.deltaCb.buffer as ArrayBuffer);
-        if (result.dDeltaCb) transfer.push(result.dDeltaCb.buffer as ArrayBuffer);
-        port.postMessage({ type: 'mode', index, result }, transfer);
-      } catch (e) {
-        port.postMessage({ type: 'error', index, message: (e as Error).message });
-      }
+serveWorker(
+  (msg) => ({
+    setup: msg.setup as ModeSetup, xOut: msg.xOut as Float64Array, options: msg.options as ModeOptions,
+    solver: solverByName((msg.solver as SolverSpec).name, (msg.solver as SolverSpec).config),
+  }),
+  ({ setup, xOut, solver, options }, msg, port) => {
+    if (msg.type !== 'mode') return;
+    const index = msg.index as number;
+    try {
+      const result = solveMode(setup, msg.k as number, xOut, solver, options);
+      const transfer = [result.delta.buffer] as ArrayBuffer[];
+      if (result.dDelta) transfer.push(result.dDelta.buffer as ArrayBuffer);
+      if (result.deltaCb) transfer.push(result.deltaCb.buffer as ArrayBuffer);
+      if (result.dDeltaCb) transfer.push(result.dDeltaCb.buffer as ArrayBuffer);
+      port.postMessage({ type: 'mode', index, result }, transfer);
+    } catch (e) {
+      port.postMessage({ type: 'error', index, message: (e as Error).message });
     }
-  });
-}
+  },
+);
